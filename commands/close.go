@@ -1,0 +1,190 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/jt-sh/jt/sshexec"
+	"github.com/jt-sh/jt/state"
+	"github.com/jt-sh/jt/templates"
+)
+
+type closeOptions struct {
+	Host    string
+	Name    string
+	Kill    bool
+	All     bool
+	Timeout time.Duration
+}
+
+func closeCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "close",
+		Usage:     "remove a session's tunnel; with --kill also stop its server",
+		ArgsUsage: "[HOST]",
+		Description: `Without --kill the server keeps running on the host and jt open reattaches
+to it later. With --kill jt stops Jupyter cleanly and removes its files on the
+host. The host's ssh master exits once none of its sessions is forwarded.
+
+Examples:
+   jt close gpu1
+   jt close --kill --name exp2 gpu1
+   jt close --all --kill`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "name", Aliases: []string{"n"}, Value: "default", Usage: "session `NAME`"},
+			&cli.BoolFlag{Name: "kill", Aliases: []string{"k"}, Usage: "also stop the server and remove its remote files"},
+			&cli.BoolFlag{Name: "all", Usage: "every session (of HOST, or everywhere without HOST)"},
+			&cli.DurationFlag{Name: "timeout", Value: 30 * time.Second, Usage: "how long to wait for each host"},
+		},
+		Action: action(func(ctx context.Context, c *cli.Context, d *Deps) error {
+			o := closeOptions{Name: c.String("name"), Kill: c.Bool("kill"), All: c.Bool("all"), Timeout: c.Duration("timeout")}
+			switch c.NArg() {
+			case 0:
+			case 1:
+				o.Host = c.Args().First()
+			default:
+				return usageErrorf("close takes at most one HOST, got %d arguments", c.NArg())
+			}
+			return runClose(ctx, d, o)
+		}),
+	}
+}
+
+func runClose(ctx context.Context, d *Deps, o closeOptions) error {
+	if o.Host != "" {
+		if err := validHost(o.Host); err != nil {
+			return err
+		}
+	}
+	if err := validName(o.Name); err != nil {
+		return err
+	}
+	f, err := d.Store.Load()
+	if err != nil {
+		return err
+	}
+	var targets []state.Session
+	switch {
+	case o.All:
+		for _, s := range f.Sessions {
+			if o.Host == "" || s.Host == o.Host {
+				targets = append(targets, s)
+			}
+		}
+	case o.Host != "":
+		s, ok := f.Find(o.Host, o.Name)
+		if !ok {
+			s = state.Session{Host: o.Host, Name: o.Name}
+		}
+		targets = []state.Session{s}
+	default:
+		if len(f.Sessions) != 1 {
+			return usageErrorf("close needs a HOST (jt has %d sessions; see jt ls), or --all", len(f.Sessions))
+		}
+		targets = f.Sessions
+	}
+	if len(targets) == 0 {
+		fmt.Fprintln(d.Stderr, "jt: nothing to close")
+		return nil
+	}
+	hosts := map[string]bool{}
+	var errs []error
+	for _, s := range targets {
+		hosts[s.Host] = true
+		if err := closeOne(ctx, d, o, s); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for h := range hosts {
+		exitIdleMaster(ctx, d, h)
+	}
+	return errors.Join(errs...)
+}
+
+func closeOne(ctx context.Context, d *Deps, o closeOptions, s state.Session) error {
+	unlock, err := lockHost(ctx, d, s.Host, o.Timeout)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if s.LocalPort > 0 {
+		fw := sshexec.Forward{LocalPort: s.LocalPort, RemotePort: s.RemotePort, RemoteSock: s.RemoteSock}
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := d.SSH.CancelForward(cctx, s.Host, fw)
+		cancel()
+		if err != nil && !errors.Is(err, sshexec.ErrNoMaster) {
+			d.warn("%s %s: could not remove the forward: %v", s.Host, s.Name, err)
+		}
+	}
+	if !o.Kill {
+		if s.PID == 0 {
+			fmt.Fprintf(d.Stderr, "jt: %s %s: no such session recorded; nothing to close\n", s.Host, s.Name)
+			return nil
+		}
+		fmt.Fprintf(d.Stderr, "jt: %s %s: tunnel closed; the server keeps running (jt open %s reattaches, jt close --kill stops it)\n", s.Host, s.Name, s.Host)
+		return d.Store.Update(ctx, func(f *state.File) error {
+			if cur, ok := f.Find(s.Host, s.Name); ok {
+				cur.LocalPort = 0
+				f.Put(cur)
+			}
+			return nil
+		})
+	}
+	if err := ensureMaster(ctx, d, s.Host); err != nil {
+		return err
+	}
+	script, err := templates.Render(templates.Close{Name: s.Name})
+	if err != nil {
+		return err
+	}
+	cctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	res, runErr := d.SSH.RunScript(cctx, s.Host, strings.NewReader(script))
+	cancel()
+	reply, _ := templates.ParseReply(res.Stdout)
+	if len(reply.Blocks) == 0 {
+		if runErr == nil {
+			runErr = errors.New("no answer")
+		}
+		return sshHinted(fmt.Errorf("stop %s on %s: %w", s.Name, s.Host, runErr), s.Host)
+	}
+	switch reply.Blocks[0].Values["state"] {
+	case "stopped":
+		fmt.Fprintf(d.Stderr, "jt: %s %s: stopped jupyter (pid %s) and removed its files\n", s.Host, s.Name, reply.Blocks[0].Values["pid"])
+	default:
+		fmt.Fprintf(d.Stderr, "jt: %s %s: no server was running; removed what was left\n", s.Host, s.Name)
+	}
+	return d.Store.Update(ctx, func(f *state.File) error {
+		f.Remove(s.Host, s.Name)
+		return nil
+	})
+}
+
+// exitIdleMaster ends host's master when none of its recorded sessions
+// still has a working tunnel.
+func exitIdleMaster(ctx context.Context, d *Deps, host string) {
+	f, err := d.Store.Load()
+	if err != nil {
+		return
+	}
+	for _, s := range f.Sessions {
+		if s.Host != host || s.LocalPort == 0 {
+			continue
+		}
+		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		err := probe(pctx, s.LocalPort, s.BaseURL, s.Token)
+		cancel()
+		if err == nil {
+			return
+		}
+	}
+	ectx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := d.SSH.Exit(ectx, host); err != nil {
+		d.warn("%s: could not stop the ssh master: %v", host, err)
+	}
+}

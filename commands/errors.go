@@ -1,0 +1,73 @@
+package commands
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/jt-sh/jt/sshexec"
+)
+
+// UsageError is a mistake in how jt was called (exit status 2).
+type UsageError struct{ Msg string }
+
+func (e *UsageError) Error() string { return e.Msg }
+
+func usageErrorf(format string, a ...any) error {
+	return &UsageError{Msg: fmt.Sprintf(format, a...)}
+}
+
+// HintError carries a line telling the user what to do next, and optional
+// detail lines (a log tail) shown under the error.
+type HintError struct {
+	Err    error
+	Hint   string
+	Detail []string
+}
+
+func (e *HintError) Error() string { return e.Err.Error() }
+func (e *HintError) Unwrap() error { return e.Err }
+
+func hinted(err error, hint string) error {
+	return &HintError{Err: err, Hint: hint}
+}
+
+// sshHinted adds the hint for a known ssh failure on host.
+func sshHinted(err error, host string) error {
+	var h *HintError
+	if err == nil || errors.As(err, &h) {
+		return err
+	}
+	if hint := sshHint(err, host); hint != "" {
+		return &HintError{Err: err, Hint: hint}
+	}
+	return err
+}
+
+func sshHint(err error, host string) string {
+	switch {
+	case errors.Is(err, sshexec.ErrHostKey):
+		return "the host key changed; if you expected it, remove the old one with: ssh-keygen -R " + host
+	case errors.Is(err, sshexec.ErrUnknownHost):
+		return "is " + host + " in ~/.ssh/config? try `ssh " + host + "` first"
+	case errors.Is(err, sshexec.ErrAuth):
+		return "check that `ssh " + host + "` logs you in; load your key with ssh-add"
+	case errors.Is(err, sshexec.ErrUnreachable), errors.Is(err, sshexec.ErrTimeout):
+		return "check that the host is up and answers: ssh " + host
+	}
+	return ""
+}
+
+// Explain returns the hint and detail lines carried by err, if any.
+func Explain(err error) (hint string, detail []string) {
+	var h *HintError
+	if errors.As(err, &h) {
+		return h.Hint, h.Detail
+	}
+	return "", nil
+}
+
+// oneLine keeps an error on one line.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
+}

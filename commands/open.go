@@ -1,0 +1,372 @@
+package commands
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofrs/flock"
+	"github.com/urfave/cli/v2"
+
+	"github.com/jt-sh/jt/sshexec"
+	"github.com/jt-sh/jt/state"
+	"github.com/jt-sh/jt/templates"
+)
+
+type openOptions struct {
+	Host      string
+	Name      string
+	Dir       string
+	Flavour   string // "notebook", "server" or "lab"
+	Command   string // --cmd, overrides Flavour
+	Port      int    // remote; 0 = first free from 8888
+	LocalPort int    // 0 = the remote port if free, else the next free one
+	Timeout   time.Duration
+	Mux       string
+	NoBrowser bool
+	JSON      bool
+}
+
+func openCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "open",
+		Usage:     "start (or reattach to) a Jupyter server on HOST and open it in the local browser",
+		ArgsUsage: "HOST",
+		Description: `HOST is anything ssh accepts: an alias from ~/.ssh/config, user@host or an
+address; your ssh config (User, Port, ProxyJump, IdentityFile…) applies. jt logs
+in once (ssh asks for passwords and 2FA itself), starts Jupyter in a detached
+screen session named jt-NAME, forwards it to 127.0.0.1 and prints the URL.
+If the session already runs, jt reattaches to it instead.
+
+Examples:
+   jt open gpu1
+   jt open --lab --dir ~/proj gpu1
+   jt open --name exp2 --port 9000 --no-browser alice@login.example.org`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "name", Aliases: []string{"n"}, Value: "default", Usage: "session `NAME`; one server per name and host"},
+			&cli.StringFlag{Name: "dir", Aliases: []string{"d"}, Usage: "remote working `DIR` (~/… is the remote home) (default: the remote home)"},
+			&cli.BoolFlag{Name: "lab", Usage: "run JupyterLab (jupyter lab)"},
+			&cli.BoolFlag{Name: "server", Usage: "run a bare Jupyter Server (jupyter server)"},
+			&cli.StringFlag{Name: "cmd", Usage: "run this jupyter `COMMAND` instead (e.g. 'jupyter notebook --NotebookApp.x=y'); jt adds its own flags"},
+			&cli.IntFlag{Name: "port", Aliases: []string{"p"}, Usage: "remote `PORT` (default: the first free one from 8888)"},
+			&cli.IntFlag{Name: "local-port", Aliases: []string{"L"}, Usage: "local `PORT` (default: the remote port if free, else the next free one)"},
+			&cli.StringFlag{Name: "mux", Value: "screen", Usage: "what keeps the server alive: screen, tmux or none"},
+			&cli.DurationFlag{Name: "timeout", Value: 60 * time.Second, Usage: "how long to wait for Jupyter to start"},
+			&cli.BoolFlag{Name: "no-browser", Usage: "print the URL, do not open a browser"},
+			&cli.BoolFlag{Name: "json", Usage: "print one JSON object instead of the URL"},
+		},
+		Action: action(func(ctx context.Context, c *cli.Context, d *Deps) error {
+			host, err := oneHost(c.Args().Slice(), "open")
+			if err != nil {
+				return err
+			}
+			o := openOptions{
+				Host: host, Name: c.String("name"), Dir: c.String("dir"), Flavour: "notebook",
+				Command: c.String("cmd"), Port: c.Int("port"), LocalPort: c.Int("local-port"),
+				Timeout: c.Duration("timeout"), Mux: c.String("mux"),
+				NoBrowser: c.Bool("no-browser"), JSON: c.Bool("json"),
+			}
+			switch {
+			case c.Bool("lab") && c.Bool("server"):
+				return usageErrorf("--lab and --server exclude each other")
+			case c.Bool("lab"):
+				o.Flavour = "lab"
+			case c.Bool("server"):
+				o.Flavour = "server"
+			}
+			return runOpen(ctx, d, o)
+		}),
+	}
+}
+
+func (o openOptions) validate() error {
+	if err := validHost(o.Host); err != nil {
+		return err
+	}
+	if err := validName(o.Name); err != nil {
+		return err
+	}
+	if err := validDir(o.Dir); err != nil {
+		return err
+	}
+	if err := validCommand(o.Command); err != nil {
+		return err
+	}
+	if err := validPort("port", o.Port, false); err != nil {
+		return err
+	}
+	if err := validPort("local-port", o.LocalPort, true); err != nil {
+		return err
+	}
+	switch o.Mux {
+	case "screen", "tmux", "none":
+	default:
+		return usageErrorf("--mux %s is not known: use screen, tmux or none", sshexec.Printable(o.Mux))
+	}
+	if o.Timeout <= 0 {
+		return usageErrorf("--timeout must be positive, like 60s or 2m")
+	}
+	return nil
+}
+
+// openResult is what jt open prints with --json.
+type openResult struct {
+	URL        string    `json:"url"`
+	Host       string    `json:"host"`
+	Name       string    `json:"name"`
+	Status     string    `json:"status"` // started, running (reattached) or warm
+	LocalPort  int       `json:"local_port"`
+	RemotePort int       `json:"remote_port,omitempty"`
+	PID        int       `json:"pid"`
+	Flavour    string    `json:"flavour"`
+	Dir        string    `json:"dir"`
+	Node       string    `json:"node"`
+	Started    time.Time `json:"started"`
+}
+
+func runOpen(ctx context.Context, d *Deps, o openOptions) error {
+	if err := o.validate(); err != nil {
+		return err
+	}
+	rec, known, err := lookup(d, o.Host, o.Name)
+	if err != nil {
+		return err
+	}
+	// Warm: the recorded tunnel answers with the recorded token, so master,
+	// forward and server are all up and ours. No ssh needed.
+	if known && rec.Token != "" && rec.LocalPort > 0 {
+		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		err := probe(pctx, rec.LocalPort, rec.BaseURL, rec.Token)
+		cancel()
+		if err == nil {
+			return finishOpen(d, o, rec, "warm")
+		}
+	}
+
+	unlock, err := lockHost(ctx, d, o.Host, o.Timeout+30*time.Second)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+
+	d.progress("connecting to %s", o.Host)
+	if err := ensureMaster(ctx, d, o.Host); err != nil {
+		return err
+	}
+
+	script, err := templates.Render(templates.Open{
+		Name: o.Name, Dir: o.Dir, Flavour: o.Flavour, Command: o.Command, Port: o.Port,
+		Mode: "tcp", Timeout: int((o.Timeout + time.Second - 1) / time.Second), Mux: o.Mux,
+	})
+	if err != nil {
+		return err
+	}
+	d.progress("finding or starting Jupyter (session %s) on %s", o.Name, o.Host)
+	sctx, cancel := context.WithTimeout(ctx, o.Timeout+20*time.Second)
+	res, runErr := d.SSH.RunScript(sctx, o.Host, strings.NewReader(script))
+	cancel()
+	reply, perr := templates.ParseReply(res.Stdout)
+	if runErr != nil && (perr != nil || len(reply.Blocks) == 0) {
+		return sshHinted(fmt.Errorf("run jt's script on %s: %w", o.Host, runErr), o.Host)
+	}
+	if perr != nil {
+		return fmt.Errorf("read the answer from %s: %w", o.Host, perr)
+	}
+	if len(reply.Blocks) == 0 {
+		return fmt.Errorf("no answer from jt's script on %s (is /bin/sh there a POSIX shell?)", o.Host)
+	}
+	b := reply.Blocks[0]
+	if b.Error {
+		return &HintError{Err: errors.New(b.Values["error"]), Hint: b.Values["hint"], Detail: b.Log}
+	}
+	sess, err := sessionFromBlock(o.Host, d.SSH.ControlPath(), b)
+	if err != nil {
+		return err
+	}
+
+	lp, err := forward(ctx, d, o, rec, known, sess)
+	if err != nil {
+		return err
+	}
+	sess.LocalPort = lp
+	d.progress("waiting for Jupyter to answer through the tunnel")
+	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	err = probeUntil(pctx, sess.LocalPort, sess.BaseURL, sess.Token)
+	cancel()
+	if err != nil {
+		return hinted(err, "the server runs on "+o.Host+" (pid "+strconv.Itoa(sess.PID)+") but the tunnel does not reach it; see jt logs "+o.Host)
+	}
+	if err := d.Store.Update(ctx, func(f *state.File) error { f.Put(sess); return nil }); err != nil {
+		return err
+	}
+	return finishOpen(d, o, sess, b.Values["status"])
+}
+
+// lookup finds the recorded session, if any.
+func lookup(d *Deps, host, name string) (state.Session, bool, error) {
+	f, err := d.Store.Load()
+	if err != nil {
+		return state.Session{}, false, err
+	}
+	s, ok := f.Find(host, name)
+	return s, ok, nil
+}
+
+// lockHost serialises jt commands that change one host's master and
+// servers, so two concurrent opens make one master and one server.
+func lockHost(ctx context.Context, d *Deps, host string, timeout time.Duration) (func(), error) {
+	sum := sha256.Sum256([]byte(host))
+	l := flock.New(filepath.Join(d.LocalDir, "lock-"+hex.EncodeToString(sum[:8])))
+	lctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	ok, err := l.TryLockContext(lctx, 25*time.Millisecond)
+	if err != nil || !ok {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("another jt is working on %s (waited %v); try again", host, timeout)
+	}
+	return func() { l.Unlock() }, nil
+}
+
+// ensureMaster reuses or starts the master for host, showing what ssh said.
+func ensureMaster(ctx context.Context, d *Deps, host string) error {
+	started, res, err := d.SSH.EnsureMaster(ctx, host, 5*time.Second)
+	if err != nil {
+		return sshHinted(err, host)
+	}
+	if started {
+		if msg := strings.TrimSpace(string(res.Stderr)); msg != "" {
+			fmt.Fprintln(d.Stderr, msg)
+		}
+	}
+	return nil
+}
+
+// sessionFromBlock turns the remote answer into a state record.
+func sessionFromBlock(host, controlPath string, b templates.Block) (state.Session, error) {
+	if b.Server == nil {
+		return state.Session{}, fmt.Errorf("%s answered without server details", host)
+	}
+	v := b.Values
+	s := state.Session{
+		Host:        host,
+		Name:        v["name"],
+		ControlPath: controlPath,
+		PID:         b.Server.PID,
+		Mux:         v["mux"],
+		Dir:         v["dir"],
+		Log:         v["log"],
+		Node:        v["node"],
+		BootID:      v["boot"],
+		Token:       b.Server.Token,
+		BaseURL:     b.Server.BaseURL,
+		Flavour:     v["flavour"],
+	}
+	if s.Flavour == "" || s.Flavour == "custom" {
+		s.Flavour = flavourOf(v["runtime"])
+	}
+	if b.Server.Sock != "" {
+		s.Mode, s.RemoteSock = "socket", b.Server.Sock
+	} else {
+		s.Mode, s.RemotePort = "tcp", b.Server.Port
+	}
+	if s.Dir == "" {
+		s.Dir = b.Server.Root()
+	}
+	if t, err := strconv.ParseInt(v["started"], 10, 64); err == nil {
+		s.Started = time.Unix(t, 0).UTC()
+	}
+	return s, nil
+}
+
+// flavourOf names the server family from its runtime file name.
+func flavourOf(runtimeFile string) string {
+	switch {
+	case strings.HasPrefix(runtimeFile, "nbserver-"):
+		return "notebook"
+	case strings.HasPrefix(runtimeFile, "jpserver-"):
+		return "server"
+	}
+	return ""
+}
+
+// forward adds the tunnel on the master: the requested local port, or the
+// recorded one, or the remote port, or the next free port after it.
+func forward(ctx context.Context, d *Deps, o openOptions, rec state.Session, known bool, s state.Session) (int, error) {
+	want := o.LocalPort
+	if want == 0 && known && rec.PID == s.PID && rec.LocalPort > 0 {
+		want = rec.LocalPort
+	}
+	if want == 0 {
+		want = s.RemotePort
+		if want == 0 {
+			want = 8888
+		}
+	}
+	fw := sshexec.Forward{RemotePort: s.RemotePort, RemoteSock: s.RemoteSock}
+	for tries, lp := 0, want; tries < 20 && lp <= 65535; tries, lp = tries+1, lp+1 {
+		// A port held by this master (the recorded forward) is not free but
+		// may be re-added: ssh accepts an identical forward again.
+		mine := known && rec.PID == s.PID && lp == rec.LocalPort
+		if !mine && !sshexec.LocalPortFree(lp) {
+			if o.LocalPort != 0 {
+				return 0, usageErrorf("local port %d is in use: choose another with --local-port, or leave it out", lp)
+			}
+			continue
+		}
+		fw.LocalPort = lp
+		fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := d.SSH.AddForward(fctx, o.Host, fw)
+		cancel()
+		if err == nil {
+			return lp, nil
+		}
+		if !errors.Is(err, sshexec.ErrForwardRefused) {
+			return 0, sshHinted(fmt.Errorf("forward 127.0.0.1:%d to %s: %w", lp, o.Host, err), o.Host)
+		}
+		if o.LocalPort != 0 {
+			return 0, usageErrorf("local port %d is in use: choose another with --local-port, or leave it out", lp)
+		}
+	}
+	return 0, fmt.Errorf("no free local port from %d", want)
+}
+
+func finishOpen(d *Deps, o openOptions, s state.Session, status string) error {
+	url := jupyterURL(s.LocalPort, s.BaseURL, s.Token)
+	if o.JSON {
+		enc := json.NewEncoder(d.Stdout)
+		if err := enc.Encode(openResult{
+			URL: url, Host: s.Host, Name: s.Name, Status: status, LocalPort: s.LocalPort,
+			RemotePort: s.RemotePort, PID: s.PID, Flavour: s.Flavour, Dir: s.Dir, Node: s.Node, Started: s.Started,
+		}); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintln(d.Stdout, url)
+	}
+	switch status {
+	case "started":
+		d.progress("started %s (pid %d) on %s, session %s", s.Flavour, s.PID, s.Host, s.Name)
+	case "running":
+		d.progress("reattached to %s (pid %d) on %s, session %s", s.Flavour, s.PID, s.Host, s.Name)
+	}
+	if o.NoBrowser || d.Browser == nil {
+		return nil
+	}
+	page, err := redirectFile(d.LocalDir, s.Name, url)
+	if err == nil {
+		err = d.Browser(page)
+	}
+	if err != nil && !errors.Is(err, errNoDisplay) {
+		d.warn("could not open a browser (%v); open the URL above yourself", err)
+	}
+	return nil
+}

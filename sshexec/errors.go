@@ -1,0 +1,109 @@
+package sshexec
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Sentinels for the failures a user acts on. *Error unwraps to them.
+var (
+	ErrAuth           = errors.New("authentication failed")
+	ErrHostKey        = errors.New("host key verification failed")
+	ErrUnknownHost    = errors.New("unknown host")
+	ErrUnreachable    = errors.New("host unreachable")
+	ErrTimeout        = errors.New("timed out")
+	ErrNoMaster       = errors.New("no master connection")
+	ErrForwardRefused = errors.New("forward refused")
+)
+
+// Error is a failed ssh invocation: its argv, exit code and what it said.
+type Error struct {
+	Args     []string
+	ExitCode int
+	Stderr   string // trimmed
+	kind     error
+	cause    error
+}
+
+func newError(args []string, res Result, cause error) *Error {
+	e := &Error{Args: args, ExitCode: res.ExitCode, Stderr: trim(string(res.Stderr)), cause: cause}
+	e.kind = classify(e.Stderr, cause)
+	return e
+}
+
+func (e *Error) Error() string {
+	msg := e.Stderr
+	if msg == "" {
+		msg = e.cause.Error()
+	}
+	if e.kind == ErrTimeout {
+		return "ssh did not answer in time"
+	}
+	return msg
+}
+
+// Unwrap exposes the sentinel kind (if any) and the underlying cause.
+func (e *Error) Unwrap() []error {
+	if e.kind != nil {
+		return []error{e.kind, e.cause}
+	}
+	return []error{e.cause}
+}
+
+// SSHFailed reports whether ssh itself failed (exit 255), as opposed to
+// the remote command.
+func (e *Error) SSHFailed() bool { return e.ExitCode == 255 }
+
+func classify(stderr string, cause error) error {
+	s := strings.ToLower(stderr)
+	switch {
+	case errors.Is(cause, context.DeadlineExceeded):
+		return ErrTimeout
+	case strings.Contains(s, "remote host identification has changed"),
+		strings.Contains(s, "host key verification failed"):
+		return ErrHostKey
+	case strings.Contains(s, "permission denied"), strings.Contains(s, "too many authentication failures"):
+		return ErrAuth
+	case strings.Contains(s, "could not resolve hostname"):
+		return ErrUnknownHost
+	case strings.Contains(s, "connection timed out"), strings.Contains(s, "operation timed out"):
+		return ErrTimeout
+	case strings.Contains(s, "connection refused") && !strings.Contains(s, "control socket"),
+		strings.Contains(s, "no route to host"), strings.Contains(s, "network is unreachable"),
+		strings.Contains(s, "connection closed by"), strings.Contains(s, "connection reset"):
+		return ErrUnreachable
+	case strings.Contains(s, "control socket connect"), strings.Contains(s, "no such file or directory"):
+		return ErrNoMaster
+	case strings.Contains(s, "forwarding request failed"), strings.Contains(s, "port forwarding failed"):
+		return ErrForwardRefused
+	}
+	return nil
+}
+
+// trim keeps the last few meaningful lines of ssh's stderr.
+func trim(s string) string {
+	lines := strings.Split(strings.TrimSpace(strings.ReplaceAll(s, "\r", "")), "\n")
+	var kept []string
+	for _, l := range lines {
+		l = strings.TrimSpace(l)
+		if l == "" || strings.HasPrefix(l, "@@@@") {
+			continue
+		}
+		kept = append(kept, l)
+	}
+	if len(kept) > 6 {
+		kept = kept[len(kept)-6:]
+	}
+	return strings.Join(kept, "; ")
+}
+
+// Describe is a one-line summary used when wrapping.
+func Describe(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return fmt.Sprintf("ssh exited %d: %s", e.ExitCode, e.Error())
+	}
+	return err.Error()
+}

@@ -1,0 +1,112 @@
+package sshexec
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"time"
+)
+
+// Mode says how a command meets the user's terminal.
+type Mode int
+
+const (
+	// Capture collects stdout and stderr; stdin is the given reader.
+	Capture Mode = iota
+	// Master is for `ssh -f`: ssh may ask on the terminal (password, 2FA,
+	// host key), then daemonises. stderr goes to a file, never a pipe, so
+	// that Wait does not block on the daemon holding it open.
+	Master
+	// Terminal hands stdin, stdout and stderr to ssh (jt attach).
+	Terminal
+	// Stream sends stdin from Cmd.Stdin and ssh's output straight to the
+	// user (jt logs -f).
+	Stream
+)
+
+// Cmd is one ssh invocation: the arguments after the binary.
+type Cmd struct {
+	Args  []string
+	Stdin io.Reader
+	Mode  Mode
+}
+
+// Result is what ssh printed and how it exited.
+type Result struct {
+	Stdout, Stderr []byte
+	ExitCode       int
+}
+
+// Runner executes ssh. The real one is ExecRunner; tests record argv.
+type Runner interface {
+	Run(ctx context.Context, cmd Cmd) (Result, error)
+}
+
+// ExecRunner runs the ssh binary found at Path.
+type ExecRunner struct {
+	Path string
+	// Terminal is where Master and Terminal commands talk to the user.
+	Stdin          *os.File
+	Stdout, Stderr *os.File
+	// Env, when non-nil, replaces the environment of ssh.
+	Env []string
+}
+
+// LookPath finds ssh: $JT_SSH if set, else ssh on $PATH.
+func LookPath() (string, error) {
+	if p := os.Getenv("JT_SSH"); p != "" {
+		return exec.LookPath(p)
+	}
+	return exec.LookPath("ssh")
+}
+
+// Run executes one ssh command. A non-zero exit is returned as *Error.
+func (r *ExecRunner) Run(ctx context.Context, c Cmd) (Result, error) {
+	cmd := exec.CommandContext(ctx, r.Path, c.Args...)
+	cmd.Env = r.Env
+	// Give ssh a moment after the deadline to exit on its own before its
+	// pipes are closed under it.
+	cmd.WaitDelay = 2 * time.Second
+	var stdout, stderr bytes.Buffer
+	var errFile *os.File
+	switch c.Mode {
+	case Terminal:
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = r.Stdin, r.Stdout, r.Stderr
+	case Stream:
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = c.Stdin, r.Stdout, io.MultiWriter(r.Stderr, &stderr)
+	case Master:
+		f, err := os.CreateTemp("", "jt-ssh-*.err")
+		if err != nil {
+			return Result{}, err
+		}
+		os.Remove(f.Name())
+		defer f.Close()
+		errFile = f
+		cmd.Stdin, cmd.Stderr = r.Stdin, f
+	default:
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = c.Stdin, &stdout, &stderr
+	}
+	err := cmd.Run()
+	if errFile != nil {
+		if _, serr := errFile.Seek(0, io.SeekStart); serr == nil {
+			io.Copy(&stderr, io.LimitReader(errFile, 1<<20))
+		}
+	}
+	res := Result{Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}
+	if cmd.ProcessState != nil {
+		res.ExitCode = cmd.ProcessState.ExitCode()
+	}
+	if err == nil {
+		return res, nil
+	}
+	var exitErr *exec.ExitError
+	if ctx.Err() != nil {
+		err = ctx.Err()
+	} else if !errors.As(err, &exitErr) {
+		res.ExitCode = -1
+	}
+	return res, newError(c.Args, res, err)
+}

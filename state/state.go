@@ -1,0 +1,206 @@
+// Package state is jt's record of the sessions it opened: a TOML file,
+// read and written under a lock and replaced atomically. It is a record,
+// not the truth: commands confirm every entry with the host before trusting it.
+package state
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+	"github.com/gofrs/flock"
+)
+
+// SchemaVersion is the version of the file this jt writes.
+const SchemaVersion = 1
+
+// Session is one Jupyter server jt knows of.
+type Session struct {
+	Host        string    `toml:"host" json:"host"`
+	Name        string    `toml:"name" json:"name"`
+	ControlPath string    `toml:"control_path" json:"control_path"`
+	LocalPort   int       `toml:"local_port" json:"local_port"`
+	Mode        string    `toml:"mode" json:"mode"` // "tcp" or "socket"
+	RemotePort  int       `toml:"remote_port,omitempty" json:"remote_port,omitempty"`
+	RemoteSock  string    `toml:"remote_sock,omitempty" json:"remote_sock,omitempty"`
+	PID         int       `toml:"pid" json:"pid"`
+	Flavour     string    `toml:"flavour" json:"flavour"`
+	Mux         string    `toml:"mux" json:"mux"`
+	Dir         string    `toml:"dir" json:"dir"`
+	Log         string    `toml:"log" json:"log"`
+	Node        string    `toml:"node" json:"node"`
+	BootID      string    `toml:"boot_id" json:"-"`
+	Token       string    `toml:"token" json:"-"`
+	BaseURL     string    `toml:"base_url" json:"base_url"`
+	Started     time.Time `toml:"started" json:"started"`
+}
+
+// Key identifies a session: one server per name per host.
+func (s Session) Key() string { return s.Host + "\x00" + s.Name }
+
+// File is the whole state file.
+type File struct {
+	SchemaVersion int       `toml:"schema_version"`
+	Sessions      []Session `toml:"sessions"`
+}
+
+// Find returns the session for host and name.
+func (f *File) Find(host, name string) (Session, bool) {
+	for _, s := range f.Sessions {
+		if s.Host == host && s.Name == name {
+			return s, true
+		}
+	}
+	return Session{}, false
+}
+
+// Put adds or replaces the session with the same host and name.
+func (f *File) Put(s Session) {
+	for i := range f.Sessions {
+		if f.Sessions[i].Key() == s.Key() {
+			f.Sessions[i] = s
+			return
+		}
+	}
+	f.Sessions = append(f.Sessions, s)
+	sort.SliceStable(f.Sessions, func(i, j int) bool {
+		if f.Sessions[i].Host != f.Sessions[j].Host {
+			return f.Sessions[i].Host < f.Sessions[j].Host
+		}
+		return f.Sessions[i].Name < f.Sessions[j].Name
+	})
+}
+
+// Remove deletes the session for host and name, reporting whether it was there.
+func (f *File) Remove(host, name string) bool {
+	for i, s := range f.Sessions {
+		if s.Host == host && s.Name == name {
+			f.Sessions = append(f.Sessions[:i], f.Sessions[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
+// ErrNewer means the file was written by a newer jt (or has keys this one
+// does not know): it is read but never overwritten.
+var ErrNewer = errors.New("state file from a newer jt")
+
+// Store is the state file at Path.
+type Store struct {
+	Path        string
+	LockTimeout time.Duration
+}
+
+// Load reads the file without locking; a missing file is an empty state.
+func (st Store) Load() (File, error) {
+	f, _, err := st.load()
+	return f, err
+}
+
+func (st Store) load() (File, bool, error) {
+	var f File
+	b, err := os.ReadFile(st.Path)
+	if errors.Is(err, os.ErrNotExist) {
+		return File{SchemaVersion: SchemaVersion}, true, nil
+	}
+	if err != nil {
+		return f, false, fmt.Errorf("read state: %w", err)
+	}
+	md, err := toml.Decode(string(b), &f)
+	if err != nil {
+		return f, false, fmt.Errorf("state file %s is not valid TOML: %w", st.Path, err)
+	}
+	if f.SchemaVersion > SchemaVersion {
+		return f, false, fmt.Errorf("%w: %s has schema_version %d, this jt knows %d; upgrade jt", ErrNewer, st.Path, f.SchemaVersion, SchemaVersion)
+	}
+	if u := md.Undecoded(); len(u) > 0 {
+		keys := make([]string, len(u))
+		for i, k := range u {
+			keys[i] = k.String()
+		}
+		return f, false, fmt.Errorf("%w: %s has keys this jt does not know (%s); upgrade jt", ErrNewer, st.Path, strings.Join(keys, ", "))
+	}
+	if f.SchemaVersion == 0 {
+		f.SchemaVersion = SchemaVersion
+	}
+	return f, true, nil
+}
+
+// Update reads, changes and atomically rewrites the file under its lock.
+func (st Store) Update(ctx context.Context, change func(*File) error) error {
+	if err := os.MkdirAll(filepath.Dir(st.Path), 0o700); err != nil {
+		return fmt.Errorf("create state directory: %w", err)
+	}
+	lock := flock.New(st.Path + ".lock")
+	timeout := st.LockTimeout
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	lctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	ok, err := lock.TryLockContext(lctx, 20*time.Millisecond)
+	if err != nil || !ok {
+		return fmt.Errorf("state file %s is locked by another jt (waited %v); try again", st.Path, timeout)
+	}
+	defer lock.Unlock()
+	f, _, err := st.load()
+	if err != nil {
+		return err
+	}
+	if err := change(&f); err != nil {
+		return err
+	}
+	f.SchemaVersion = SchemaVersion
+	var b bytes.Buffer
+	b.WriteString("# jt's record of its Jupyter sessions. jt rewrites this file; edits may be lost.\n")
+	if err := toml.NewEncoder(&b).Encode(f); err != nil {
+		return fmt.Errorf("encode state: %w", err)
+	}
+	return WriteFileAtomic(st.Path, b.Bytes(), 0o600)
+}
+
+// WriteFileAtomic replaces path with data: a temporary file in the same
+// directory, fsync, rename, fsync of the directory. A failure leaves the
+// old file as it was.
+func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	name := tmp.Name()
+	fail := func(err error) error {
+		tmp.Close()
+		os.Remove(name)
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Chmod(perm); err != nil {
+		return fail(err)
+	}
+	if _, err := tmp.Write(data); err != nil {
+		return fail(err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fail(err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fail(err)
+	}
+	if err := os.Rename(name, path); err != nil {
+		os.Remove(name)
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}

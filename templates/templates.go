@@ -1,0 +1,77 @@
+// Package templates holds jt's remote shell scripts and renders them. Every
+// value enters a script through Quote ({{q .X}} in the templates), and the
+// scripts answer between markers, parsed by ParseReply.
+package templates
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"strings"
+	"text/template"
+)
+
+//go:embed *.sh.tmpl
+var files embed.FS
+
+var scripts = template.Must(template.New("").Funcs(template.FuncMap{"q": quoteAny}).ParseFS(files, "*.sh.tmpl"))
+
+// Quote makes s one literal word for a POSIX shell: single quotes, with
+// each embedded quote closed, escaped and reopened.
+func Quote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+func quoteAny(v any) string { return Quote(fmt.Sprint(v)) }
+
+// Open is the input of open.sh: find or start a session's server.
+type Open struct {
+	Name    string
+	Dir     string // remote directory; "" or "~" is the home, "~/x" below it
+	Flavour string // "notebook", "server" or "lab" when Command is empty
+	Command string // user-given jupyter command (shell words), or ""
+	Port    int    // remote TCP port; 0 picks the first free one from 8888
+	Mode    string // "tcp" or "socket"
+	Timeout int    // seconds to wait for the server
+	Mux     string // "screen", "tmux" or "none"
+}
+
+// Close is the input of close.sh: stop a server and remove its files.
+type Close struct{ Name string }
+
+// List is the input of list.sh: every session of the remote user.
+type List struct{ LogLines int }
+
+// Logs is the input of logs.sh.
+type Logs struct {
+	Name   string
+	Lines  int
+	Follow string // "yes" to follow
+}
+
+// Attach is the input of attach.sh.
+type Attach struct{ Name string }
+
+// Render produces the script for one of the inputs above.
+func Render(data any) (string, error) {
+	var name string
+	switch data.(type) {
+	case Open:
+		name = "open.sh.tmpl"
+	case Close:
+		name = "close.sh.tmpl"
+	case List:
+		name = "list.sh.tmpl"
+	case Logs:
+		name = "logs.sh.tmpl"
+	case Attach:
+		name = "attach.sh.tmpl"
+	default:
+		return "", fmt.Errorf("no script for %T", data)
+	}
+	var b bytes.Buffer
+	if err := scripts.ExecuteTemplate(&b, name, data); err != nil {
+		return "", err
+	}
+	return b.String(), nil
+}
