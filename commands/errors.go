@@ -3,7 +3,6 @@ package commands
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/jt-sh/jt/sshexec"
 )
@@ -65,9 +64,4 @@ func Explain(err error) (hint string, detail []string) {
 		return h.Hint, h.Detail
 	}
 	return "", nil
-}
-
-// oneLine keeps an error on one line.
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
 }

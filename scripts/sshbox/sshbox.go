@@ -134,7 +134,7 @@ func Start(opts Options) (*Box, error) {
 	// sshd_config and ssh_config split values on whitespace; quoting rules
 	// differ between versions, so refuse rather than quote.
 	if strings.ContainsAny(dir, " \t\n\"'\\#") {
-		return nil, fmt.Errorf("Dir %q must not contain spaces, quotes, backslashes or #", dir)
+		return nil, fmt.Errorf("box directory %q must not contain spaces, quotes, backslashes or #", dir)
 	}
 	if len(opts.Aliases) == 0 {
 		return nil, errors.New("no Aliases")
