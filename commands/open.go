@@ -30,6 +30,7 @@ type openOptions struct {
 	LocalPort int    // 0 = the remote port if free, else the next free one
 	Timeout   time.Duration
 	Mux       string
+	TCP       bool // listen on a TCP port instead of a private unix socket
 	NoBrowser bool
 	JSON      bool
 }
@@ -57,6 +58,7 @@ Examples:
 			&cli.StringFlag{Name: "cmd", Usage: "run this jupyter `COMMAND` instead (e.g. 'jupyter notebook --NotebookApp.x=y'); jt adds its own flags"},
 			&cli.IntFlag{Name: "port", Aliases: []string{"p"}, Usage: "remote `PORT` (default: the first free one from 8888)"},
 			&cli.IntFlag{Name: "local-port", Aliases: []string{"L"}, Usage: "local `PORT` (default: the remote port if free, else the next free one)"},
+			&cli.BoolFlag{Name: "tcp", Usage: "listen on 127.0.0.1:PORT on the host instead of a private unix socket (implied by --port)"},
 			&cli.StringFlag{Name: "mux", Value: "screen", Usage: "what keeps the server alive: screen, tmux or none"},
 			&cli.DurationFlag{Name: "timeout", Value: 60 * time.Second, Usage: "how long to wait for Jupyter to start"},
 			&cli.BoolFlag{Name: "no-browser", Usage: "print the URL, do not open a browser"},
@@ -70,7 +72,7 @@ Examples:
 			o := openOptions{
 				Host: host, Name: c.String("name"), Dir: c.String("dir"), Flavour: "notebook",
 				Command: c.String("cmd"), Port: c.Int("port"), LocalPort: c.Int("local-port"),
-				Timeout: c.Duration("timeout"), Mux: c.String("mux"),
+				Timeout: c.Duration("timeout"), Mux: c.String("mux"), TCP: c.Bool("tcp"),
 				NoBrowser: c.Bool("no-browser"), JSON: c.Bool("json"),
 			}
 			switch {
@@ -161,36 +163,10 @@ func runOpen(ctx context.Context, d *Deps, o openOptions) error {
 		return err
 	}
 
-	script, err := templates.Render(templates.Open{
-		Name: o.Name, Dir: o.Dir, Flavour: o.Flavour, Command: o.Command, Port: o.Port,
-		Mode: "tcp", Timeout: int((o.Timeout + time.Second - 1) / time.Second), Mux: o.Mux,
-	})
+	sess, status, err := findOrStart(ctx, d, o)
 	if err != nil {
 		return err
 	}
-	d.progress("finding or starting Jupyter (session %s) on %s", o.Name, o.Host)
-	sctx, cancel := context.WithTimeout(ctx, o.Timeout+20*time.Second)
-	res, runErr := d.SSH.RunScript(sctx, o.Host, strings.NewReader(script))
-	cancel()
-	reply, perr := templates.ParseReply(res.Stdout)
-	if runErr != nil && (perr != nil || len(reply.Blocks) == 0) {
-		return sshHinted(fmt.Errorf("run jt's script on %s: %w", o.Host, runErr), o.Host)
-	}
-	if perr != nil {
-		return fmt.Errorf("read the answer from %s: %w", o.Host, perr)
-	}
-	if len(reply.Blocks) == 0 {
-		return fmt.Errorf("no answer from jt's script on %s (is /bin/sh there a POSIX shell?)", o.Host)
-	}
-	b := reply.Blocks[0]
-	if b.Error {
-		return &HintError{Err: errors.New(b.Values["error"]), Hint: b.Values["hint"], Detail: b.Log}
-	}
-	sess, err := sessionFromBlock(o.Host, d.SSH.ControlPath(), b)
-	if err != nil {
-		return err
-	}
-
 	lp, err := forward(ctx, d, o, rec, known, sess)
 	if err != nil {
 		return err
@@ -200,13 +176,98 @@ func runOpen(ctx context.Context, d *Deps, o openOptions) error {
 	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	err = probeUntil(pctx, sess.LocalPort, sess.BaseURL, sess.Token)
 	cancel()
+	if err != nil && sess.Mode == "socket" && status == "started" && !o.TCP {
+		// Forwards to unix sockets fail only when used: sshd may forbid
+		// them (AllowStreamLocalForwarding no). Start over on TCP.
+		d.warn("the tunnel to Jupyter's unix socket on %s does not answer (does sshd forbid stream-local forwarding?); falling back to TCP on 127.0.0.1", o.Host)
+		d.SSH.CancelForward(ctx, o.Host, sshexec.Forward{LocalPort: lp, RemoteSock: sess.RemoteSock})
+		if kerr := killRemote(ctx, d, o.Host, o.Name, 30*time.Second); kerr != nil {
+			return kerr
+		}
+		o.TCP = true
+		if sess, status, err = findOrStart(ctx, d, o); err != nil {
+			return err
+		}
+		if lp, err = forward(ctx, d, o, rec, false, sess); err != nil {
+			return err
+		}
+		sess.LocalPort = lp
+		pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		err = probeUntil(pctx, sess.LocalPort, sess.BaseURL, sess.Token)
+		cancel()
+	}
 	if err != nil {
 		return hinted(err, "the server runs on "+o.Host+" (pid "+strconv.Itoa(sess.PID)+") but the tunnel does not reach it; see jt logs "+o.Host)
 	}
 	if err := d.Store.Update(ctx, func(f *state.File) error { f.Put(sess); return nil }); err != nil {
 		return err
 	}
-	return finishOpen(d, o, sess, b.Values["status"])
+	return finishOpen(d, o, sess, status)
+}
+
+// findOrStart runs open.sh on the host: one round trip that finds the
+// session's server or starts it and waits, on the host, until it is ready.
+func findOrStart(ctx context.Context, d *Deps, o openOptions) (state.Session, string, error) {
+	mode := "socket"
+	if o.TCP || o.Port != 0 {
+		mode = "tcp"
+	}
+	script, err := templates.Render(templates.Open{
+		Name: o.Name, Dir: o.Dir, Flavour: o.Flavour, Command: o.Command, Port: o.Port,
+		Mode: mode, Timeout: int((o.Timeout + time.Second - 1) / time.Second), Mux: o.Mux,
+	})
+	if err != nil {
+		return state.Session{}, "", err
+	}
+	d.progress("finding or starting Jupyter (session %s) on %s", o.Name, o.Host)
+	sctx, cancel := context.WithTimeout(ctx, o.Timeout+20*time.Second)
+	res, runErr := d.SSH.RunScript(sctx, o.Host, strings.NewReader(script))
+	cancel()
+	reply, perr := templates.ParseReply(res.Stdout)
+	var none state.Session
+	if runErr != nil && (perr != nil || len(reply.Blocks) == 0) {
+		return none, "", sshHinted(fmt.Errorf("run jt's script on %s: %w", o.Host, runErr), o.Host)
+	}
+	if perr != nil {
+		return none, "", fmt.Errorf("read the answer from %s: %w", o.Host, perr)
+	}
+	if len(reply.Blocks) == 0 {
+		return none, "", fmt.Errorf("no answer from jt's script on %s (is /bin/sh there a POSIX shell?)", o.Host)
+	}
+	b := reply.Blocks[0]
+	if b.Error {
+		return none, "", &HintError{Err: errors.New(b.Values["error"]), Hint: b.Values["hint"], Detail: b.Log}
+	}
+	sess, err := sessionFromBlock(o.Host, d.SSH.ControlPath(), b)
+	if err != nil {
+		return none, "", err
+	}
+	status := b.Values["status"]
+	if reason := b.Values["fallback"]; reason != "" {
+		d.warn("%s: %s; the server listens on TCP 127.0.0.1:%d instead", o.Host, reason, sess.RemotePort)
+	} else if mode == "socket" && sess.Mode == "tcp" && status == "started" {
+		d.warn("%s: this jupyter ignored --sock; the server listens on TCP 127.0.0.1:%d instead", o.Host, sess.RemotePort)
+	}
+	return sess, status, nil
+}
+
+// killRemote stops a session's server and removes its remote files.
+func killRemote(ctx context.Context, d *Deps, host, name string, timeout time.Duration) error {
+	script, err := templates.Render(templates.Close{Name: name})
+	if err != nil {
+		return err
+	}
+	cctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	res, runErr := d.SSH.RunScript(cctx, host, strings.NewReader(script))
+	reply, _ := templates.ParseReply(res.Stdout)
+	if len(reply.Blocks) == 0 {
+		if runErr == nil {
+			runErr = errors.New("no answer")
+		}
+		return sshHinted(fmt.Errorf("stop %s on %s: %w", name, host, runErr), host)
+	}
+	return nil
 }
 
 // lookup finds the recorded session, if any.
