@@ -2,10 +2,15 @@ package sshexec
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -62,11 +67,13 @@ func (c *Client) base(host string, opts ...string) []string {
 	if c.ConfigFile != "" {
 		a = append(a, "-F", c.ConfigFile)
 	}
-	for _, o := range c.Options {
-		a = append(a, "-o", o)
-	}
+	// ssh keeps the first value it sees for an option: jt's own come first
+	// so that no profile option can redirect the control path or prompt.
 	a = append(a, "-o", "ControlPath="+c.ControlPath())
 	for _, o := range opts {
+		a = append(a, "-o", o)
+	}
+	for _, o := range c.Options {
 		a = append(a, "-o", o)
 	}
 	return a
@@ -89,7 +96,11 @@ func (c *Client) connectTimeout() string {
 // user is authenticated. Keepalives let a dead network end it.
 func (c *Client) MasterArgs(host string) []string {
 	a := c.base(host,
-		"ControlMaster=yes",
+		// auto, not yes: a stale socket left by a killed master is unlinked
+		// and replaced; yes would keep it and fall back to a plain
+		// connection ("disabling multiplexing"). Callers hold the host lock
+		// and have checked that no live master exists.
+		"ControlMaster=auto",
 		"ControlPersist=yes",
 		"ServerAliveInterval=15",
 		"ServerAliveCountMax=3",
@@ -136,8 +147,24 @@ func (c *Client) TerminalArgs(host, remoteCmd string) []string {
 
 // Check reports nil when a master for host answers on jt's control path.
 func (c *Client) Check(ctx context.Context, host string) error {
-	_, err := c.Runner.Run(ctx, Cmd{Args: c.CheckArgs(host)})
+	_, err := c.MasterPID(ctx, host)
 	return err
+}
+
+var masterPIDRE = regexp.MustCompile(`Master running \(pid=([0-9]+)\)`)
+
+// MasterPID asks the master for its process id (-O check).
+func (c *Client) MasterPID(ctx context.Context, host string) (int, error) {
+	res, err := c.Runner.Run(ctx, Cmd{Args: c.CheckArgs(host)})
+	if err != nil {
+		return 0, err
+	}
+	m := masterPIDRE.FindSubmatch(append(res.Stderr, res.Stdout...))
+	if m == nil {
+		return 0, nil
+	}
+	pid, _ := strconv.Atoi(string(m[1]))
+	return pid, nil
 }
 
 // StartMaster authenticates (on the user's terminal) and leaves a master.
@@ -145,14 +172,43 @@ func (c *Client) StartMaster(ctx context.Context, host string) (Result, error) {
 	return c.Runner.Run(ctx, Cmd{Args: c.MasterArgs(host), Mode: Master})
 }
 
-// EnsureMaster reuses a live master or starts one. It reports whether it
-// started a new one.
-func (c *Client) EnsureMaster(ctx context.Context, host string, checkTimeout time.Duration) (started bool, res Result, err error) {
-	cctx, cancel := context.WithTimeout(ctx, checkTimeout)
-	err = c.Check(cctx, host)
+// PingArgs makes one real round trip through the master.
+func (c *Client) PingArgs(host string) []string {
+	return append(c.client(host), "-o", "ClearAllForwardings=yes", "-o", "RemoteCommand=none", "-T", "--", host, "exit 0")
+}
+
+// EnsureMaster reuses a live master or starts one, and reports whether it
+// started one. -O check is answered by the local master alone, even when
+// the network behind it is dead, so a reused master must also answer a
+// real round trip within ping; one that does not is ended and replaced.
+func (c *Client) EnsureMaster(ctx context.Context, host string, ping time.Duration) (started bool, res Result, err error) {
+	cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	pid, err := c.MasterPID(cctx, host)
 	cancel()
-	if err == nil {
-		return false, Result{}, nil
+	switch {
+	case err == nil:
+		if pid > 0 {
+			// Remembered for the day this master hangs (see killMaster);
+			// learning it here costs no extra ssh process.
+			os.WriteFile(c.pidFile(host), []byte(strconv.Itoa(pid)+"\n"), 0o600)
+		}
+		pctx, cancel := context.WithTimeout(ctx, ping)
+		_, err = c.Runner.Run(pctx, Cmd{Args: c.PingArgs(host)})
+		cancel()
+		if err == nil {
+			return false, Result{}, nil
+		}
+		// The master's network is dead: end it so a new one can take over.
+		ectx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		xerr := c.Exit(ectx, host)
+		cancel()
+		if xerr != nil {
+			c.killMaster(host, pid)
+		}
+	case errors.Is(err, ErrTimeout):
+		// A master that does not even answer -O check (stopped, hung)
+		// would also hang the next ssh that tries its socket.
+		c.killMaster(host, 0)
 	}
 	if ctx.Err() != nil {
 		return false, Result{}, ctx.Err()
@@ -162,6 +218,34 @@ func (c *Client) EnsureMaster(ctx context.Context, host string, checkTimeout tim
 		return false, res, fmt.Errorf("connect to %s: %w", host, err)
 	}
 	return true, res, nil
+}
+
+// pidFile records the pid of the master jt started for host, so that a
+// master too hung to answer -O check can still be ended.
+func (c *Client) pidFile(host string) string {
+	sum := sha256.Sum256([]byte(host))
+	return filepath.Join(c.ControlDir, "master-"+hex.EncodeToString(sum[:8])+".pid")
+}
+
+// killMaster ends host's master: pid if known, else the recorded one. Once
+// it is gone its socket is stale, and ControlMaster=auto replaces it.
+func (c *Client) killMaster(host string, pid int) {
+	if pid <= 0 {
+		if b, err := os.ReadFile(c.pidFile(host)); err == nil {
+			pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+		}
+	}
+	if pid <= 0 || !isOurMaster(pid, c.ControlDir) {
+		pid = findMaster(c.ControlDir, host)
+	}
+	if pid <= 0 || !isOurMaster(pid, c.ControlDir) {
+		return
+	}
+	if p, err := os.FindProcess(pid); err == nil {
+		p.Kill()
+		time.Sleep(50 * time.Millisecond) // let the kernel close its socket
+	}
+	os.Remove(c.pidFile(host))
 }
 
 // Exit stops the master for host. No master is not an error.

@@ -29,7 +29,11 @@ type Error struct {
 
 func newError(args []string, res Result, cause error) *Error {
 	e := &Error{Args: args, ExitCode: res.ExitCode, Stderr: trim(string(res.Stderr)), cause: cause}
-	e.kind = classify(e.Stderr, cause)
+	// Only ssh's own failures (255) say something about the connection;
+	// a remote command's "Permission denied" is not an ssh login failure.
+	if res.ExitCode == 255 || res.ExitCode < 0 || errors.Is(cause, context.DeadlineExceeded) {
+		e.kind = classify(e.Stderr, cause)
+	}
 	return e
 }
 

@@ -33,9 +33,18 @@ func ValidateHost(host string) error {
 	if strings.Count(host, "@") > 1 && !strings.HasPrefix(host, "ssh://") {
 		return fmt.Errorf("host %s has more than one '@'", Printable(host))
 	}
-	user, _, found := strings.Cut(strings.TrimPrefix(host, "ssh://"), "@")
-	if found && (user == "" || strings.HasPrefix(user, "-")) {
-		return fmt.Errorf("host %s has an empty user or one starting with '-'", Printable(host))
+	dest := strings.TrimPrefix(host, "ssh://")
+	if at := strings.LastIndex(dest, "@"); at >= 0 {
+		user := dest[:at]
+		if user == "" || strings.HasPrefix(user, "-") {
+			return fmt.Errorf("host %s has an empty user or one starting with '-'", Printable(host))
+		}
+		dest = dest[at+1:]
+	}
+	// The host part reaches ProxyCommand %h and friends: it must not look
+	// like an option either.
+	if dest == "" || strings.HasPrefix(dest, "-") {
+		return fmt.Errorf("host %s has an empty host name or one starting with '-'", Printable(host))
 	}
 	return nil
 }

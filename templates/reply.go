@@ -110,7 +110,7 @@ func ParseReply(out []byte) (Reply, error) {
 			js.WriteString(line)
 			js.WriteByte('\n')
 		case section == "log":
-			cur.Log = append(cur.Log, line)
+			cur.Log = append(cur.Log, strings.TrimPrefix(line, "|"))
 		default:
 			if k, v, ok := strings.Cut(line, "="); ok {
 				cur.Values[k] = v
