@@ -80,9 +80,12 @@ func newDeps(c *cli.Context) (*Deps, error) {
 	if err := sshexec.SecureDir(controlDir); err != nil {
 		return nil, err
 	}
-	sshPath, err := sshexec.LookPath()
-	if err != nil {
-		return nil, hinted(fmt.Errorf("no ssh client found: %w", err), "install OpenSSH (Debian: apt install openssh-client), or point JT_SSH at it")
+	var runner sshexec.Runner
+	if sshPath, err := sshexec.LookPath(); err != nil {
+		// Reported when ssh is needed, so that usage errors come first.
+		runner = failingRunner{hinted(fmt.Errorf("no ssh client found: %w", err), "install OpenSSH (Debian: apt install openssh-client; macOS and Windows ship it), or point JT_SSH at it")}
+	} else {
+		runner = &sshexec.ExecRunner{Path: sshPath, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
 	}
 	cfg := c.String("ssh-config")
 	if cfg != "" {
@@ -95,7 +98,7 @@ func newDeps(c *cli.Context) (*Deps, error) {
 	}
 	d := &Deps{
 		SSH: &sshexec.Client{
-			Runner:     &sshexec.ExecRunner{Path: sshPath, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr},
+			Runner:     runner,
 			ConfigFile: cfg,
 			ControlDir: controlDir,
 		},
@@ -108,6 +111,12 @@ func newDeps(c *cli.Context) (*Deps, error) {
 		Now:      time.Now,
 	}
 	return d, nil
+}
+
+type failingRunner struct{ err error }
+
+func (r failingRunner) Run(context.Context, sshexec.Cmd) (sshexec.Result, error) {
+	return sshexec.Result{}, r.err
 }
 
 func isTerminal(f *os.File) bool {
@@ -162,12 +171,64 @@ Examples:
 			attachCommand(),
 		},
 		ExitErrHandler: func(*cli.Context, error) {},
-		OnUsageError: func(c *cli.Context, err error, _ bool) error {
-			return usageErrorf("%v", err)
-		},
-		CommandNotFound: func(c *cli.Context, name string) {
-			// Reported by Run through the returned error below.
+		OnUsageError:   onUsageError,
+		Action: func(c *cli.Context) error {
+			if c.NArg() == 0 {
+				return cli.ShowAppHelp(c)
+			}
+			return unknownCommand(c.App.Commands, c.Args().First())
 		},
 	}
+	for _, cmd := range app.Commands {
+		cmd.OnUsageError = onUsageError
+		// Otherwise a host named "h" or "help" would show help.
+		cmd.HideHelpCommand = true
+	}
 	return app
+}
+
+func onUsageError(c *cli.Context, err error, _ bool) error {
+	msg := err.Error()
+	if c.Command != nil && c.Command.Name != "" {
+		return &UsageError{Msg: msg + " (see jt " + c.Command.Name + " --help)"}
+	}
+	return &UsageError{Msg: msg + " (see jt --help)"}
+}
+
+// unknownCommand reports a mistyped command with the nearest real one.
+func unknownCommand(cmds []*cli.Command, name string) error {
+	best, bestDist := "", 3
+	for _, c := range cmds {
+		for _, n := range c.Names() {
+			if d := editDistance(name, n); d < bestDist {
+				best, bestDist = c.Name, d
+			}
+		}
+	}
+	msg := fmt.Sprintf("%s is not a jt command", sshexec.Printable(name))
+	if best != "" {
+		return &UsageError{Msg: msg + "; did you mean " + best + "? (see jt --help)"}
+	}
+	return &UsageError{Msg: msg + " (see jt --help)"}
+}
+
+// editDistance is the Levenshtein distance, for command suggestions.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }

@@ -51,6 +51,12 @@ func ReorderArgs(app *cli.App, args []string) []string {
 		positional = append(positional, a)
 	}
 	out = append(out, flags...)
+	for _, f := range flags {
+		if f == "-h" || f == "--help" || f == "-help" {
+			// Help was asked for: an argument would be read as a help topic.
+			return out
+		}
+	}
 	if len(positional) > 0 {
 		out = append(out, "--")
 		out = append(out, positional...)
