@@ -47,10 +47,14 @@ func logsCommand() *cli.Command {
 				return err
 			}
 			if follow == "yes" {
-				if err := ensureMaster(ctx, d, host); err != nil {
+				if _, err := ensureMaster(ctx, d, host); err != nil {
 					return err
 				}
-				return sshHinted(d.SSH.StreamScript(ctx, host, strings.NewReader(script)), host)
+				err := d.SSH.StreamScript(ctx, host, strings.NewReader(script), &templates.AfterLog{W: d.Stdout})
+				if ctx.Err() != nil {
+					return nil // Ctrl-C is how -f ends
+				}
+				return sshHinted(err, host)
 			}
 			lctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 			defer cancel()
@@ -61,7 +65,7 @@ func logsCommand() *cli.Command {
 				}
 				return sshHinted(fmt.Errorf("read the log on %s: %w", host, err), host)
 			}
-			_, err = d.Stdout.Write(res.Stdout)
+			_, err = (&templates.AfterLog{W: d.Stdout}).Write(res.Stdout)
 			return err
 		}),
 	}

@@ -279,9 +279,9 @@ func (c *Client) RunScript(ctx context.Context, host string, script io.Reader) (
 	return c.Runner.Run(ctx, Cmd{Args: c.ScriptArgs(host), Stdin: script})
 }
 
-// StreamScript runs a script whose output goes straight to the user.
-func (c *Client) StreamScript(ctx context.Context, host string, script io.Reader) error {
-	_, err := c.Runner.Run(ctx, Cmd{Args: c.ScriptArgs(host), Stdin: script, Mode: Stream})
+// StreamScript runs a script whose output goes to out as it comes.
+func (c *Client) StreamScript(ctx context.Context, host string, script io.Reader, out io.Writer) error {
+	_, err := c.Runner.Run(ctx, Cmd{Args: c.ScriptArgs(host), Stdin: script, Mode: Stream, Stdout: out})
 	return err
 }
 

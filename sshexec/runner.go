@@ -32,6 +32,8 @@ type Cmd struct {
 	Args  []string
 	Stdin io.Reader
 	Mode  Mode
+	// Stdout, in Stream mode, receives ssh's output instead of the terminal.
+	Stdout io.Writer
 }
 
 // Result is what ssh printed and how it exited.
@@ -77,6 +79,9 @@ func (r *ExecRunner) Run(ctx context.Context, c Cmd) (Result, error) {
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = r.Stdin, r.Stdout, r.Stderr
 	case Stream:
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = c.Stdin, r.Stdout, io.MultiWriter(r.Stderr, &stderr)
+		if c.Stdout != nil {
+			cmd.Stdout = c.Stdout
+		}
 	case Master:
 		f, err := os.CreateTemp("", "jt-ssh-*.err")
 		if err != nil {

@@ -1,8 +1,10 @@
 package templates
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
 )
 
@@ -121,4 +123,30 @@ func ParseReply(out []byte) (Reply, error) {
 		return r, fmt.Errorf("the remote answer ended early (no %s)", markEnd)
 	}
 	return r, nil
+}
+
+// AfterLog passes on what a script prints after its log marker (jt logs),
+// dropping whatever the remote login printed before it.
+type AfterLog struct {
+	W    io.Writer
+	seen bool
+	buf  []byte
+}
+
+func (a *AfterLog) Write(p []byte) (int, error) {
+	if a.seen {
+		return a.W.Write(p)
+	}
+	a.buf = append(a.buf, p...)
+	i := bytes.Index(a.buf, []byte(markLog+"\n"))
+	if i < 0 {
+		return len(p), nil
+	}
+	a.seen = true
+	rest := a.buf[i+len(markLog)+1:]
+	a.buf = nil
+	if _, err := a.W.Write(rest); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
