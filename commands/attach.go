@@ -36,7 +36,7 @@ Examples:
 			if err := validName(name); err != nil {
 				return err
 			}
-			if err := ensureMaster(ctx, d, host); err != nil {
+			if _, err := ensureMaster(ctx, d, host); err != nil {
 				return err
 			}
 			script, err := templates.Render(templates.Attach{Name: name})

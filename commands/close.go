@@ -4,14 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/jt-sh/jt/sshexec"
 	"github.com/jt-sh/jt/state"
-	"github.com/jt-sh/jt/templates"
 )
 
 type closeOptions struct {
@@ -135,26 +133,17 @@ func closeOne(ctx context.Context, d *Deps, o closeOptions, s state.Session) err
 			return nil
 		})
 	}
-	if err := ensureMaster(ctx, d, s.Host); err != nil {
+	if _, err := ensureMaster(ctx, d, s.Host); err != nil {
 		return err
 	}
-	script, err := templates.Render(templates.Close{Name: s.Name})
+	cleanPending(ctx, d, s.Host, "")
+	b, err := killRemote(ctx, d, s.Host, s.Name, "", o.Timeout)
 	if err != nil {
 		return err
 	}
-	cctx, cancel := context.WithTimeout(ctx, o.Timeout)
-	res, runErr := d.SSH.RunScript(cctx, s.Host, strings.NewReader(script))
-	cancel()
-	reply, _ := templates.ParseReply(res.Stdout)
-	if len(reply.Blocks) == 0 {
-		if runErr == nil {
-			runErr = errors.New("no answer")
-		}
-		return sshHinted(fmt.Errorf("stop %s on %s: %w", s.Name, s.Host, runErr), s.Host)
-	}
-	switch reply.Blocks[0].Values["state"] {
+	switch b.Values["state"] {
 	case "stopped":
-		fmt.Fprintf(d.Stderr, "jt: %s %s: stopped jupyter (pid %s) and removed its files\n", s.Host, s.Name, reply.Blocks[0].Values["pid"])
+		fmt.Fprintf(d.Stderr, "jt: %s %s: stopped jupyter (pid %s) and removed its files\n", s.Host, s.Name, b.Values["pid"])
 	default:
 		fmt.Fprintf(d.Stderr, "jt: %s %s: no server was running; removed what was left\n", s.Host, s.Name)
 	}

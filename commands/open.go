@@ -2,11 +2,13 @@ package commands
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -157,64 +159,155 @@ func runOpen(ctx context.Context, d *Deps, o openOptions) error {
 		return err
 	}
 	defer unlock()
+	cleanPending(ctx, d, o.Host, o.Name)
 
-	d.progress("connecting to %s", o.Host)
-	if err := ensureMaster(ctx, d, o.Host); err != nil {
+	// Until the session is recorded, a pending record lets the next jt
+	// undo this open if it is killed; Ctrl-C undoes it right here.
+	nonce := newNonce()
+	if err := d.Store.Update(ctx, func(f *state.File) error {
+		f.Pending = append(f.Pending, state.Pending{Host: o.Host, Name: o.Name, Nonce: nonce, PID: os.Getpid(), Since: d.Now().UTC()})
+		return nil
+	}); err != nil {
 		return err
 	}
-
-	sess, status, err := findOrStart(ctx, d, o)
+	var u undoer
+	sess, status, err := openSteps(ctx, d, o, rec, known, nonce, &u)
 	if err != nil {
+		if ctx.Err() != nil {
+			u.run(d, "interrupted")
+		}
+		d.Store.Update(context.Background(), func(f *state.File) error { f.RemovePending(nonce); return nil })
 		return err
 	}
-	lp, err := forward(ctx, d, o, rec, known, sess)
-	if err != nil {
-		return err
-	}
-	sess.LocalPort = lp
-	d.progress("waiting for Jupyter to answer through the tunnel")
-	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	err = probeUntil(pctx, sess.LocalPort, sess.BaseURL, sess.Token)
-	cancel()
-	if err != nil && sess.Mode == "socket" && status == "started" && !o.TCP {
-		// Forwards to unix sockets fail only when used: sshd may forbid
-		// them (AllowStreamLocalForwarding no). Start over on TCP.
-		d.warn("the tunnel to Jupyter's unix socket on %s does not answer (does sshd forbid stream-local forwarding?); falling back to TCP on 127.0.0.1", o.Host)
-		d.SSH.CancelForward(ctx, o.Host, sshexec.Forward{LocalPort: lp, RemoteSock: sess.RemoteSock})
-		if kerr := killRemote(ctx, d, o.Host, o.Name, 30*time.Second); kerr != nil {
-			return kerr
-		}
-		o.TCP = true
-		if sess, status, err = findOrStart(ctx, d, o); err != nil {
-			return err
-		}
-		if lp, err = forward(ctx, d, o, rec, false, sess); err != nil {
-			return err
-		}
-		sess.LocalPort = lp
-		pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-		err = probeUntil(pctx, sess.LocalPort, sess.BaseURL, sess.Token)
-		cancel()
-	}
-	if err != nil {
-		return hinted(err, "the server runs on "+o.Host+" (pid "+strconv.Itoa(sess.PID)+") but the tunnel does not reach it; see jt logs "+o.Host)
-	}
-	if err := d.Store.Update(ctx, func(f *state.File) error { f.Put(sess); return nil }); err != nil {
+	if err := d.Store.Update(ctx, func(f *state.File) error {
+		f.Put(sess)
+		f.RemovePending(nonce)
+		return nil
+	}); err != nil {
 		return err
 	}
 	return finishOpen(d, o, sess, status)
 }
 
+// undoer collects how to take back each step of an open, newest first.
+type undoer struct{ steps []func(context.Context) }
+
+func (u *undoer) push(f func(context.Context)) { u.steps = append(u.steps, f) }
+
+// run undoes in reverse order, with time of its own: the command's context
+// is already cancelled.
+func (u *undoer) run(d *Deps, why string) {
+	if len(u.steps) == 0 {
+		return
+	}
+	d.warn("%s: undoing what this jt open started", why)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for i := len(u.steps) - 1; i >= 0; i-- {
+		u.steps[i](ctx)
+	}
+}
+
+func newNonce() string {
+	b := make([]byte, 12)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// openSteps connects, finds or starts the server, forwards and probes,
+// registering the undo of each step that changes something.
+func openSteps(ctx context.Context, d *Deps, o openOptions, rec state.Session, known bool, nonce string, u *undoer) (state.Session, string, error) {
+	d.progress("connecting to %s", o.Host)
+	started, err := ensureMaster(ctx, d, o.Host)
+	if err != nil {
+		return state.Session{}, "", err
+	}
+	if started {
+		u.push(func(ctx context.Context) { exitIdleMaster(ctx, d, o.Host) })
+	}
+	// Registered before the script runs: an interrupt may come while the
+	// server starts. The remote side stops it only if this open started it.
+	u.push(func(ctx context.Context) { killRemote(ctx, d, o.Host, o.Name, nonce, 20*time.Second) })
+	sess, status, err := findOrStart(ctx, d, o, nonce)
+	if err != nil {
+		return sess, status, err
+	}
+	lp, err := forward(ctx, d, o, rec, known, sess)
+	if err != nil {
+		return sess, status, err
+	}
+	sess.LocalPort = lp
+	u.push(func(ctx context.Context) {
+		d.SSH.CancelForward(ctx, o.Host, sshexec.Forward{LocalPort: lp, RemotePort: sess.RemotePort, RemoteSock: sess.RemoteSock})
+	})
+	d.progress("waiting for Jupyter to answer through the tunnel")
+	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	err = probeUntil(pctx, sess.LocalPort, sess.BaseURL, sess.Token)
+	cancel()
+	if err != nil && ctx.Err() == nil && sess.Mode == "socket" && status == "started" && !o.TCP {
+		// Forwards to unix sockets fail only when used: sshd may forbid
+		// them (AllowStreamLocalForwarding no). Start over on TCP.
+		d.warn("the tunnel to Jupyter's unix socket on %s does not answer (does sshd forbid stream-local forwarding?); falling back to TCP on 127.0.0.1", o.Host)
+		d.SSH.CancelForward(ctx, o.Host, sshexec.Forward{LocalPort: lp, RemoteSock: sess.RemoteSock})
+		if _, kerr := killRemote(ctx, d, o.Host, o.Name, nonce, 30*time.Second); kerr != nil {
+			return sess, status, kerr
+		}
+		o.TCP = true
+		if sess, status, err = findOrStart(ctx, d, o, nonce); err != nil {
+			return sess, status, err
+		}
+		if lp, err = forward(ctx, d, o, rec, false, sess); err != nil {
+			return sess, status, err
+		}
+		sess.LocalPort = lp
+		u.push(func(ctx context.Context) {
+			d.SSH.CancelForward(ctx, o.Host, sshexec.Forward{LocalPort: lp, RemotePort: sess.RemotePort})
+		})
+		pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		err = probeUntil(pctx, sess.LocalPort, sess.BaseURL, sess.Token)
+		cancel()
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return sess, status, ctx.Err()
+		}
+		return sess, status, hinted(err, "the server runs on "+o.Host+" (pid "+strconv.Itoa(sess.PID)+") but the tunnel does not reach it; see jt logs "+o.Host)
+	}
+	return sess, status, nil
+}
+
+// cleanPending undoes the opens of host that were killed before they
+// finished (their pending record remains). One for name is only dropped:
+// the caller is about to open it and adopts whatever it started.
+func cleanPending(ctx context.Context, d *Deps, host, name string) {
+	f, err := d.Store.Load()
+	if err != nil {
+		return
+	}
+	for _, p := range f.Pending {
+		if p.Host != host || (processAlive(p.PID) && d.Now().Sub(p.Since) < time.Hour) {
+			continue // another host, or that jt still runs
+		}
+		if p.Name != name {
+			d.warn("undoing an interrupted jt open of %s on %s", p.Name, p.Host)
+			if _, err := killRemote(ctx, d, p.Host, p.Name, p.Nonce, 20*time.Second); err != nil {
+				continue
+			}
+		}
+		d.Store.Update(ctx, func(f *state.File) error { f.RemovePending(p.Nonce); return nil })
+	}
+}
+
 // findOrStart runs open.sh on the host: one round trip that finds the
 // session's server or starts it and waits, on the host, until it is ready.
-func findOrStart(ctx context.Context, d *Deps, o openOptions) (state.Session, string, error) {
+func findOrStart(ctx context.Context, d *Deps, o openOptions, nonce string) (state.Session, string, error) {
 	mode := "socket"
 	if o.TCP || o.Port != 0 {
 		mode = "tcp"
 	}
 	script, err := templates.Render(templates.Open{
 		Name: o.Name, Dir: o.Dir, Flavour: o.Flavour, Command: o.Command, Port: o.Port,
-		Mode: mode, Timeout: int((o.Timeout + time.Second - 1) / time.Second), Mux: o.Mux,
+		Mode: mode, Timeout: int((o.Timeout + time.Second - 1) / time.Second), Mux: o.Mux, Nonce: nonce,
 	})
 	if err != nil {
 		return state.Session{}, "", err
@@ -251,11 +344,12 @@ func findOrStart(ctx context.Context, d *Deps, o openOptions) (state.Session, st
 	return sess, status, nil
 }
 
-// killRemote stops a session's server and removes its remote files.
-func killRemote(ctx context.Context, d *Deps, host, name string, timeout time.Duration) error {
-	script, err := templates.Render(templates.Close{Name: name})
+// killRemote stops a session's server and removes its remote files; with
+// a nonce, only if the jt open with that nonce started it.
+func killRemote(ctx context.Context, d *Deps, host, name, nonce string, timeout time.Duration) (templates.Block, error) {
+	script, err := templates.Render(templates.Close{Name: name, Nonce: nonce})
 	if err != nil {
-		return err
+		return templates.Block{}, err
 	}
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -265,9 +359,9 @@ func killRemote(ctx context.Context, d *Deps, host, name string, timeout time.Du
 		if runErr == nil {
 			runErr = errors.New("no answer")
 		}
-		return sshHinted(fmt.Errorf("stop %s on %s: %w", name, host, runErr), host)
+		return templates.Block{}, sshHinted(fmt.Errorf("stop %s on %s: %w", name, host, runErr), host)
 	}
-	return nil
+	return reply.Blocks[0], nil
 }
 
 // lookup finds the recorded session, if any.
@@ -297,18 +391,19 @@ func lockHost(ctx context.Context, d *Deps, host string, timeout time.Duration) 
 	return func() { l.Unlock() }, nil
 }
 
-// ensureMaster reuses or starts the master for host, showing what ssh said.
-func ensureMaster(ctx context.Context, d *Deps, host string) error {
-	started, res, err := d.SSH.EnsureMaster(ctx, host, 5*time.Second)
+// ensureMaster reuses or starts the master for host, showing what ssh
+// said, and reports whether it started one.
+func ensureMaster(ctx context.Context, d *Deps, host string) (bool, error) {
+	started, res, err := d.SSH.EnsureMaster(ctx, host, 8*time.Second)
 	if err != nil {
-		return sshHinted(err, host)
+		return false, sshHinted(err, host)
 	}
 	if started {
 		if msg := strings.TrimSpace(string(res.Stderr)); msg != "" {
 			fmt.Fprintln(d.Stderr, msg)
 		}
 	}
-	return nil
+	return started, nil
 }
 
 // sessionFromBlock turns the remote answer into a state record.
@@ -360,11 +455,24 @@ func flavourOf(runtimeFile string) string {
 }
 
 // forward adds the tunnel on the master: the requested local port, or the
-// recorded one, or the remote port, or the next free port after it.
+// recorded one (so the user's URL keeps its port), or the remote port, or
+// the next free port after it.
 func forward(ctx context.Context, d *Deps, o openOptions, rec state.Session, known bool, s state.Session) (int, error) {
+	fw := sshexec.Forward{RemotePort: s.RemotePort, RemoteSock: s.RemoteSock}
 	want := o.LocalPort
-	if want == 0 && known && rec.PID == s.PID && rec.LocalPort > 0 {
-		want = rec.LocalPort
+	mine := 0 // a local port the master may already hold for this session
+	if known && rec.LocalPort > 0 {
+		old := sshexec.Forward{LocalPort: rec.LocalPort, RemotePort: rec.RemotePort, RemoteSock: rec.RemoteSock}
+		if old.RemotePort != fw.RemotePort || old.RemoteSock != fw.RemoteSock {
+			// The server changed: its old forward must not outlive it
+			// (another server may later take the old remote port).
+			cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			d.SSH.CancelForward(cctx, o.Host, old)
+			cancel()
+		}
+		if want == 0 || want == rec.LocalPort {
+			want, mine = rec.LocalPort, rec.LocalPort
+		}
 	}
 	if want == 0 {
 		want = s.RemotePort
@@ -372,12 +480,10 @@ func forward(ctx context.Context, d *Deps, o openOptions, rec state.Session, kno
 			want = 8888
 		}
 	}
-	fw := sshexec.Forward{RemotePort: s.RemotePort, RemoteSock: s.RemoteSock}
-	for tries, lp := 0, want; tries < 20 && lp <= 65535; tries, lp = tries+1, lp+1 {
-		// A port held by this master (the recorded forward) is not free but
-		// may be re-added: ssh accepts an identical forward again.
-		mine := known && rec.PID == s.PID && lp == rec.LocalPort
-		if !mine && !sshexec.LocalPortFree(lp) {
+	for tries, lp := 0, want; tries < 1000 && lp <= 65535; tries, lp = tries+1, lp+1 {
+		// A port held by this master for this session is not free, but an
+		// identical forward may be added again (ssh answers 0).
+		if lp != mine && !sshexec.LocalPortFree(lp) {
 			if o.LocalPort != 0 {
 				return 0, usageErrorf("local port %d is in use: choose another with --local-port, or leave it out", lp)
 			}

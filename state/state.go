@@ -45,10 +45,31 @@ type Session struct {
 // Key identifies a session: one server per name per host.
 func (s Session) Key() string { return s.Host + "\x00" + s.Name }
 
+// Pending is a jt open in progress. A record left behind means that open
+// was killed; the next jt command undoes what it may have started.
+type Pending struct {
+	Host  string    `toml:"host"`
+	Name  string    `toml:"name"`
+	Nonce string    `toml:"nonce"`
+	PID   int       `toml:"pid"` // of the local jt
+	Since time.Time `toml:"since"`
+}
+
 // File is the whole state file.
 type File struct {
 	SchemaVersion int       `toml:"schema_version"`
 	Sessions      []Session `toml:"sessions"`
+	Pending       []Pending `toml:"pending,omitempty"`
+}
+
+// RemovePending drops the pending record with nonce.
+func (f *File) RemovePending(nonce string) {
+	for i, p := range f.Pending {
+		if p.Nonce == nonce {
+			f.Pending = append(f.Pending[:i], f.Pending[i+1:]...)
+			return
+		}
+	}
 }
 
 // Find returns the session for host and name.

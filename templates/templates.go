@@ -34,10 +34,15 @@ type Open struct {
 	Mode    string // "tcp" or "socket"
 	Timeout int    // seconds to wait for the server
 	Mux     string // "screen", "tmux" or "none"
+	Nonce   string // marks a server this open starts (see Close.Nonce)
 }
 
 // Close is the input of close.sh: stop a server and remove its files.
-type Close struct{ Name string }
+// With Nonce set it only undoes what the jt open with that nonce started.
+type Close struct {
+	Name  string
+	Nonce string
+}
 
 // List is the input of list.sh: every session of the remote user.
 type List struct{ LogLines int }

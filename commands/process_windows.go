@@ -1,0 +1,17 @@
+package commands
+
+import "os"
+
+// processAlive reports whether a local process exists; on Windows
+// FindProcess opens a handle, which fails for a process that is gone.
+func processAlive(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		return false
+	}
+	p.Release()
+	return true
+}
