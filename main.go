@@ -2,11 +2,14 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	"github.com/jt-sh/jt/commands"
 	"github.com/jt-sh/jt/sshexec"
@@ -23,10 +26,16 @@ func main() {
 }
 
 func run(args []string, stderr io.Writer) int {
+	ctx, stop := interrupts(stderr)
+	defer stop()
 	app := commands.NewApp(version, commit)
-	err := app.Run(commands.ReorderArgs(app, args))
+	err := app.RunContext(ctx, commands.ReorderArgs(app, args))
 	if err == nil {
 		return 0
+	}
+	if ctx.Err() != nil {
+		fmt.Fprintln(stderr, "jt: interrupted")
+		return 130
 	}
 	fmt.Fprintf(stderr, "jt: error: %s\n", strings.TrimSpace(err.Error()))
 	hint, detail := commands.Explain(err)
@@ -37,6 +46,30 @@ func run(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "jt: hint: %s\n", hint)
 	}
 	return exitCode(err)
+}
+
+// interrupts cancels the context on the first Ctrl-C or SIGTERM, so the
+// command can undo what it started; a second one exits at once (130), and
+// the next jt cleans up after it.
+func interrupts(stderr io.Writer) (context.Context, func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	ch := make(chan os.Signal, 2)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		if _, ok := <-ch; !ok {
+			return
+		}
+		cancel()
+		fmt.Fprintln(stderr, "jt: stopping; press Ctrl-C again to quit at once")
+		if _, ok := <-ch; ok {
+			os.Exit(130)
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(ch)
+		close(ch)
+		cancel()
+	}
 }
 
 // exitCode is the one place errors become exit statuses: 2 for usage, 255
