@@ -102,7 +102,10 @@ func newDeps(c *cli.Context) (*Deps, error) {
 			ConfigFile: cfg,
 			ControlDir: controlDir,
 		},
-		Store:    state.Store{Path: filepath.Join(stateDir, "state.toml")},
+		Store: state.Store{
+			Path: filepath.Join(stateDir, "state.toml"),
+			Warn: func(msg string) { fmt.Fprintln(c.App.ErrWriter, "jt: warning: "+msg) },
+		},
 		Stdout:   c.App.Writer,
 		Stderr:   c.App.ErrWriter,
 		Progress: isTerminal(os.Stderr),

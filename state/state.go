@@ -10,8 +10,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/BurntSushi/toml"
@@ -118,12 +121,84 @@ var ErrNewer = errors.New("state file from a newer jt")
 type Store struct {
 	Path        string
 	LockTimeout time.Duration
+	// Warn, if set, is told when a corrupt file was moved aside.
+	Warn func(msg string)
+	// Now stamps the name of a corrupt file moved aside.
+	Now func() time.Time
 }
 
-// Load reads the file without locking; a missing file is an empty state.
+// CorruptError is a state file that is not valid TOML (or not jt's shape).
+type CorruptError struct {
+	Path  string
+	Err   error
+	Hosts []string // host names still readable in it, to rediscover from
+}
+
+func (e *CorruptError) Error() string {
+	return fmt.Sprintf("state file %s is damaged: %v", e.Path, e.Err)
+}
+
+func (e *CorruptError) Unwrap() error { return e.Err }
+
+// Load reads the file; a missing file is an empty state. A damaged file is
+// moved aside (see Update) and read as empty.
 func (st Store) Load() (File, error) {
 	f, _, err := st.load()
+	var corrupt *CorruptError
+	if errors.As(err, &corrupt) {
+		unlock, lerr := st.lock(context.Background())
+		if lerr != nil {
+			return File{SchemaVersion: SchemaVersion}, nil
+		}
+		defer unlock()
+		if f, _, err = st.load(); errors.As(err, &corrupt) {
+			st.moveAside(corrupt)
+			return File{SchemaVersion: SchemaVersion}, nil
+		}
+	}
 	return f, err
+}
+
+// moveAside keeps a damaged file as state.toml.corrupt-TIME, so that jt can
+// go on and nothing of it is lost. The caller holds the lock.
+func (st Store) moveAside(c *CorruptError) {
+	now := time.Now
+	if st.Now != nil {
+		now = st.Now
+	}
+	aside := st.Path + ".corrupt-" + now().UTC().Format("20060102T150405Z")
+	if err := os.Rename(st.Path, aside); err != nil {
+		return
+	}
+	if st.Warn != nil {
+		msg := fmt.Sprintf("the state file was damaged (%v); moved it to %s and started afresh", c.Err, aside)
+		if len(c.Hosts) > 0 {
+			msg += "; find your sessions again with: jt ls " + strings.Join(c.Hosts, " ")
+		}
+		st.Warn(msg)
+	}
+}
+
+var (
+	schemaRE = regexp.MustCompile(`(?m)^\s*schema_version\s*=\s*([0-9]+)`)
+	hostRE   = regexp.MustCompile(`(?m)^\s*host\s*=\s*"([A-Za-z0-9._@:\[\]%/-]+)"`)
+)
+
+// salvage reads what it can of a damaged file: its schema version and the
+// hosts it names.
+func salvage(b []byte) (version int, hosts []string) {
+	if m := schemaRE.FindSubmatch(b); m != nil {
+		version, _ = strconv.Atoi(string(m[1]))
+	}
+	seen := map[string]bool{}
+	for _, m := range hostRE.FindAllSubmatch(b, -1) {
+		if h := string(m[1]); !seen[h] {
+			seen[h] = true
+			hosts = append(hosts, h)
+		}
+	}
+	sort.Strings(hosts)
+	return version, hosts
 }
 
 func (st Store) load() (File, bool, error) {
@@ -137,7 +212,11 @@ func (st Store) load() (File, bool, error) {
 	}
 	md, err := toml.Decode(string(b), &f)
 	if err != nil {
-		return f, false, fmt.Errorf("state file %s is not valid TOML: %w", st.Path, err)
+		version, hosts := salvage(b)
+		if version > SchemaVersion {
+			return f, false, fmt.Errorf("%w: %s has schema_version %d, this jt knows %d; upgrade jt", ErrNewer, st.Path, version, SchemaVersion)
+		}
+		return File{SchemaVersion: SchemaVersion}, false, &CorruptError{Path: st.Path, Err: err, Hosts: hosts}
 	}
 	if f.SchemaVersion > SchemaVersion {
 		return f, false, fmt.Errorf("%w: %s has schema_version %d, this jt knows %d; upgrade jt", ErrNewer, st.Path, f.SchemaVersion, SchemaVersion)
@@ -160,19 +239,17 @@ func (st Store) Update(ctx context.Context, change func(*File) error) error {
 	if err := os.MkdirAll(filepath.Dir(st.Path), 0o700); err != nil {
 		return fmt.Errorf("create state directory: %w", err)
 	}
-	lock := flock.New(st.Path + ".lock")
-	timeout := st.LockTimeout
-	if timeout <= 0 {
-		timeout = 10 * time.Second
+	unlock, err := st.lock(ctx)
+	if err != nil {
+		return err
 	}
-	lctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	ok, err := lock.TryLockContext(lctx, 20*time.Millisecond)
-	if err != nil || !ok {
-		return fmt.Errorf("state file %s is locked by another jt (waited %v); try again", st.Path, timeout)
-	}
-	defer lock.Unlock()
+	defer unlock()
 	f, _, err := st.load()
+	var corrupt *CorruptError
+	if errors.As(err, &corrupt) {
+		st.moveAside(corrupt)
+		f, err = File{SchemaVersion: SchemaVersion}, nil
+	}
 	if err != nil {
 		return err
 	}
@@ -188,6 +265,22 @@ func (st Store) Update(ctx context.Context, change func(*File) error) error {
 	return WriteFileAtomic(st.Path, b.Bytes(), 0o600)
 }
 
+// lock takes the state file's lock, waiting at most LockTimeout.
+func (st Store) lock(ctx context.Context) (func(), error) {
+	l := flock.New(st.Path + ".lock")
+	timeout := st.LockTimeout
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	lctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	ok, err := l.TryLockContext(lctx, 20*time.Millisecond)
+	if err != nil || !ok {
+		return nil, fmt.Errorf("state file %s is locked by another jt (waited %v); try again, or look for a hung jt", st.Path, timeout)
+	}
+	return func() { l.Unlock() }, nil
+}
+
 // WriteFileAtomic replaces path with data: a temporary file in the same
 // directory, fsync, rename, fsync of the directory. A failure leaves the
 // old file as it was.
@@ -195,7 +288,7 @@ func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return fmt.Errorf("write %s: %w", path, noSpace(err, dir))
 	}
 	name := tmp.Name()
 	fail := func(err error) error {
@@ -207,10 +300,10 @@ func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 		return fail(err)
 	}
 	if _, err := tmp.Write(data); err != nil {
-		return fail(err)
+		return fail(noSpace(err, dir))
 	}
 	if err := tmp.Sync(); err != nil {
-		return fail(err)
+		return fail(noSpace(err, dir))
 	}
 	if err := tmp.Close(); err != nil {
 		return fail(err)
@@ -224,4 +317,12 @@ func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 		d.Close()
 	}
 	return nil
+}
+
+// noSpace says what to do about a full disk; the old file is untouched.
+func noSpace(err error, dir string) error {
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		return fmt.Errorf("%w (the disk holding %s is full; free some space: the previous state file is kept as it was)", err, dir)
+	}
+	return err
 }

@@ -209,22 +209,68 @@ func TestUpdateRefusesNewerFile(t *testing.T) {
 	}
 }
 
-func TestInvalidTOML(t *testing.T) {
+// A damaged file is moved aside byte for byte, with a warning naming the
+// hosts still readable in it, and jt goes on with an empty state.
+func TestCorruptFileMovedAside(t *testing.T) {
+	for _, via := range []string{"load", "update"} {
+		t.Run(via, func(t *testing.T) {
+			dir := t.TempDir()
+			var warnings []string
+			st := state.Store{
+				Path: filepath.Join(dir, "state.toml"),
+				Warn: func(m string) { warnings = append(warnings, m) },
+				Now:  func() time.Time { return time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC) },
+			}
+			content := "schema_version = 1\n[[sessions]]\nhost = \"gpu1\"\nname = \"a\"\n[[sessions]\nhost = \"gpu2\"\n\x00garbage"
+			if err := os.WriteFile(st.Path, []byte(content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			var err error
+			if via == "load" {
+				var f state.File
+				f, err = st.Load()
+				if len(f.Sessions) != 0 {
+					t.Errorf("sessions from a damaged file: %+v", f.Sessions)
+				}
+			} else {
+				err = st.Update(context.Background(), func(f *state.File) error {
+					f.Put(state.Session{Host: "h", Name: "n"})
+					return nil
+				})
+			}
+			if err != nil {
+				t.Fatalf("%s = %v, want it to go on", via, err)
+			}
+			aside := st.Path + ".corrupt-20261125T120000Z"
+			if b, err := os.ReadFile(aside); err != nil || string(b) != content {
+				t.Errorf("moved-aside file = %q, %v; want the damaged bytes", b, err)
+			}
+			if len(warnings) != 1 || !strings.Contains(warnings[0], aside) || !strings.Contains(warnings[0], "jt ls gpu1 gpu2") {
+				t.Errorf("warnings = %q", warnings)
+			}
+			if via == "update" {
+				f, err := st.Load()
+				if err != nil || len(f.Sessions) != 1 || f.Sessions[0].Host != "h" {
+					t.Errorf("after update: %+v, %v", f, err)
+				}
+			}
+		})
+	}
+}
+
+// A damaged file that says it is from a newer jt is left alone.
+func TestDamagedNewerFileKept(t *testing.T) {
 	st := state.Store{Path: filepath.Join(t.TempDir(), "state.toml")}
-	content := "schema_version = 1\n[[sessions]\nhost = \n"
+	content := "schema_version = 7\nnew_syntax = [[[\n"
 	if err := os.WriteFile(st.Path, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	_, err := st.Load()
-	if err == nil || !strings.Contains(err.Error(), st.Path) {
-		t.Errorf("Load = %v, want an error naming %s", err, st.Path)
-	}
-	err = st.Update(context.Background(), func(*state.File) error { return nil })
-	if err == nil || !strings.Contains(err.Error(), st.Path) {
-		t.Errorf("Update = %v, want an error naming %s", err, st.Path)
+	err := st.Update(context.Background(), func(*state.File) error { return nil })
+	if !errors.Is(err, state.ErrNewer) {
+		t.Errorf("Update = %v, want ErrNewer", err)
 	}
 	if b, _ := os.ReadFile(st.Path); string(b) != content {
-		t.Error("invalid file was overwritten")
+		t.Error("newer file was overwritten")
 	}
 }
 
