@@ -35,6 +35,8 @@ type openOptions struct {
 	TCP       bool // listen on a TCP port instead of a private unix socket
 	NoBrowser bool
 	JSON      bool
+	Keep      bool // stay and restore the tunnel when it drops
+	quiet     bool // print nothing on success (jt open --keep's repairs)
 }
 
 func openCommand() *cli.Command {
@@ -65,6 +67,7 @@ Examples:
 			&cli.DurationFlag{Name: "timeout", Value: 60 * time.Second, Usage: "how long to wait for Jupyter to start (`DURATION`)"},
 			&cli.BoolFlag{Name: "no-browser", Usage: "print the URL, do not open a browser"},
 			&cli.BoolFlag{Name: "json", Usage: "print one JSON object instead of the URL"},
+			&cli.BoolFlag{Name: "keep", Usage: "stay in the foreground and restore the tunnel whenever it drops (like autossh), until Ctrl-C"},
 		},
 		Action: action(func(ctx context.Context, c *cli.Context, d *Deps) error {
 			host, err := oneHost(c.Args().Slice(), "open")
@@ -75,7 +78,7 @@ Examples:
 				Host: host, Name: c.String("name"), Dir: c.String("dir"), Flavour: "notebook",
 				Command: c.String("cmd"), Port: c.Int("port"), LocalPort: c.Int("local-port"),
 				Timeout: c.Duration("timeout"), Mux: c.String("mux"), TCP: c.Bool("tcp"),
-				NoBrowser: c.Bool("no-browser"), JSON: c.Bool("json"),
+				NoBrowser: c.Bool("no-browser"), JSON: c.Bool("json"), Keep: c.Bool("keep"),
 			}
 			switch {
 			case c.Bool("lab") && c.Bool("server"):
@@ -85,7 +88,10 @@ Examples:
 			case c.Bool("server"):
 				o.Flavour = "server"
 			}
-			return runOpen(ctx, d, o)
+			if err := runOpen(ctx, d, o); err != nil || !o.Keep {
+				return err
+			}
+			return keepOpen(ctx, d, o, 3*time.Second)
 		}),
 	}
 }
@@ -508,6 +514,9 @@ func forward(ctx context.Context, d *Deps, o openOptions, rec state.Session, kno
 
 func finishOpen(d *Deps, o openOptions, s state.Session, status string) error {
 	url := jupyterURL(s.LocalPort, s.BaseURL, s.Token)
+	if o.quiet {
+		return nil
+	}
 	if o.JSON {
 		enc := json.NewEncoder(d.Stdout)
 		if err := enc.Encode(openResult{
