@@ -32,6 +32,9 @@ type Client struct {
 	ConnectTimeout time.Duration
 	// Options are extra ssh -o Key=Value settings from a profile.
 	Options []string
+	// Routes maps names jt was given for hosts (profiles) to the ssh
+	// destination and options of their calls (see Route).
+	Routes map[string]Route
 }
 
 // Forward is one local forward: 127.0.0.1:LocalPort to a remote TCP port
@@ -76,6 +79,9 @@ func (c *Client) base(host string, opts ...string) []string {
 	for _, o := range c.Options {
 		a = append(a, "-o", o)
 	}
+	for _, o := range c.Routes[host].Options {
+		a = append(a, "-o", o)
+	}
 	return a
 }
 
@@ -109,39 +115,39 @@ func (c *Client) MasterArgs(host string) []string {
 		"RemoteCommand=none",
 		"ExitOnForwardFailure=yes",
 	)
-	return append(a, "-fN", "--", host)
+	return append(a, "-fN", "--", c.Dest(host))
 }
 
 // CheckArgs asks the local master whether it runs.
 func (c *Client) CheckArgs(host string) []string {
-	return append(c.client(host), "-O", "check", "--", host)
+	return append(c.client(host), "-O", "check", "--", c.Dest(host))
 }
 
 // ExitArgs tells the master to exit (ending its forwards).
 func (c *Client) ExitArgs(host string) []string {
-	return append(c.client(host), "-O", "exit", "--", host)
+	return append(c.client(host), "-O", "exit", "--", c.Dest(host))
 }
 
 // ForwardArgs adds a forward to the master; CancelArgs removes it.
 func (c *Client) ForwardArgs(host string, f Forward) []string {
-	return append(c.client(host), "-O", "forward", "-L", f.Spec(), "--", host)
+	return append(c.client(host), "-O", "forward", "-L", f.Spec(), "--", c.Dest(host))
 }
 
 // CancelArgs removes a forward from the master.
 func (c *Client) CancelArgs(host string, f Forward) []string {
-	return append(c.client(host), "-O", "cancel", "-L", f.Spec(), "--", host)
+	return append(c.client(host), "-O", "cancel", "-L", f.Spec(), "--", c.Dest(host))
 }
 
 // ScriptArgs runs a script (sent on stdin) through the master.
 func (c *Client) ScriptArgs(host string) []string {
-	a := append(c.client(host), "-o", "ClearAllForwardings=yes", "-o", "RemoteCommand=none", "-T", "--", host)
+	a := append(c.client(host), "-o", "ClearAllForwardings=yes", "-o", "RemoteCommand=none", "-T", "--", c.Dest(host))
 	return append(a, RemoteShell)
 }
 
 // TerminalArgs runs a remote command with a terminal (jt attach). The
 // command must be built from quoted values by the caller.
 func (c *Client) TerminalArgs(host, remoteCmd string) []string {
-	a := append(c.client(host), "-o", "ClearAllForwardings=yes", "-o", "RemoteCommand=none", "-t", "--", host)
+	a := append(c.client(host), "-o", "ClearAllForwardings=yes", "-o", "RemoteCommand=none", "-t", "--", c.Dest(host))
 	return append(a, remoteCmd)
 }
 
@@ -174,7 +180,7 @@ func (c *Client) StartMaster(ctx context.Context, host string) (Result, error) {
 
 // PingArgs makes one real round trip through the master.
 func (c *Client) PingArgs(host string) []string {
-	return append(c.client(host), "-o", "ClearAllForwardings=yes", "-o", "RemoteCommand=none", "-T", "--", host, "exit 0")
+	return append(c.client(host), "-o", "ClearAllForwardings=yes", "-o", "RemoteCommand=none", "-T", "--", c.Dest(host), "exit 0")
 }
 
 // EnsureMaster reuses a live master or starts one, and reports whether it
@@ -223,7 +229,7 @@ func (c *Client) EnsureMaster(ctx context.Context, host string, ping time.Durati
 // pidFile records the pid of the master jt started for host, so that a
 // master too hung to answer -O check can still be ended.
 func (c *Client) pidFile(host string) string {
-	sum := sha256.Sum256([]byte(host))
+	sum := sha256.Sum256([]byte(c.Dest(host)))
 	return filepath.Join(c.ControlDir, "master-"+hex.EncodeToString(sum[:8])+".pid")
 }
 
@@ -236,7 +242,7 @@ func (c *Client) killMaster(host string, pid int) {
 		}
 	}
 	if pid <= 0 || !isOurMaster(pid, c.ControlDir) {
-		pid = findMaster(c.ControlDir, host)
+		pid = findMaster(c.ControlDir, c.Dest(host))
 	}
 	if pid <= 0 || !isOurMaster(pid, c.ControlDir) {
 		return
