@@ -34,6 +34,17 @@ type Deps struct {
 	Now     func() time.Time
 }
 
+// clientFor is the ssh client for an existing session: one opened without
+// a master is handled without one, whatever this command's flags say.
+func (d *Deps) clientFor(s state.Session) *sshexec.Client {
+	if s.Transport == "direct" && !d.SSH.NoMux {
+		c := *d.SSH
+		c.NoMux = true
+		return &c
+	}
+	return d.SSH
+}
+
 func (d *Deps) progress(format string, a ...any) {
 	if d.Progress {
 		fmt.Fprintf(d.Stderr, "jt: "+format+"\n", a...)
@@ -101,6 +112,8 @@ func newDeps(c *cli.Context) (*Deps, error) {
 			Runner:     runner,
 			ConfigFile: cfg,
 			ControlDir: controlDir,
+			// Windows' OpenSSH has no ControlMaster.
+			NoMux: c.Bool("no-mux") || runtime.GOOS == "windows",
 		},
 		Store: state.Store{
 			Path: filepath.Join(stateDir, "state.toml"),
@@ -163,6 +176,11 @@ Examples:
 				Name:    "ssh-config",
 				Usage:   "ssh client config `FILE` passed to ssh as -F (default: ssh's own ~/.ssh/config)",
 				EnvVars: []string{"JT_SSH_CONFIG"},
+			},
+			&cli.BoolFlag{
+				Name:    "no-mux",
+				Usage:   "do not use an ssh ControlMaster: each step logs in by itself, each tunnel is an ssh of its own (the default on Windows)",
+				EnvVars: []string{"JT_NO_MUX"},
 			},
 		},
 		Commands: []*cli.Command{

@@ -105,13 +105,17 @@ func runClose(ctx context.Context, d *Deps, o closeOptions) error {
 }
 
 func closeOne(ctx context.Context, d *Deps, o closeOptions, s state.Session) error {
+	// A session opened without a master is closed without one.
+	dd := *d
+	dd.SSH = d.clientFor(s)
+	d = &dd
 	unlock, err := lockHost(ctx, d, s.Host, o.Timeout)
 	if err != nil {
 		return err
 	}
 	defer unlock()
 	if s.LocalPort > 0 {
-		fw := sshexec.Forward{LocalPort: s.LocalPort, RemotePort: s.RemotePort, RemoteSock: s.RemoteSock}
+		fw := sshexec.Forward{LocalPort: s.LocalPort, RemotePort: s.RemotePort, RemoteSock: s.RemoteSock, PID: s.ForwardPID}
 		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		err := d.SSH.CancelForward(cctx, s.Host, fw)
 		cancel()
@@ -127,7 +131,7 @@ func closeOne(ctx context.Context, d *Deps, o closeOptions, s state.Session) err
 		fmt.Fprintf(d.Stderr, "jt: %s %s: tunnel closed; the server keeps running (jt open %s reattaches, jt close --kill stops it)\n", s.Host, s.Name, s.Host)
 		return d.Store.Update(ctx, func(f *state.File) error {
 			if cur, ok := f.Find(s.Host, s.Name); ok {
-				cur.LocalPort = 0
+				cur.LocalPort, cur.ForwardPID = 0, 0
 				f.Put(cur)
 			}
 			return nil

@@ -68,6 +68,8 @@ func runLs(ctx context.Context, d *Deps, o lsOptions) error {
 	if err != nil {
 		return err
 	}
+	// Checking hosts must never stop to ask for a password.
+	d.SSH.Batch = true
 	byHost := map[string][]state.Session{}
 	discover := map[string]bool{}
 	for _, h := range o.Hosts {

@@ -214,6 +214,13 @@ func (u *undoer) run(d *Deps, why string) {
 	}
 }
 
+// noMuxNotice tells a user without a key agent what no multiplexing costs.
+func noMuxNotice(d *Deps) {
+	if d.Progress && os.Getenv("SSH_AUTH_SOCK") == "" {
+		d.warn("without a master connection each step logs in again, and may ask for your password each time; a key with ssh-agent avoids that (ssh-keygen, ssh-copy-id HOST, ssh-add)")
+	}
+}
+
 func newNonce() string {
 	b := make([]byte, 12)
 	rand.Read(b)
@@ -224,6 +231,9 @@ func newNonce() string {
 // registering the undo of each step that changes something.
 func openSteps(ctx context.Context, d *Deps, o openOptions, rec state.Session, known bool, nonce string, u *undoer) (state.Session, string, error) {
 	d.progress("connecting to %s", o.Host)
+	if d.SSH.NoMux {
+		noMuxNotice(d)
+	}
 	started, err := ensureMaster(ctx, d, o.Host)
 	if err != nil {
 		return state.Session{}, "", err
@@ -238,13 +248,12 @@ func openSteps(ctx context.Context, d *Deps, o openOptions, rec state.Session, k
 	if err != nil {
 		return sess, status, err
 	}
-	lp, err := forward(ctx, d, o, rec, known, sess)
-	if err != nil {
+	if err := forward(ctx, d, o, rec, known, &sess); err != nil {
 		return sess, status, err
 	}
-	sess.LocalPort = lp
+	lp := sess.LocalPort
 	u.push(func(ctx context.Context) {
-		d.SSH.CancelForward(ctx, o.Host, sshexec.Forward{LocalPort: lp, RemotePort: sess.RemotePort, RemoteSock: sess.RemoteSock})
+		d.SSH.CancelForward(ctx, o.Host, sshexec.Forward{LocalPort: lp, RemotePort: sess.RemotePort, RemoteSock: sess.RemoteSock, PID: sess.ForwardPID})
 	})
 	d.progress("waiting for Jupyter to answer through the tunnel")
 	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
@@ -254,7 +263,7 @@ func openSteps(ctx context.Context, d *Deps, o openOptions, rec state.Session, k
 		// Forwards to unix sockets fail only when used: sshd may forbid
 		// them (AllowStreamLocalForwarding no). Start over on TCP.
 		d.warn("the tunnel to Jupyter's unix socket on %s does not answer (does sshd forbid stream-local forwarding?); falling back to TCP on 127.0.0.1", o.Host)
-		d.SSH.CancelForward(ctx, o.Host, sshexec.Forward{LocalPort: lp, RemoteSock: sess.RemoteSock})
+		d.SSH.CancelForward(ctx, o.Host, sshexec.Forward{LocalPort: lp, RemoteSock: sess.RemoteSock, PID: sess.ForwardPID})
 		if _, kerr := killRemote(ctx, d, o.Host, o.Name, nonce, 30*time.Second); kerr != nil {
 			return sess, status, kerr
 		}
@@ -262,12 +271,11 @@ func openSteps(ctx context.Context, d *Deps, o openOptions, rec state.Session, k
 		if sess, status, err = findOrStart(ctx, d, o, nonce); err != nil {
 			return sess, status, err
 		}
-		if lp, err = forward(ctx, d, o, rec, false, sess); err != nil {
+		if err = forward(ctx, d, o, rec, false, &sess); err != nil {
 			return sess, status, err
 		}
-		sess.LocalPort = lp
 		u.push(func(ctx context.Context) {
-			d.SSH.CancelForward(ctx, o.Host, sshexec.Forward{LocalPort: lp, RemotePort: sess.RemotePort})
+			d.SSH.CancelForward(ctx, o.Host, sshexec.Forward{LocalPort: sess.LocalPort, RemotePort: sess.RemotePort, PID: sess.ForwardPID})
 		})
 		pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 		err = probeUntil(pctx, sess.LocalPort, sess.BaseURL, sess.Token)
@@ -401,6 +409,12 @@ func lockHost(ctx context.Context, d *Deps, host string, timeout time.Duration) 
 // said, and reports whether it started one.
 func ensureMaster(ctx context.Context, d *Deps, host string) (bool, error) {
 	started, res, err := d.SSH.EnsureMaster(ctx, host, 8*time.Second)
+	if err != nil && sshexec.MuxUnsupported(err) {
+		d.warn("ssh cannot keep a master connection here (%v); going on without one", err)
+		d.SSH.NoMux = true
+		noMuxNotice(d)
+		return false, nil
+	}
 	if err != nil {
 		return false, sshHinted(err, host)
 	}
@@ -460,20 +474,32 @@ func flavourOf(runtimeFile string) string {
 	return ""
 }
 
-// forward adds the tunnel on the master: the requested local port, or the
-// recorded one (so the user's URL keeps its port), or the remote port, or
-// the next free port after it.
-func forward(ctx context.Context, d *Deps, o openOptions, rec state.Session, known bool, s state.Session) (int, error) {
+// forward adds the tunnel: the requested local port, or the recorded one
+// (so the user's URL keeps its port), or the remote port, or the next free
+// port after it. It sets s.LocalPort and, without a master, the forward's
+// own ssh process.
+func forward(ctx context.Context, d *Deps, o openOptions, rec state.Session, known bool, s *state.Session) error {
 	fw := sshexec.Forward{RemotePort: s.RemotePort, RemoteSock: s.RemoteSock}
+	if d.SSH.NoMux {
+		s.Transport = "direct"
+	}
 	want := o.LocalPort
 	mine := 0 // a local port the master may already hold for this session
 	if known && rec.LocalPort > 0 {
-		old := sshexec.Forward{LocalPort: rec.LocalPort, RemotePort: rec.RemotePort, RemoteSock: rec.RemoteSock}
-		if old.RemotePort != fw.RemotePort || old.RemoteSock != fw.RemoteSock {
+		old := sshexec.Forward{LocalPort: rec.LocalPort, RemotePort: rec.RemotePort, RemoteSock: rec.RemoteSock, PID: rec.ForwardPID}
+		same := old.RemotePort == fw.RemotePort && old.RemoteSock == fw.RemoteSock
+		if same && d.SSH.NoMux && (want == 0 || want == rec.LocalPort) {
+			// The recorded tunnel's own ssh may still run: keep it.
+			if pid := d.SSH.ForwardPID(o.Host, old); pid > 0 {
+				s.LocalPort, s.ForwardPID, s.ForwardStarted = rec.LocalPort, pid, rec.ForwardStarted
+				return nil
+			}
+		}
+		if !same {
 			// The server changed: its old forward must not outlive it
 			// (another server may later take the old remote port).
 			cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			d.SSH.CancelForward(cctx, o.Host, old)
+			d.clientFor(rec).CancelForward(cctx, o.Host, old)
 			cancel()
 		}
 		if want == 0 || want == rec.LocalPort {
@@ -489,27 +515,31 @@ func forward(ctx context.Context, d *Deps, o openOptions, rec state.Session, kno
 	for tries, lp := 0, want; tries < 1000 && lp <= 65535; tries, lp = tries+1, lp+1 {
 		// A port held by this master for this session is not free, but an
 		// identical forward may be added again (ssh answers 0).
-		if lp != mine && !sshexec.LocalPortFree(lp) {
+		if (lp != mine || d.SSH.NoMux) && !sshexec.LocalPortFree(lp) {
 			if o.LocalPort != 0 {
-				return 0, usageErrorf("local port %d is in use: choose another with --local-port, or leave it out", lp)
+				return usageErrorf("local port %d is in use: choose another with --local-port, or leave it out", lp)
 			}
 			continue
 		}
 		fw.LocalPort = lp
-		fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		err := d.SSH.AddForward(fctx, o.Host, fw)
+		fctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		pid, err := d.SSH.AddForwardPID(fctx, o.Host, fw)
 		cancel()
 		if err == nil {
-			return lp, nil
+			s.LocalPort, s.ForwardPID = lp, pid
+			if pid > 0 {
+				s.ForwardStarted = d.Now().UTC()
+			}
+			return nil
 		}
 		if !errors.Is(err, sshexec.ErrForwardRefused) {
-			return 0, sshHinted(fmt.Errorf("forward 127.0.0.1:%d to %s: %w", lp, o.Host, err), o.Host)
+			return sshHinted(fmt.Errorf("forward 127.0.0.1:%d to %s: %w", lp, o.Host, err), o.Host)
 		}
 		if o.LocalPort != 0 {
-			return 0, usageErrorf("local port %d is in use: choose another with --local-port, or leave it out", lp)
+			return usageErrorf("local port %d is in use: choose another with --local-port, or leave it out", lp)
 		}
 	}
-	return 0, fmt.Errorf("no free local port from %d", want)
+	return fmt.Errorf("no free local port from %d", want)
 }
 
 func finishOpen(d *Deps, o openOptions, s state.Session, status string) error {

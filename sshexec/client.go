@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -32,6 +33,13 @@ type Client struct {
 	ConnectTimeout time.Duration
 	// Options are extra ssh -o Key=Value settings from a profile.
 	Options []string
+	// NoMux selects the transport without ControlMaster (Windows, or
+	// configurations where multiplexing does not work): every script is its
+	// own ssh login, every forward a detached `ssh -fN -L` of its own.
+	NoMux bool
+	// Batch forbids prompts even without a master (jt ls checks hosts; it
+	// must never stop to ask for a password).
+	Batch bool
 	// Routes maps names jt was given for hosts (profiles) to the ssh
 	// destination and options of their calls (see Route).
 	Routes map[string]Route
@@ -44,6 +52,7 @@ type Forward struct {
 	RemoteHost string // "127.0.0.1" unless the server listens elsewhere
 	RemotePort int
 	RemoteSock string // absolute path; takes precedence over the port
+	PID        int    // without a master: the ssh holding it, as recorded
 }
 
 // Spec is the -L argument. The bind address is always explicit: without it
@@ -72,7 +81,11 @@ func (c *Client) base(host string, opts ...string) []string {
 	}
 	// ssh keeps the first value it sees for an option: jt's own come first
 	// so that no profile option can redirect the control path or prompt.
-	a = append(a, "-o", "ControlPath="+c.ControlPath())
+	if c.NoMux {
+		a = append(a, "-o", "ControlPath=none", "-o", "ControlMaster=no")
+	} else {
+		a = append(a, "-o", "ControlPath="+c.ControlPath())
+	}
 	for _, o := range opts {
 		a = append(a, "-o", o)
 	}
@@ -88,6 +101,13 @@ func (c *Client) base(host string, opts ...string) []string {
 // client is the argv prefix of every call that rides on the master: it
 // must never prompt, and never start a master of its own.
 func (c *Client) client(host string) []string {
+	if c.NoMux {
+		// Each call logs in by itself; it may have to ask, unless told not to.
+		if c.Batch {
+			return c.base(host, "BatchMode=yes", "ConnectTimeout="+c.connectTimeout())
+		}
+		return c.base(host, "ConnectTimeout="+c.connectTimeout())
+	}
 	return c.base(host, "ControlMaster=no", "BatchMode=yes", "ConnectTimeout="+c.connectTimeout())
 }
 
@@ -116,6 +136,23 @@ func (c *Client) MasterArgs(host string) []string {
 		"ExitOnForwardFailure=yes",
 	)
 	return append(a, "-fN", "--", c.Dest(host))
+}
+
+// DirectForwardArgs is a forward without a master: an ssh of its own that
+// daemonises (-f) once the login is done and the port is bound.
+func (c *Client) DirectForwardArgs(host string, f Forward) []string {
+	return c.directForwardArgs(host, f, "-fN")
+}
+
+func (c *Client) directForwardArgs(host string, f Forward, mode string) []string {
+	a := c.base(host,
+		"ServerAliveInterval=15",
+		"ServerAliveCountMax=3",
+		"ConnectTimeout="+c.connectTimeout(),
+		"ExitOnForwardFailure=yes",
+		"RemoteCommand=none",
+	)
+	return append(a, mode, "-L", f.Spec(), "--", c.Dest(host))
 }
 
 // CheckArgs asks the local master whether it runs.
@@ -188,6 +225,9 @@ func (c *Client) PingArgs(host string) []string {
 // the network behind it is dead, so a reused master must also answer a
 // real round trip within ping; one that does not is ended and replaced.
 func (c *Client) EnsureMaster(ctx context.Context, host string, ping time.Duration) (started bool, res Result, err error) {
+	if c.NoMux {
+		return false, Result{}, nil
+	}
 	cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	pid, err := c.MasterPID(cctx, host)
 	cancel()
@@ -256,6 +296,9 @@ func (c *Client) killMaster(host string, pid int) {
 
 // Exit stops the master for host. No master is not an error.
 func (c *Client) Exit(ctx context.Context, host string) error {
+	if c.NoMux {
+		return nil
+	}
 	_, err := c.Runner.Run(ctx, Cmd{Args: c.ExitArgs(host)})
 	if errors.Is(err, ErrNoMaster) {
 		return nil
@@ -266,13 +309,63 @@ func (c *Client) Exit(ctx context.Context, host string) error {
 // AddForward asks the master for a forward. ssh answers locally; whether
 // the far end exists shows only when a connection is made.
 func (c *Client) AddForward(ctx context.Context, host string, f Forward) error {
-	_, err := c.Runner.Run(ctx, Cmd{Args: c.ForwardArgs(host, f)})
+	_, err := c.AddForwardPID(ctx, host, f)
 	return err
+}
+
+// AddForwardPID adds a forward and, without a master, returns the pid of
+// the ssh that holds it (to record, check and stop it later).
+func (c *Client) AddForwardPID(ctx context.Context, host string, f Forward) (int, error) {
+	if !c.NoMux {
+		_, err := c.Runner.Run(ctx, Cmd{Args: c.ForwardArgs(host, f)})
+		return 0, err
+	}
+	if runtime.GOOS == "windows" {
+		// Windows' ssh cannot daemonise (-f): start it detached ourselves
+		// and wait for the local port to be bound.
+		res, err := c.Runner.Run(ctx, Cmd{Args: c.directForwardArgs(host, f, "-N"), Mode: Detach})
+		if err != nil {
+			return 0, err
+		}
+		for !LocalPortListening(f.LocalPort) {
+			select {
+			case <-ctx.Done():
+				killProcess(res.PID)
+				return 0, ctx.Err()
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+		return res.PID, nil
+	}
+	if _, err := c.Runner.Run(ctx, Cmd{Args: c.DirectForwardArgs(host, f), Mode: Master}); err != nil {
+		return 0, err
+	}
+	return c.ForwardPID(host, f), nil
+}
+
+// LocalPortListening reports whether something accepts on 127.0.0.1:port.
+func LocalPortListening(port int) bool {
+	conn, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), time.Second)
+	if err != nil {
+		return false
+	}
+	conn.Close()
+	return true
 }
 
 // CancelForward removes a forward; a forward that does not exist is not an
 // error (ssh says "port not forwarded" and exits 0).
 func (c *Client) CancelForward(ctx context.Context, host string, f Forward) error {
+	if c.NoMux {
+		pid := c.ForwardPID(host, f)
+		if pid == 0 && runtime.GOOS == "windows" {
+			pid = f.PID // no argv to check there: trust jt's record
+		}
+		if pid > 0 {
+			return killProcess(pid)
+		}
+		return nil
+	}
 	_, err := c.Runner.Run(ctx, Cmd{Args: c.CancelArgs(host, f)})
 	if errors.Is(err, ErrNoMaster) {
 		return nil
@@ -305,4 +398,43 @@ func LocalPortFree(port int) bool {
 	}
 	l.Close()
 	return true
+}
+
+// ForwardPID finds the detached ssh that holds forward f to host without a
+// master (0 if none): its argv ends like jt's with the exact -L spec, and
+// only one process can hold the local port.
+func (c *Client) ForwardPID(host string, f Forward) int {
+	want := c.DirectForwardArgs(host, f)
+	if runtime.GOOS == "windows" {
+		want = c.directForwardArgs(host, f, "-N")
+	}
+	return findProcess(func(args []string) bool {
+		return len(args) > len(want) && equalTail(args, want)
+	})
+}
+
+func equalTail(args, want []string) bool {
+	tail := args[len(args)-len(want):]
+	for i := range want {
+		if tail[i] != want[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// MuxUnsupported reports whether a master failed because this ssh cannot
+// multiplex (Windows' OpenSSH, or a ControlPath the system refuses).
+func MuxUnsupported(err error) bool {
+	var e *Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	s := strings.ToLower(e.Stderr)
+	for _, sign := range []string{"multiplex", "controlpath", "control socket", "unix domain socket", "getsockname failed", "not supported"} {
+		if strings.Contains(s, sign) {
+			return true
+		}
+	}
+	return false
 }

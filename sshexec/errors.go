@@ -80,7 +80,8 @@ func classify(stderr string, cause error) error {
 		return ErrUnreachable
 	case strings.Contains(s, "control socket connect"), strings.Contains(s, "no such file or directory"):
 		return ErrNoMaster
-	case strings.Contains(s, "forwarding request failed"), strings.Contains(s, "port forwarding failed"):
+	case strings.Contains(s, "forwarding request failed"), strings.Contains(s, "port forwarding failed"),
+		strings.Contains(s, "address already in use"), strings.Contains(s, "could not request local forwarding"):
 		return ErrForwardRefused
 	}
 	return nil

@@ -16,6 +16,25 @@ func isOurMaster(pid int, controlDir string) bool {
 	return strings.Contains(string(b), "ControlPath="+controlDir)
 }
 
+// findProcess returns the first process whose argv matches.
+func findProcess(match func(args []string) bool) int {
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if err != nil || len(b) == 0 {
+			continue
+		}
+		if match(strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")) {
+			return pid
+		}
+	}
+	return 0
+}
+
 // findMaster looks for jt's master of host among the running processes:
 // the fallback when no pid was recorded.
 func findMaster(controlDir, host string) int {

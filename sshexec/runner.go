@@ -25,6 +25,8 @@ const (
 	// Stream sends stdin from Cmd.Stdin and ssh's output straight to the
 	// user (jt logs -f).
 	Stream
+	// Detach starts ssh and returns at once with its pid; it outlives jt.
+	Detach
 )
 
 // Cmd is one ssh invocation: the arguments after the binary.
@@ -40,6 +42,7 @@ type Cmd struct {
 type Result struct {
 	Stdout, Stderr []byte
 	ExitCode       int
+	PID            int // Detach only
 }
 
 // Runner executes ssh. The real one is ExecRunner; tests record argv.
@@ -74,6 +77,18 @@ func (r *ExecRunner) Run(ctx context.Context, c Cmd) (Result, error) {
 	cmd.WaitDelay = 2 * time.Second
 	var stdout, stderr bytes.Buffer
 	var errFile *os.File
+	if c.Mode == Detach {
+		detach := exec.Command(r.Path, c.Args...)
+		detach.Env = r.Env
+		detach.Stdin, detach.Stderr = r.Stdin, r.Stderr
+		detach.SysProcAttr = detachedAttr()
+		if err := detach.Start(); err != nil {
+			return Result{ExitCode: -1}, newError(c.Args, Result{ExitCode: -1}, err)
+		}
+		pid := detach.Process.Pid
+		detach.Process.Release()
+		return Result{PID: pid}, nil
+	}
 	switch c.Mode {
 	case Terminal:
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = r.Stdin, r.Stdout, r.Stderr

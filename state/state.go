@@ -43,6 +43,11 @@ type Session struct {
 	Token       string    `toml:"token" json:"-"`
 	BaseURL     string    `toml:"base_url" json:"base_url"`
 	Started     time.Time `toml:"started" json:"started"`
+	// Transport is "direct" for a session opened without a ControlMaster:
+	// its forward is then an ssh process of its own, ForwardPID.
+	Transport      string    `toml:"transport,omitempty" json:"transport,omitempty"`
+	ForwardPID     int       `toml:"forward_pid,omitempty" json:"forward_pid,omitempty"`
+	ForwardStarted time.Time `toml:"forward_started,omitempty" json:"forward_started,omitempty"`
 }
 
 // Key identifies a session: one server per name per host.
