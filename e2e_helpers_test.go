@@ -52,6 +52,13 @@ const (
 	hostFish = "hostfish"
 )
 
+// A second unix user on the same host, who never owns a session: the
+// other users of a shared login node (e2e_security_test.go).
+const (
+	userOther = "jtother"
+	hostOther = "hostother"
+)
+
 // Banners the tcsh and fish users' rc files print on stdout at every login.
 const (
 	cshBanner  = "Welcome to the cluster (tcsh)"
@@ -153,8 +160,8 @@ func setupE2E() {
 	opts := sshbox.Options{
 		Dir:        filepath.Join(dir, "box"),
 		Foreground: true,
-		Aliases:    map[string]string{hostA: userA, hostB: userB},
-		Users:      []sshbox.User{{Name: userA, Shell: "/bin/bash"}, {Name: userB, Shell: "/bin/bash"}},
+		Aliases:    map[string]string{hostA: userA, hostB: userB, hostOther: userOther},
+		Users:      []sshbox.User{{Name: userA, Shell: "/bin/bash"}, {Name: userB, Shell: "/bin/bash"}, {Name: userOther, Shell: "/bin/bash"}},
 	}
 	if e2e.tcsh != "" {
 		opts.Aliases[hostCsh] = userCsh
@@ -401,6 +408,8 @@ type stateFile struct {
 		Token      string `toml:"token"`
 		Dir        string `toml:"dir"`
 		Log        string `toml:"log"`
+		Transport  string `toml:"transport"`
+		ForwardPID int    `toml:"forward_pid"`
 	} `toml:"sessions"`
 }
 
