@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+	"github.com/gofrs/flock"
 	"github.com/gorilla/websocket"
 
 	"github.com/jt-sh/jt/scripts/sshbox"
@@ -74,6 +75,7 @@ var e2e struct {
 	box      *sshbox.Box
 	tcsh     string // login shells found, "" if missing
 	fish     string
+	lock     *flock.Flock // held until the process exits (see lockE2E)
 }
 
 func TestMain(m *testing.M) {
@@ -173,12 +175,35 @@ func setupE2E() {
 		opts.Users = append(opts.Users, sshbox.User{Name: userFish, Shell: e2e.fish,
 			Files: map[string]string{".config/fish/config.fish": "echo \"" + fishBanner + "\"\n"}})
 	}
+	if err := lockE2E(); err != nil {
+		e2e.setupErr = err
+		return
+	}
 	box, err := sshbox.Start(opts)
 	if err != nil {
 		e2e.setupErr = fmt.Errorf("start sshbox: %w", err)
 		return
 	}
 	e2e.box = box
+}
+
+// e2eLockPath serialises end-to-end runs on one machine: every run's box
+// resets the same unix users (their keys and processes), which would break
+// a run going on at the same time.
+const e2eLockPath = "/tmp/jt-e2e.lock"
+
+func lockE2E() error {
+	l := flock.New(e2eLockPath)
+	ok, err := l.TryLock()
+	if err == nil && !ok {
+		fmt.Fprintf(os.Stderr, "e2e: another end-to-end run holds %s; waiting for it\n", e2eLockPath)
+		err = l.Lock()
+	}
+	if err != nil {
+		return fmt.Errorf("e2e lock %s: %w", e2eLockPath, err)
+	}
+	e2e.lock = l
+	return nil
 }
 
 // env is one test's local side: its own state and runtime directories, so
