@@ -61,8 +61,8 @@ type Key struct {
 // jt config show prints them.
 var Keys = []Key{
 	{Name: "host", Kind: String, ProfileOnly: true, Help: "ssh destination: an alias from ~/.ssh/config or user@host (default: the profile's name)"},
-	{Name: "ssh_options", Kind: Strings, Help: `extra ssh options, each "Key=Value" (passed as -o)`},
-	{Name: "jump", Kind: String, Help: "jump host(s) for ssh -o ProxyJump, comma-separated"},
+	{Name: "ssh_options", Kind: Strings, ProfileOnly: true, Help: `extra ssh options, each "Key=Value" (passed as -o)`},
+	{Name: "jump", Kind: String, ProfileOnly: true, Help: "jump host(s) for ssh -o ProxyJump, comma-separated"},
 	{Name: "dir", Kind: String, Help: "remote working directory (~/… is the remote home)"},
 	{Name: "port", Kind: Int, Help: "remote TCP port (implies tcp); 0 = a private unix socket"},
 	{Name: "local_port", Kind: Int, Help: "local port of the tunnel; 0 = choose"},
@@ -291,7 +291,11 @@ func setKey(t Table, where string, profile bool, name string, raw any, fail func
 		return fail("unknown key %q in %s%s", name, where, suggest(name, names))
 	}
 	if key.ProfileOnly && !profile {
-		return fail("key %q belongs in a [hosts.NAME] profile, not in %s", name, where)
+		why := ""
+		if name != "host" {
+			why = " (ssh settings for every host belong in ~/.ssh/config, under Host *)"
+		}
+		return fail("key %q belongs in a [hosts.NAME] profile, not in %s%s", name, where, why)
 	}
 	wrong := func() error {
 		return fail("key %q in %s must be %s, not %s", name, where, key.Kind, tomlType(raw))

@@ -103,6 +103,7 @@ func TestParseErrors(t *testing.T) {
 		{"hosts not a table", "hosts = 3\n", `/c.toml:1: "hosts" must be a table`},
 		{"profile not a table", "[hosts]\ngpu = 3\n", `/c.toml:2: hosts.gpu must be a table`},
 		{"first mistake in file order", "[hosts.b]\nzzz = 1\n[hosts.a]\naaa = 1\n", `/c.toml:2: unknown key "zzz" in [hosts.b]`},
+		{"jump in defaults", "[defaults]\njump = \"b\"\n", `/c.toml:2: key "jump" belongs in a [hosts.NAME] profile, not in [defaults] (ssh settings for every host belong in ~/.ssh/config, under Host *)`},
 		{"session name", "[hosts.a]\nname = \"../x\"\n", `session name "../x" is not valid`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
