@@ -15,9 +15,11 @@ const hashLen = 40
 // ControlPathMax is the longest control socket path ssh can bind here. The
 // master first binds PATH + "." + 16 random characters, and sun_path holds
 // 108 bytes on Linux (104 on macOS and the BSDs) including the NUL.
-func ControlPathMax() int {
+func ControlPathMax() int { return controlPathMaxFor(runtime.GOOS) }
+
+func controlPathMaxFor(goos string) int {
 	sunPath := 108
-	if runtime.GOOS != "linux" {
+	if goos != "linux" {
 		sunPath = 104
 	}
 	return sunPath - 1 - 17
@@ -31,10 +33,12 @@ func ControlPathPattern(dir string) string {
 
 // CheckControlPath refuses a pattern whose expansion would be too long for a
 // unix socket, before ssh fails with a less helpful message.
-func CheckControlPath(pattern string) error {
+func CheckControlPath(pattern string) error { return checkControlPathFor(runtime.GOOS, pattern) }
+
+func checkControlPathFor(goos, pattern string) error {
 	n := len(pattern) - len("%C") + hashLen
-	if n > ControlPathMax() {
-		return fmt.Errorf("control socket path %s would be %d bytes, more than the %d a unix socket allows: set XDG_RUNTIME_DIR to a shorter directory", pattern, n, ControlPathMax())
+	if max := controlPathMaxFor(goos); n > max {
+		return fmt.Errorf("control socket path %s would be %d bytes, more than the %d a unix socket allows: set XDG_RUNTIME_DIR to a shorter directory", pattern, n, max)
 	}
 	return nil
 }
@@ -42,13 +46,15 @@ func CheckControlPath(pattern string) error {
 // ControlDir picks the directory for jt's control sockets: the first
 // candidate short enough for a socket path. Candidates are tried in order;
 // macOS's long $TMPDIR is never among them.
-func ControlDir(candidates []string) (string, error) {
+func ControlDir(candidates []string) (string, error) { return controlDirFor(runtime.GOOS, candidates) }
+
+func controlDirFor(goos string, candidates []string) (string, error) {
 	var tooLong []string
 	for _, dir := range candidates {
 		if dir == "" || !filepath.IsAbs(dir) {
 			continue
 		}
-		if CheckControlPath(ControlPathPattern(dir)) != nil {
+		if checkControlPathFor(goos, ControlPathPattern(dir)) != nil {
 			tooLong = append(tooLong, dir)
 			continue
 		}
@@ -59,15 +65,21 @@ func ControlDir(candidates []string) (string, error) {
 
 // DefaultControlDirs lists where jt may keep its control sockets, best first.
 func DefaultControlDirs(stateDir string) []string {
+	return controlDirsFor(runtime.GOOS, os.Getenv, stateDir, os.Getuid())
+}
+
+// controlDirsFor never offers macOS's $TMPDIR (/var/folders/…/T/, too long
+// for a socket path); /tmp/jt-UID is the short last resort there.
+func controlDirsFor(goos string, getenv func(string) string, stateDir string, uid int) []string {
 	var dirs []string
-	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
+	if d := getenv("XDG_RUNTIME_DIR"); d != "" {
 		dirs = append(dirs, filepath.Join(d, "jt"))
 	}
 	if stateDir != "" {
 		dirs = append(dirs, filepath.Join(stateDir, "cm"))
 	}
-	if runtime.GOOS != "windows" {
-		dirs = append(dirs, "/tmp/jt-"+strconv.Itoa(os.Getuid()))
+	if goos != "windows" {
+		dirs = append(dirs, "/tmp/jt-"+strconv.Itoa(uid))
 	}
 	return dirs
 }

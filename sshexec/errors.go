@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 )
 
@@ -23,8 +24,33 @@ type Error struct {
 	Args     []string
 	ExitCode int
 	Stderr   string // trimmed
-	kind     error
-	cause    error
+	// RemoveKey is ssh's own command to forget a changed host key
+	// (ssh-keygen -f FILE -R HOST), when it printed one.
+	RemoveKey string
+	kind      error
+	cause     error
+}
+
+var (
+	removeKeyRE   = regexp.MustCompile(`ssh-keygen -f ("[^"\n]+"|'[^'\n]+'|\S+) -R ("[^"\n]+"|'[^'\n]+'|\S+)`)
+	fingerprintRE = regexp.MustCompile(`fingerprint for the (\S+) key sent by the remote host is\s*(SHA256:[A-Za-z0-9+/=]+)`)
+	offendingRE   = regexp.MustCompile(`Offending \S+ key in (\S+)`)
+)
+
+// hostKeyMessage keeps what matters of ssh's long host-key warning on one
+// line: what changed, the new fingerprint, where the old key is.
+func hostKeyMessage(stderr string) string {
+	msg := "WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED (someone may be eavesdropping, or the host key was just changed)"
+	if !strings.Contains(strings.ToUpper(stderr), "IDENTIFICATION HAS CHANGED") {
+		return "host key verification failed"
+	}
+	if m := fingerprintRE.FindStringSubmatch(stderr); m != nil {
+		msg += "; the " + m[1] + " key the host sent is " + m[2]
+	}
+	if m := offendingRE.FindStringSubmatch(stderr); m != nil {
+		msg += "; the old key is in " + m[1]
+	}
+	return msg + "; host key verification failed"
 }
 
 func newError(args []string, res Result, cause error) *Error {
@@ -33,6 +59,13 @@ func newError(args []string, res Result, cause error) *Error {
 	// a remote command's "Permission denied" is not an ssh login failure.
 	if res.ExitCode == 255 || res.ExitCode < 0 || errors.Is(cause, context.DeadlineExceeded) {
 		e.kind = classify(e.Stderr, cause)
+	}
+	if e.kind == ErrHostKey {
+		raw := string(res.Stderr)
+		e.Stderr = hostKeyMessage(raw)
+		if m := removeKeyRE.FindString(raw); m != "" {
+			e.RemoveKey = m
+		}
 	}
 	return e
 }
