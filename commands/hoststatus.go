@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jt-sh/jt/state"
@@ -56,16 +57,26 @@ type row struct {
 // when discover is set, adds the host's sessions jt has no record of.
 func checkHost(ctx context.Context, d *Deps, host string, recorded []state.Session, discover bool, lines int, timeout time.Duration) []row {
 	rows := make([]row, len(recorded))
-	allUp := len(recorded) > 0
+	var wg sync.WaitGroup
 	for i, s := range recorded {
 		rows[i] = row{Session: s, Recorded: true}
-		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		if s.LocalPort > 0 && probe(pctx, s.LocalPort, s.BaseURL, s.Token) == nil {
-			rows[i].State = StateUp
-		} else {
-			allUp = false
+		if s.LocalPort == 0 {
+			continue
 		}
-		cancel()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			defer cancel()
+			if probe(pctx, s.LocalPort, s.BaseURL, s.Token) == nil {
+				rows[i].State = StateUp
+			}
+		}()
+	}
+	wg.Wait()
+	allUp := len(rows) > 0
+	for _, r := range rows {
+		allUp = allUp && r.State == StateUp
 	}
 	// The tunnel answering with the session's own token proves master,
 	// forward and server at once; ask the host only when something is not up.
