@@ -54,6 +54,10 @@ Examples:
 				return fmt.Errorf("no answer from %s", host)
 			}
 			v := reply.Blocks[0].Values
+			if v["mux"] == "none" {
+				return hinted(fmt.Errorf("session %s on %s runs without a multiplexer (mux none): there is no console to attach to", name, host),
+					"follow its output with: jt logs -f --name "+name+" "+host)
+			}
 			id := v["id"]
 			if id == "" || !windowIDRE.MatchString(id) {
 				return hinted(fmt.Errorf("session %s has no window on %s", name, host), "start it with: jt open --name "+name+" "+host)
@@ -62,6 +66,13 @@ Examples:
 			switch v["mux"] {
 			case "tmux":
 				remote = "tmux attach-session -t =" + id
+				if sock := v["socket"]; sock != "" {
+					if !windowIDRE.MatchString(sock) {
+						return fmt.Errorf("%s answered an odd tmux socket name %q", host, sock)
+					}
+					// jt gives each session a tmux server of its own.
+					remote = "tmux -L " + templates.Quote(sock) + " attach-session -t =" + id
+				}
 			default:
 				remote = "screen -r " + id
 				if dir := v["screendir"]; dir != "" {

@@ -33,8 +33,27 @@ type Open struct {
 	Port    int    // remote TCP port; 0 picks the first free one from 8888
 	Mode    string // "tcp" or "socket"
 	Timeout int    // seconds to wait for the server
-	Mux     string // "screen", "tmux" or "none"
+	Mux     string // "auto", "screen", "tmux" or "none"
 	Nonce   string // marks a server this open starts (see Close.Nonce)
+	Env     Env
+}
+
+// Env is a session's environment, set up on the host before Jupyter
+// starts, in this order: Setup lines, Modules, Conda, Venv.
+type Env struct {
+	Setup   []string // shell lines, each run with eval
+	Modules []string // module load NAME
+	Conda   string   // environment name (or path) for conda, mamba or micromamba
+	Venv    string   // Python venv directory; "~/…" is the remote home
+}
+
+// Doctor is the input of doctor.sh: what jt open would need on the host.
+type Doctor struct {
+	Name    string // the session name, for the socket path check
+	Mux     string // "auto", "screen", "tmux" or "none"
+	Flavour string // "notebook", "server" or "lab" when Command is empty
+	Command string
+	Env     Env
 }
 
 // Close is the input of close.sh: stop a server and remove its files.
@@ -71,6 +90,8 @@ func Render(data any) (string, error) {
 		name = "logs.sh.tmpl"
 	case Attach:
 		name = "attach.sh.tmpl"
+	case Doctor:
+		name = "doctor.sh.tmpl"
 	default:
 		return "", fmt.Errorf("no script for %T", data)
 	}
