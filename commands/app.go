@@ -15,6 +15,7 @@ import (
 	"github.com/mitchellh/go-homedir"
 	"github.com/urfave/cli/v2"
 
+	"github.com/jt-sh/jt/config"
 	"github.com/jt-sh/jt/sshexec"
 	"github.com/jt-sh/jt/state"
 )
@@ -32,6 +33,8 @@ type Deps struct {
 	// Browser opens a URL file; nil means never.
 	Browser func(path string) error
 	Now     func() time.Time
+	// Config is jt's config file (profiles and defaults); never nil.
+	Config *config.File
 }
 
 // clientFor is the ssh client for an existing session: one opened without
@@ -77,6 +80,11 @@ func StateDir() (string, error) {
 
 // newDeps builds the real dependencies from the environment and global flags.
 func newDeps(c *cli.Context) (*Deps, error) {
+	// A mistake in jt's config stops every command before anything runs.
+	conf, err := loadConfig()
+	if err != nil {
+		return nil, err
+	}
 	stateDir, err := StateDir()
 	if err != nil {
 		return nil, err
@@ -112,6 +120,7 @@ func newDeps(c *cli.Context) (*Deps, error) {
 			Runner:     runner,
 			ConfigFile: cfg,
 			ControlDir: controlDir,
+			Routes:     routes(conf),
 			// Windows' OpenSSH has no ControlMaster.
 			NoMux: c.Bool("no-mux") || runtime.GOOS == "windows",
 		},
@@ -125,6 +134,7 @@ func newDeps(c *cli.Context) (*Deps, error) {
 		LocalDir: controlDir,
 		Browser:  openBrowser,
 		Now:      time.Now,
+		Config:   conf,
 	}
 	return d, nil
 }
@@ -190,6 +200,11 @@ Examples:
 			urlCommand(),
 			logsCommand(),
 			attachCommand(),
+			hostsCommand(),
+			configCommand(),
+			doctorCommand(),
+			completionCommand(),
+			aliasCommand(),
 		},
 		ExitErrHandler: func(*cli.Context, error) {},
 		OnUsageError:   onUsageError,

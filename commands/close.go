@@ -158,14 +158,15 @@ func closeOne(ctx context.Context, d *Deps, o closeOptions, s state.Session) err
 }
 
 // exitIdleMaster ends host's master when none of its recorded sessions
-// still has a working tunnel.
+// still has a working tunnel. A profile and its destination share a
+// master, so the sessions of both count.
 func exitIdleMaster(ctx context.Context, d *Deps, host string) {
 	f, err := d.Store.Load()
 	if err != nil {
 		return
 	}
 	for _, s := range f.Sessions {
-		if s.Host != host || s.LocalPort == 0 {
+		if !d.SSH.SameMaster(s.Host, host) || s.LocalPort == 0 {
 			continue
 		}
 		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)

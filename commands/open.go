@@ -35,8 +35,9 @@ type openOptions struct {
 	TCP       bool // listen on a TCP port instead of a private unix socket
 	NoBrowser bool
 	JSON      bool
-	Keep      bool // stay and restore the tunnel when it drops
-	quiet     bool // print nothing on success (jt open --keep's repairs)
+	Env       templates.Env // set up on the host before Jupyter starts
+	Keep      bool          // stay and restore the tunnel when it drops
+	quiet     bool          // print nothing on success (jt open --keep's repairs)
 }
 
 func openCommand() *cli.Command {
@@ -54,40 +55,23 @@ Examples:
    jt open gpu1
    jt open --lab --dir ~/proj gpu1
    jt open --name exp2 --port 9000 --no-browser alice@login.example.org`,
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "name", Aliases: []string{"n"}, Value: "default", Usage: "session `NAME`; one server per name and host"},
-			&cli.StringFlag{Name: "dir", Aliases: []string{"d"}, Usage: "remote working `DIR` (~/… is the remote home)", DefaultText: "the remote home"},
-			&cli.BoolFlag{Name: "lab", Usage: "run JupyterLab (jupyter lab)"},
-			&cli.BoolFlag{Name: "server", Usage: "run a bare Jupyter Server (jupyter server)"},
-			&cli.StringFlag{Name: "cmd", Usage: "run this jupyter `COMMAND` instead (e.g. 'jupyter notebook --NotebookApp.x=y'); jt adds its own flags"},
-			&cli.IntFlag{Name: "port", Aliases: []string{"p"}, Usage: "listen on TCP `PORT` on the host (implies --tcp)", DefaultText: "a private unix socket; with --tcp the first free port from 8888"},
-			&cli.IntFlag{Name: "local-port", Aliases: []string{"L"}, Usage: "local `PORT`", DefaultText: "the remote port, or 8888, if free, else the next free one"},
-			&cli.BoolFlag{Name: "tcp", Usage: "listen on 127.0.0.1:PORT on the host instead of a private unix socket (implied by --port)"},
-			&cli.StringFlag{Name: "mux", Value: "screen", Usage: "what keeps the server alive (`MUX`): screen, tmux or none"},
-			&cli.DurationFlag{Name: "timeout", Value: 60 * time.Second, Usage: "how long to wait for Jupyter to start (`DURATION`)"},
+		Flags: append(settingFlags(),
 			&cli.BoolFlag{Name: "no-browser", Usage: "print the URL, do not open a browser"},
 			&cli.BoolFlag{Name: "json", Usage: "print one JSON object instead of the URL"},
 			&cli.BoolFlag{Name: "keep", Usage: "stay in the foreground and restore the tunnel whenever it drops (like autossh), until Ctrl-C"},
-		},
+		),
 		Action: action(func(ctx context.Context, c *cli.Context, d *Deps) error {
 			host, err := oneHost(c.Args().Slice(), "open")
 			if err != nil {
 				return err
 			}
-			o := openOptions{
-				Host: host, Name: c.String("name"), Dir: c.String("dir"), Flavour: "notebook",
-				Command: c.String("cmd"), Port: c.Int("port"), LocalPort: c.Int("local-port"),
-				Timeout: c.Duration("timeout"), Mux: c.String("mux"), TCP: c.Bool("tcp"),
-				NoBrowser: c.Bool("no-browser"), JSON: c.Bool("json"), Keep: c.Bool("keep"),
+			// Flags the user set, then the profile HOST (if it is one), then
+			// [defaults], then jt's own values.
+			o, err := openSettings(c, d.Config, host)
+			if err != nil {
+				return err
 			}
-			switch {
-			case c.Bool("lab") && c.Bool("server"):
-				return usageErrorf("--lab and --server exclude each other")
-			case c.Bool("lab"):
-				o.Flavour = "lab"
-			case c.Bool("server"):
-				o.Flavour = "server"
-			}
+			o.NoBrowser, o.JSON, o.Keep = c.Bool("no-browser"), c.Bool("json"), c.Bool("keep")
 			if err := runOpen(ctx, d, o); err != nil || !o.Keep {
 				return err
 			}
@@ -116,9 +100,9 @@ func (o openOptions) validate() error {
 		return err
 	}
 	switch o.Mux {
-	case "screen", "tmux", "none":
+	case "auto", "screen", "tmux", "none":
 	default:
-		return usageErrorf("--mux %s is not known: use screen, tmux or none", sshexec.Printable(o.Mux))
+		return usageErrorf("--mux %s is not known: use auto, screen, tmux or none", sshexec.Printable(o.Mux))
 	}
 	if o.Timeout <= 0 {
 		return usageErrorf("--timeout must be positive, like 60s or 2m")
@@ -321,7 +305,7 @@ func findOrStart(ctx context.Context, d *Deps, o openOptions, nonce string) (sta
 	}
 	script, err := templates.Render(templates.Open{
 		Name: o.Name, Dir: o.Dir, Flavour: o.Flavour, Command: o.Command, Port: o.Port,
-		Mode: mode, Timeout: int((o.Timeout + time.Second - 1) / time.Second), Mux: o.Mux, Nonce: nonce,
+		Mode: mode, Timeout: int((o.Timeout + time.Second - 1) / time.Second), Mux: o.Mux, Nonce: nonce, Env: o.Env,
 	})
 	if err != nil {
 		return state.Session{}, "", err
@@ -391,7 +375,8 @@ func lookup(d *Deps, host, name string) (state.Session, bool, error) {
 // lockHost serialises jt commands that change one host's master and
 // servers, so two concurrent opens make one master and one server.
 func lockHost(ctx context.Context, d *Deps, host string, timeout time.Duration) (func(), error) {
-	sum := sha256.Sum256([]byte(host))
+	// By destination: a profile and its host share a master and a remote user.
+	sum := sha256.Sum256([]byte(d.SSH.Dest(host)))
 	l := flock.New(filepath.Join(d.LocalDir, "lock-"+hex.EncodeToString(sum[:8])))
 	lctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()

@@ -1,0 +1,218 @@
+package commands
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/jt-sh/jt/config"
+	"github.com/jt-sh/jt/sshexec"
+	"github.com/jt-sh/jt/templates"
+)
+
+// loadConfig reads jt's config file. A mistake in it is a usage error
+// (exit 2): nothing runs until it is fixed.
+func loadConfig() (*config.File, error) {
+	path, err := config.Path()
+	if err != nil {
+		return nil, err
+	}
+	f, err := config.Load(path)
+	if err != nil {
+		var ce *config.Error
+		if errors.As(err, &ce) {
+			return nil, &UsageError{Msg: err.Error()}
+		}
+		return nil, err
+	}
+	return f, nil
+}
+
+// routes are the ssh destinations and options of the profiles. Every
+// command resolves a name through them (sshexec.Client.Routes), so a
+// session recorded under a profile's name is always reached the same way.
+func routes(cfg *config.File) map[string]sshexec.Route {
+	r := map[string]sshexec.Route{}
+	if cfg == nil {
+		return r
+	}
+	for _, name := range cfg.Names {
+		p := cfg.Profiles[name]
+		route := sshexec.Route{Dest: name}
+		if v, ok := p["host"]; ok {
+			route.Dest = v.V.(string)
+		}
+		if v, ok := p["jump"]; ok {
+			route.Options = append(route.Options, "ProxyJump="+v.V.(string))
+		}
+		if v, ok := p["ssh_options"]; ok {
+			route.Options = append(route.Options, v.V.([]string)...)
+		}
+		r[name] = route
+	}
+	return r
+}
+
+// Where a setting came from, in order of precedence.
+const (
+	fromFlag     = "flag"
+	fromProfile  = "profile"
+	fromDefaults = "defaults"
+	fromBuiltin  = "built-in"
+)
+
+// setting is one effective setting of jt open and where it came from.
+type setting struct {
+	Key    string
+	Value  any
+	Source string
+	Line   int // in the config file, for profile and defaults
+}
+
+// builtin are jt's own values for every key of a profile.
+func builtin(host string) map[string]any {
+	return map[string]any{
+		"host": host, "ssh_options": []string(nil), "jump": "", "dir": "", "port": 0, "local_port": 0,
+		"flavour": "notebook", "cmd": "", "name": "default", "mux": "auto", "tcp": false,
+		"timeout": 60 * time.Second, "conda": "", "venv": "", "modules": []string(nil), "setup": []string(nil),
+	}
+}
+
+// flagKeys maps the flags of jt open to the keys they override.
+var flagKeys = map[string]string{
+	"dir": "dir", "port": "port", "local-port": "local_port", "cmd": "cmd",
+	"name": "name", "mux": "mux", "tcp": "tcp", "timeout": "timeout",
+}
+
+// settingFlags are jt open's flags that a profile can also set; jt doctor
+// and jt config show take them too, to check or show what open would do.
+func settingFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "name", Aliases: []string{"n"}, Value: "default", Usage: "session `NAME`; one server per name and host"},
+		&cli.StringFlag{Name: "dir", Aliases: []string{"d"}, Usage: "remote working `DIR` (~/… is the remote home)", DefaultText: "the remote home"},
+		&cli.BoolFlag{Name: "lab", Usage: "run JupyterLab (jupyter lab)"},
+		&cli.BoolFlag{Name: "server", Usage: "run a bare Jupyter Server (jupyter server)"},
+		&cli.StringFlag{Name: "cmd", Usage: "run this jupyter `COMMAND` instead (e.g. 'jupyter notebook --NotebookApp.x=y'); jt adds its own flags"},
+		&cli.IntFlag{Name: "port", Aliases: []string{"p"}, Usage: "listen on TCP `PORT` on the host (implies --tcp)", DefaultText: "a private unix socket; with --tcp the first free port from 8888"},
+		&cli.IntFlag{Name: "local-port", Aliases: []string{"L"}, Usage: "local `PORT`", DefaultText: "the remote port, or 8888, if free, else the next free one"},
+		&cli.BoolFlag{Name: "tcp", Usage: "listen on 127.0.0.1:PORT on the host instead of a private unix socket (implied by --port)"},
+		&cli.StringFlag{Name: "mux", Value: "auto", Usage: "what keeps the server alive (`MUX`): auto (screen if the host has it, else tmux, else none), screen, tmux or none"},
+		&cli.DurationFlag{Name: "timeout", Value: 60 * time.Second, Usage: "how long to wait for Jupyter to start (`DURATION`)"},
+	}
+}
+
+// resolveSettings applies, for host, the flags the user set, then the
+// profile host (if it is one), then [defaults], then jt's built-in values.
+func resolveSettings(c *cli.Context, cfg *config.File, host string) ([]setting, error) {
+	if c.Bool("lab") && c.Bool("server") {
+		return nil, usageErrorf("--lab and --server exclude each other")
+	}
+	if cfg == nil {
+		cfg = &config.File{}
+	}
+	profile, _ := cfg.Profile(host)
+	def := builtin(host)
+	var out []setting
+	for _, k := range config.Keys {
+		s := setting{Key: k.Name, Value: def[k.Name], Source: fromBuiltin}
+		if v, ok := cfg.Defaults[k.Name]; ok {
+			s = setting{Key: k.Name, Value: v.V, Source: fromDefaults, Line: v.Line}
+		}
+		if v, ok := profile[k.Name]; ok {
+			s = setting{Key: k.Name, Value: v.V, Source: fromProfile, Line: v.Line}
+		}
+		for flag, key := range flagKeys {
+			if key == k.Name && c.IsSet(flag) {
+				s = setting{Key: k.Name, Value: c.Value(flag), Source: fromFlag}
+			}
+		}
+		if k.Name == "flavour" {
+			switch {
+			case c.IsSet("lab") && c.Bool("lab"):
+				s = setting{Key: k.Name, Value: "lab", Source: fromFlag}
+			case c.IsSet("server") && c.Bool("server"):
+				s = setting{Key: k.Name, Value: "server", Source: fromFlag}
+			}
+		}
+		out = append(out, s)
+	}
+	// --lab or --server asks for a flavour: a cmd from the config, which
+	// would run instead, gives way.
+	if get(out, "flavour").Source == fromFlag && get(out, "cmd").Source != fromFlag && get(out, "cmd").Value != "" {
+		set(out, setting{Key: "cmd", Value: "", Source: fromFlag})
+	}
+	return out, nil
+}
+
+func get(ss []setting, key string) setting {
+	for _, s := range ss {
+		if s.Key == key {
+			return s
+		}
+	}
+	panic("no setting " + key)
+}
+
+func set(ss []setting, s setting) {
+	for i := range ss {
+		if ss[i].Key == s.Key {
+			ss[i] = s
+		}
+	}
+}
+
+// openSettings is jt open's options for host from its flags and the config.
+func openSettings(c *cli.Context, cfg *config.File, host string) (openOptions, error) {
+	ss, err := resolveSettings(c, cfg, host)
+	if err != nil {
+		return openOptions{}, err
+	}
+	str := func(k string) string { return get(ss, k).Value.(string) }
+	list := func(k string) []string { return get(ss, k).Value.([]string) }
+	return openOptions{
+		Host:      host,
+		Name:      str("name"),
+		Dir:       str("dir"),
+		Flavour:   str("flavour"),
+		Command:   str("cmd"),
+		Port:      get(ss, "port").Value.(int),
+		LocalPort: get(ss, "local_port").Value.(int),
+		Timeout:   get(ss, "timeout").Value.(time.Duration),
+		Mux:       str("mux"),
+		TCP:       get(ss, "tcp").Value.(bool),
+		Env: templates.Env{
+			Setup:   list("setup"),
+			Modules: list("modules"),
+			Conda:   str("conda"),
+			Venv:    str("venv"),
+		},
+	}, nil
+}
+
+// showValue formats a setting for jt config show.
+func showValue(v any) string {
+	switch v := v.(type) {
+	case string:
+		if v == "" {
+			return "-"
+		}
+		return v
+	case []string:
+		if len(v) == 0 {
+			return "-"
+		}
+		q := make([]string, len(v))
+		for i, s := range v {
+			q[i] = fmt.Sprintf("%q", s)
+		}
+		return "[" + strings.Join(q, ", ") + "]"
+	case int:
+		if v == 0 {
+			return "0 (choose)"
+		}
+	}
+	return fmt.Sprint(v)
+}
