@@ -45,6 +45,7 @@ Examples:
 			case 0:
 			case 1:
 				o.Host = c.Args().First()
+				o.Name = sessionName(c, d, o.Host)
 			default:
 				return usageErrorf("close takes at most one HOST, got %d arguments", c.NArg())
 			}

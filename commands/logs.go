@@ -30,7 +30,7 @@ func logsCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			name := c.String("name")
+			name := sessionName(c, d, host)
 			if err := validName(name); err != nil {
 				return err
 			}

@@ -192,6 +192,26 @@ func openSettings(c *cli.Context, cfg *config.File, host string) (openOptions, e
 	}, nil
 }
 
+// sessionName is the session a command about host means: --name if
+// given, else the name jt open host would use (the profile's or
+// [defaults]' name, else "default").
+func sessionName(c *cli.Context, d *Deps, host string) string {
+	if c.IsSet("name") {
+		return c.String("name")
+	}
+	if p, ok := d.Config.Profile(host); ok {
+		if v, ok := p["name"]; ok {
+			return v.V.(string)
+		}
+	}
+	if d.Config != nil {
+		if v, ok := d.Config.Defaults["name"]; ok {
+			return v.V.(string)
+		}
+	}
+	return c.String("name")
+}
+
 // showValue formats a setting for jt config show.
 func showValue(v any) string {
 	switch v := v.(type) {

@@ -27,7 +27,7 @@ Examples:
 			if err != nil {
 				return err
 			}
-			name := c.String("name")
+			name := sessionName(c, d, host)
 			if err := validName(name); err != nil {
 				return err
 			}
