@@ -599,6 +599,10 @@ func TestE2EDoctor(t *testing.T) {
 	if strings.Contains(stdout, "FAIL") {
 		t.Errorf("a check failed:\n%s", stdout)
 	}
+	// Without a master the checks log in by themselves.
+	if stdout, stderr, code := e.run("--no-mux", "doctor", hostA); code != 0 || !strings.Contains(stdout, "without ControlMaster") || strings.Contains(stdout, "FAIL") {
+		t.Errorf("jt --no-mux doctor %s: exit %d\n%s%s", hostA, code, stdout, stderr)
+	}
 
 	// A PATH with every tool of the host but screen and tmux.
 	remote(t, hostA, `rm -rf "$HOME/nomux" && mkdir "$HOME/nomux"

@@ -134,8 +134,8 @@ func runDoctor(ctx context.Context, d *Deps, o openOptions) error {
 	}
 
 	// Reachability and authentication, through the master (it may ask).
-	started, err := ensureMaster(ctx, d, host)
-	if err != nil {
+	// Without one, the script below is the login.
+	loginFailed := func(err error) error {
 		fix := sshHint(err, d.SSH.Dest(host))
 		if fix == "" {
 			fix = "run ssh " + d.SSH.Dest(host) + " to see why it does not log in"
@@ -143,10 +143,16 @@ func runDoctor(ctx context.Context, d *Deps, o openOptions) error {
 		r.add("login", "fail", "cannot log in to "+d.SSH.Dest(host)+": "+strings.TrimSpace(err.Error()), fix, nil)
 		return r.err(host)
 	}
-	if started {
-		defer exitIdleMaster(context.Background(), d, host)
+	if !d.SSH.NoMux {
+		started, err := ensureMaster(ctx, d, host)
+		if err != nil {
+			return loginFailed(err)
+		}
+		if started {
+			defer exitIdleMaster(context.Background(), d, host)
+		}
+		r.add("login", "ok", "logged in to "+d.SSH.Dest(host)+" as "+cfg["user"], "", nil)
 	}
-	r.add("login", "ok", "logged in to "+d.SSH.Dest(host)+" as "+cfg["user"], "", nil)
 
 	// Everything on the host, in one script.
 	script, err := templates.Render(templates.Doctor{Name: o.Name, Mux: o.Mux, Flavour: o.Flavour, Command: o.Command, Env: o.Env})
@@ -157,6 +163,9 @@ func runDoctor(ctx context.Context, d *Deps, o openOptions) error {
 	res, runErr := d.SSH.RunScript(sctx, host, strings.NewReader(script))
 	cancel()
 	reply, perr := templates.ParseReply(res.Stdout)
+	if runErr != nil && len(reply.Blocks) == 0 && d.SSH.NoMux {
+		return loginFailed(runErr)
+	}
 	if runErr != nil && len(reply.Blocks) == 0 {
 		r.add("remote", "fail", "jt's check script did not run on "+host+": "+runErr.Error(), "run ssh "+d.SSH.Dest(host)+" /bin/sh -c true to see why", nil)
 		return r.err(host)

@@ -323,7 +323,12 @@ func findOrStart(ctx context.Context, d *Deps, o openOptions, nonce string) (sta
 		return none, "", fmt.Errorf("read the answer from %s: %w", o.Host, perr)
 	}
 	if len(reply.Blocks) == 0 {
-		return none, "", fmt.Errorf("no answer from jt's script on %s (is /bin/sh there a POSIX shell?)", o.Host)
+		err := fmt.Errorf("no answer from jt's script on %s (is /bin/sh there a POSIX shell?)", o.Host)
+		if len(o.Env.Setup) > 0 {
+			// bash as /bin/sh keeps the setup's redirection when a setup line exits.
+			return none, "", hinted(err, "does a setup line of the profile run exit? jt doctor "+o.Host+" runs the setup and shows its output")
+		}
+		return none, "", err
 	}
 	b := reply.Blocks[0]
 	if b.Error {
