@@ -58,24 +58,29 @@ func (d *Deps) warn(format string, a ...any) {
 	fmt.Fprintf(d.Stderr, "jt: "+format+"\n", a...)
 }
 
-// StateDir is where jt keeps its state file: $XDG_STATE_HOME/jt, or
-// ~/.local/state/jt (%LocalAppData%\jt on Windows).
+// StateDir is where jt keeps its state file: $XDG_STATE_HOME/jt, else
+// ~/.local/state/jt (macOS too: its ~/Library paths hold spaces and are
+// long), and %AppData%\jt on Windows.
 func StateDir() (string, error) {
-	if d := os.Getenv("XDG_STATE_HOME"); d != "" && filepath.IsAbs(d) {
+	return stateDirFor(runtime.GOOS, os.Getenv, homedir.Dir, os.UserConfigDir)
+}
+
+func stateDirFor(goos string, getenv func(string) string, home, appData func() (string, error)) (string, error) {
+	if d := getenv("XDG_STATE_HOME"); d != "" && filepath.IsAbs(d) {
 		return filepath.Join(d, "jt"), nil
 	}
-	if runtime.GOOS == "windows" {
-		d, err := os.UserCacheDir()
+	if goos == "windows" {
+		d, err := appData()
 		if err != nil {
-			return "", err
+			return "", fmt.Errorf("find %%AppData%%: %w", err)
 		}
 		return filepath.Join(d, "jt"), nil
 	}
-	home, err := homedir.Dir()
+	h, err := home()
 	if err != nil {
 		return "", fmt.Errorf("find home directory: %w", err)
 	}
-	return filepath.Join(home, ".local", "state", "jt"), nil
+	return filepath.Join(h, ".local", "state", "jt"), nil
 }
 
 // newDeps builds the real dependencies from the environment and global flags.

@@ -38,12 +38,22 @@ func jsString(s string) string {
 	return `"` + r.Replace(s) + `"`
 }
 
-// browserCommand picks how to open a local file: $BROWSER (a command, as
+// browserCommand picks how to open a local file on this machine.
+func browserCommand(path string) []string {
+	return browserCommandFor(runtime.GOOS, os.Getenv, path)
+}
+
+// browserCommandFor picks how to open a local file: $BROWSER (a command, as
 // for git and Python's webbrowser; "%s" marks where the file goes), else the
 // platform's opener. It returns nil when there is no way to show a page.
-func browserCommand(path string) []string {
-	if b := os.Getenv("BROWSER"); b != "" {
-		first := strings.Split(b, string(os.PathListSeparator))[0]
+func browserCommandFor(goos string, getenv func(string) string, path string) []string {
+	if b := getenv("BROWSER"); b != "" {
+		// Like Python's webbrowser: a list of commands; jt takes the first.
+		sep := ":"
+		if goos == "windows" {
+			sep = ";"
+		}
+		first := strings.Split(b, sep)[0]
 		words := strings.Fields(first)
 		if len(words) > 0 {
 			replaced := false
@@ -59,13 +69,13 @@ func browserCommand(path string) []string {
 			return words
 		}
 	}
-	switch runtime.GOOS {
+	switch goos {
 	case "darwin":
 		return []string{"open", path}
 	case "windows":
 		return []string{"rundll32", "url.dll,FileProtocolHandler", path}
 	default:
-		if os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "" {
+		if getenv("DISPLAY") == "" && getenv("WAYLAND_DISPLAY") == "" {
 			return nil
 		}
 		return []string{"xdg-open", path}

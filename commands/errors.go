@@ -46,7 +46,13 @@ func sshHinted(err error, host string) error {
 func sshHint(err error, host string) string {
 	switch {
 	case errors.Is(err, sshexec.ErrHostKey):
-		return "the host key changed; if you expected it, remove the old one with: ssh-keygen -R " + host
+		// ssh names the known_hosts entry it checked (the real host name
+		// and port, not the alias): its own command is the right one.
+		var se *sshexec.Error
+		if errors.As(err, &se) && se.RemoveKey != "" {
+			return "if you know the host key changed, remove the old one with: " + se.RemoveKey + " (then jt asks you to accept the new one via ssh)"
+		}
+		return "if you know the host key changed, remove the old entry from known_hosts (ssh-keygen -R with the host name and port ssh connects to)"
 	case errors.Is(err, sshexec.ErrUnknownHost):
 		return "is " + host + " in ~/.ssh/config? try `ssh " + host + "` first"
 	case errors.Is(err, sshexec.ErrAuth):
