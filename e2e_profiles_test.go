@@ -572,6 +572,36 @@ func TestE2ECompletionAndAlias(t *testing.T) {
 		t.Errorf("jt open host<TAB>: %q, want the box's aliases %s and %s", got, hostA, hostB)
 	}
 
+	// fish and zsh, where installed (they are optional on the test machine).
+	shellEnv := append(append([]string{}, e.vars...), "PATH="+filepath.Dir(e2e.jt)+":"+os.Getenv("PATH"))
+	if fish, err := exec.LookPath("fish"); err == nil {
+		script, _ := e.jt("completion", "fish")
+		f := filepath.Join(e.dir, "jt.fish")
+		os.WriteFile(f, []byte(script), 0o600)
+		cmd := exec.Command(fish, "--no-config", "-c", "source "+shellQuote(f)+"; complete -C 'jt open g'; complete -C 'jt open --mux s'")
+		cmd.Env = shellEnv
+		if out, err := cmd.CombinedOutput(); err != nil || string(out) != "gpu-big\nscreen\n" {
+			t.Errorf("fish completion: %q, %v; want gpu-big and screen", out, err)
+		}
+	} else {
+		t.Log("no fish: its completion is not tested")
+	}
+	if zsh, err := exec.LookPath("zsh"); err == nil {
+		script, _ := e.jt("completion", "zsh")
+		f := filepath.Join(e.dir, "jt.zsh")
+		os.WriteFile(f, []byte(script), 0o600)
+		// zsh runs the bash function through bashcompinit, in sh emulation;
+		// compadd (not run here) then keeps the candidates matching "g".
+		cmd := exec.Command(zsh, "-f", "-c", "autoload -U compinit; compinit -u; source "+shellQuote(f)+
+			"\nemulate sh -c 'COMP_WORDS=(jt open g); COMP_CWORD=2; _jt; printf \"%s\\n\" \"${COMPREPLY[@]}\"'")
+		cmd.Env = shellEnv
+		if out, err := cmd.CombinedOutput(); err != nil || !slices.Contains(lines(string(out)), "gpu-big") || !slices.Contains(lines(string(out)), hostA) {
+			t.Errorf("zsh completion: %q, %v; want the profiles and ssh aliases", out, err)
+		}
+	} else {
+		t.Log("no zsh: its completion is not tested")
+	}
+
 	stdout, _ := e.jt("alias")
 	if stdout != "alias jcpu_small='jt open cpu.small'\nalias jgpu_big='jt open gpu-big'\n" {
 		t.Errorf("jt alias printed %q", stdout)
