@@ -116,9 +116,7 @@ func splitConfigLine(line string) (string, []string) {
 		return line, nil
 	}
 	keyword, rest := line[:end], strings.TrimLeft(line[end:], " \t")
-	if strings.HasPrefix(rest, "=") {
-		rest = rest[1:]
-	}
+	rest = strings.TrimPrefix(rest, "=")
 	var args []string
 	var cur strings.Builder
 	inWord, quote := false, byte(0)
