@@ -45,11 +45,14 @@ func openCommand() *cli.Command {
 		Name:      "open",
 		Usage:     "start (or reattach to) a Jupyter server on HOST and open it in the local browser",
 		ArgsUsage: "HOST",
-		Description: `HOST is anything ssh accepts: an alias from ~/.ssh/config, user@host or an
-address; your ssh config (User, Port, ProxyJump, IdentityFile…) applies. jt logs
-in once (ssh asks for passwords and 2FA itself), starts Jupyter in a detached
-screen session named jt-NAME, forwards it to 127.0.0.1 and prints the URL.
-If the session already runs, jt reattaches to it instead.
+		Description: `HOST is a profile from jt's config file (jt hosts lists them; jt config show
+HOST shows its settings), or anything ssh accepts: an alias from ~/.ssh/config,
+user@host or an address; your ssh config (User, Port, ProxyJump, IdentityFile…)
+applies. Flags you give override the profile, which overrides [defaults].
+jt logs in once (ssh asks for passwords and 2FA itself), sets the profile's
+environment up (setup lines, modules, conda, venv), starts Jupyter in a
+detached screen (or tmux) session named jt-NAME, forwards it to 127.0.0.1 and
+prints the URL. If the session already runs, jt reattaches to it instead.
 
 Examples:
    jt open gpu1
