@@ -47,6 +47,26 @@ type Env struct {
 	Venv    string   // Python venv directory; "~/…" is the remote home
 }
 
+// Summary says in a few words what the environment sets up.
+func (e Env) Summary() string {
+	var parts []string
+	if n := len(e.Setup); n == 1 {
+		parts = append(parts, "1 setup line")
+	} else if n > 1 {
+		parts = append(parts, fmt.Sprintf("%d setup lines", n))
+	}
+	if len(e.Modules) > 0 {
+		parts = append(parts, "modules "+strings.Join(e.Modules, " "))
+	}
+	if e.Conda != "" {
+		parts = append(parts, "conda "+e.Conda)
+	}
+	if e.Venv != "" {
+		parts = append(parts, "venv "+e.Venv)
+	}
+	return strings.Join(parts, ", ")
+}
+
 // Doctor is the input of doctor.sh: what jt open would need on the host.
 type Doctor struct {
 	Name    string // the session name, for the socket path check
