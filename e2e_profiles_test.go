@@ -653,3 +653,27 @@ done
 		t.Errorf("jt doctor pnomux:\n%s%s", stdout, stderr)
 	}
 }
+
+// Issue 4: a profile and its destination share one master; closing the
+// profile's session must not end the tunnel of the destination's.
+func TestE2EProfileSharesMaster(t *testing.T) {
+	e := newEnv(t)
+	e.useConfig(fmt.Sprintf("[hosts.pshare]\nhost = %q\n", hostA))
+	plain := e.open(hostA, "plain")
+	viaProfile := e.openProfile("pshare", "shared", "--name", "shared")
+	if e.masterPID(hostA) <= 0 {
+		t.Fatal("no master")
+	}
+	e.jt("close", "--kill", "--name", "shared", "pshare")
+	mustAnswer(t, plain.URL)
+	mustNotAnswer(t, viaProfile.URL)
+	// Once nothing uses it, the master goes.
+	e.jt("close", "--kill", "--name", "plain", hostA)
+	deadline := time.Now().Add(10 * time.Second)
+	for e.masterRunning(hostA) {
+		if time.Now().After(deadline) {
+			t.Fatal("the master survives the last session's close")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
