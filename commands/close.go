@@ -116,7 +116,7 @@ func closeOne(ctx context.Context, d *Deps, o closeOptions, s state.Session) err
 	}
 	defer unlock()
 	if s.LocalPort > 0 {
-		fw := sshexec.Forward{LocalPort: s.LocalPort, RemotePort: s.RemotePort, RemoteSock: s.RemoteSock, PID: s.ForwardPID}
+		fw := sshexec.Forward{LocalPort: s.LocalPort, RemoteHost: s.RemoteHost, RemotePort: s.RemotePort, RemoteSock: s.RemoteSock, PID: s.ForwardPID}
 		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		err := d.SSH.CancelForward(cctx, s.Host, fw)
 		cancel()
@@ -129,7 +129,11 @@ func closeOne(ctx context.Context, d *Deps, o closeOptions, s state.Session) err
 			fmt.Fprintf(d.Stderr, "jt: %s %s: no such session recorded; nothing to close\n", s.Host, s.Name)
 			return nil
 		}
-		fmt.Fprintf(d.Stderr, "jt: %s %s: tunnel closed; the server keeps running (jt open %s reattaches, jt close --kill stops it)\n", s.Host, s.Name, s.Host)
+		if s.SlurmJob != "" {
+			fmt.Fprintf(d.Stderr, "jt: %s %s: tunnel closed; job %s keeps running (jt open --slurm %s reattaches, jt close --kill cancels it)\n", s.Host, s.Name, s.SlurmJob, s.Host)
+		} else {
+			fmt.Fprintf(d.Stderr, "jt: %s %s: tunnel closed; the server keeps running (jt open %s reattaches, jt close --kill stops it)\n", s.Host, s.Name, s.Host)
+		}
 		return d.Store.Update(ctx, func(f *state.File) error {
 			if cur, ok := f.Find(s.Host, s.Name); ok {
 				cur.LocalPort, cur.ForwardPID = 0, 0
@@ -138,6 +142,9 @@ func closeOne(ctx context.Context, d *Deps, o closeOptions, s state.Session) err
 			return nil
 		})
 	}
+	if s.SlurmJob != "" {
+		return closeSlurm(ctx, d, s)
+	}
 	if _, err := ensureMaster(ctx, d, s.Host); err != nil {
 		return err
 	}
@@ -145,6 +152,10 @@ func closeOne(ctx context.Context, d *Deps, o closeOptions, s state.Session) err
 	b, err := killRemote(ctx, d, s.Host, s.Name, "", o.Timeout)
 	if err != nil {
 		return err
+	}
+	// Not recorded here: it may be a job queued by jt open --slurm.
+	if s.PID == 0 && closeUnrecordedSlurm(ctx, d, s) && b.Values["state"] != "stopped" {
+		return nil
 	}
 	switch b.Values["state"] {
 	case "stopped":

@@ -141,7 +141,13 @@ func (f *fakeSSH) Run(ctx context.Context, c sshexec.Cmd) (sshexec.Result, error
 		return f.listen(c.Args, lp)
 	case "script":
 		if f.script != nil {
-			return f.script(string(stdin))
+			res, err := f.script(string(stdin))
+			if c.Mode == sshexec.Stream && c.Stdout != nil {
+				// Streamed output goes to the caller's writer, as it comes.
+				c.Stdout.Write(res.Stdout)
+				res.Stdout = nil
+			}
+			return res, err
 		}
 		return sshexec.Result{Stdout: []byte(openAnswer)}, nil
 	}

@@ -51,6 +51,7 @@ type row struct {
 	Uptime   string   `json:"uptime,omitempty"`
 	Error    string   `json:"error,omitempty"`
 	LogTail  []string `json:"log_tail,omitempty"`
+	slurmLive
 }
 
 // checkHost decides the live state of each recorded session of host and,

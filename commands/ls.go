@@ -34,6 +34,8 @@ func lsCommand() *cli.Command {
    tunnel down  the server runs, but nothing forwards it (jt open reattaches)
    server dead  jt has a record, but the server is gone (jt open starts a new one)
    unreachable  the host did not answer within --timeout
+   queued       a Slurm job waits in the queue (jt open --slurm waits for it)
+   job ended    the Slurm job is over: time limit, scancel, preemption (jt open --slurm submits anew)
 With HOST, jt also asks that host for sessions started from other machines.
 
 Examples:
@@ -93,7 +95,7 @@ func runLs(ctx context.Context, d *Deps, o lsOptions) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			results[i] = checkHost(ctx, d, h, byHost[h], discover[h], o.LogLines, o.Timeout)
+			results[i] = checkHosts(ctx, d, h, byHost[h], discover[h], o.LogLines, o.Timeout)
 		}()
 	}
 	wg.Wait()
@@ -124,7 +126,11 @@ func runLs(ctx context.Context, d *Deps, o lsOptions) error {
 		return nil
 	}
 	tw := tabwriter.NewWriter(d.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "HOST\tNAME\tSTATE\tLOCAL\tREMOTE\tPID\tUPTIME\tFLAVOUR\tDIR")
+	header, slurm := "HOST\tNAME\tSTATE\tLOCAL\tREMOTE\tPID\tUPTIME\tFLAVOUR\tDIR", anySlurm(rows)
+	if slurm {
+		header += "\tJOB"
+	}
+	fmt.Fprintln(tw, header)
 	for _, r := range rows {
 		local := "-"
 		if r.State == StateUp {
@@ -136,8 +142,15 @@ func runLs(ctx context.Context, d *Deps, o lsOptions) error {
 		} else if r.RemotePort > 0 {
 			remote = strconv.Itoa(r.RemotePort)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Host, dash(r.Name), r.State, local, remote,
+		if r.SlurmJob != "" {
+			remote = remoteColumn(r)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", r.Host, dash(r.Name), r.State, local, remote,
 			dashInt(r.PID), dash(r.Uptime), dash(r.Flavour), dash(r.Dir))
+		if slurm {
+			fmt.Fprint(tw, "\t"+jobColumn(r))
+		}
+		fmt.Fprintln(tw)
 	}
 	tw.Flush()
 	for _, r := range rows {

@@ -38,6 +38,7 @@ type openOptions struct {
 	Env       templates.Env // set up on the host before Jupyter starts
 	Keep      bool          // stay and restore the tunnel when it drops
 	quiet     bool          // print nothing on success (jt open --keep's repairs)
+	Slurm     slurmOptions  // --slurm: Jupyter as a batch job on a compute node (slurm.go)
 }
 
 func openCommand() *cli.Command {
@@ -58,7 +59,7 @@ Examples:
    jt open gpu1
    jt open --lab --dir ~/proj gpu1
    jt open --name exp2 --port 9000 --no-browser alice@login.example.org`,
-		Flags: append(settingFlags(),
+		Flags: append(append(settingFlags(), slurmFlags()...),
 			&cli.BoolFlag{Name: "no-browser", Usage: "print the URL, do not open a browser"},
 			&cli.BoolFlag{Name: "json", Usage: "print one JSON object instead of the URL"},
 			&cli.BoolFlag{Name: "keep", Usage: "stay in the foreground and restore the tunnel whenever it drops (like autossh), until Ctrl-C"},
@@ -75,6 +76,9 @@ Examples:
 				return err
 			}
 			o.NoBrowser, o.JSON, o.Keep = c.Bool("no-browser"), c.Bool("json"), c.Bool("keep")
+			if o.Slurm, err = slurmSettings(c, d.Config, host); err != nil {
+				return err
+			}
 			if err := runOpen(ctx, d, o); err != nil || !o.Keep {
 				return err
 			}
@@ -126,15 +130,23 @@ type openResult struct {
 	Dir        string    `json:"dir"`
 	Node       string    `json:"node"`
 	Started    time.Time `json:"started"`
+	SlurmJob   string    `json:"slurm_job,omitempty"`
+	SlurmNode  string    `json:"slurm_node,omitempty"`
 }
 
 func runOpen(ctx context.Context, d *Deps, o openOptions) error {
 	if err := o.validate(); err != nil {
 		return err
 	}
+	if o.Slurm.Enabled {
+		return runSlurmOpen(ctx, d, o)
+	}
 	rec, known, err := lookup(d, o.Host, o.Name)
 	if err != nil {
 		return err
+	}
+	if known && rec.SlurmJob != "" {
+		return usageErrorf("session %s on %s is Slurm job %s: jt open --slurm reattaches to it (jt close --kill ends it; or choose another --name)", o.Name, o.Host, rec.SlurmJob)
 	}
 	// Warm: the recorded tunnel answers with the recorded token, so master,
 	// forward and server are all up and ours. No ssh needed.
@@ -472,15 +484,15 @@ func flavourOf(runtimeFile string) string {
 // port after it. It sets s.LocalPort and, without a master, the forward's
 // own ssh process.
 func forward(ctx context.Context, d *Deps, o openOptions, rec state.Session, known bool, s *state.Session) error {
-	fw := sshexec.Forward{RemotePort: s.RemotePort, RemoteSock: s.RemoteSock}
+	fw := sshexec.Forward{RemoteHost: s.RemoteHost, RemotePort: s.RemotePort, RemoteSock: s.RemoteSock}
 	if d.SSH.NoMux {
 		s.Transport = "direct"
 	}
 	want := o.LocalPort
 	mine := 0 // a local port the master may already hold for this session
 	if known && rec.LocalPort > 0 {
-		old := sshexec.Forward{LocalPort: rec.LocalPort, RemotePort: rec.RemotePort, RemoteSock: rec.RemoteSock, PID: rec.ForwardPID}
-		same := old.RemotePort == fw.RemotePort && old.RemoteSock == fw.RemoteSock
+		old := sshexec.Forward{LocalPort: rec.LocalPort, RemoteHost: rec.RemoteHost, RemotePort: rec.RemotePort, RemoteSock: rec.RemoteSock, PID: rec.ForwardPID}
+		same := old.RemoteHost == fw.RemoteHost && old.RemotePort == fw.RemotePort && old.RemoteSock == fw.RemoteSock
 		if same && d.SSH.NoMux && (want == 0 || want == rec.LocalPort) {
 			// The recorded tunnel's own ssh may still run: keep it.
 			if pid := d.SSH.ForwardPID(o.Host, old); pid > 0 {
@@ -545,6 +557,7 @@ func finishOpen(d *Deps, o openOptions, s state.Session, status string) error {
 		if err := enc.Encode(openResult{
 			URL: url, Host: s.Host, Name: s.Name, Status: status, LocalPort: s.LocalPort,
 			RemotePort: s.RemotePort, PID: s.PID, Flavour: s.Flavour, Dir: s.Dir, Node: s.Node, Started: s.Started,
+			SlurmJob: s.SlurmJob, SlurmNode: s.SlurmNode,
 		}); err != nil {
 			return err
 		}

@@ -78,6 +78,7 @@ func builtin(host string) map[string]any {
 		"host": host, "ssh_options": []string(nil), "jump": "", "dir": "", "port": 0, "local_port": 0,
 		"flavour": "notebook", "cmd": "", "name": "default", "mux": "auto", "tcp": false,
 		"timeout": 60 * time.Second, "conda": "", "venv": "", "modules": []string(nil), "setup": []string(nil),
+		"slurm": false, "slurm_args": []string(nil),
 	}
 }
 

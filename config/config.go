@@ -76,6 +76,8 @@ var Keys = []Key{
 	{Name: "venv", Kind: String, Help: "Python virtual environment directory to activate"},
 	{Name: "modules", Kind: Strings, Help: "environment modules to load (module load …)"},
 	{Name: "setup", Kind: Strings, Help: "shell lines run before Jupyter starts, in order"},
+	{Name: "slurm", Kind: Bool, Help: "the host is a Slurm login node: run Jupyter as a batch job on a compute node"},
+	{Name: "slurm_args", Kind: Strings, Help: `sbatch options, one word each (like "--partition=gpu", "--time=2:00:00")`},
 }
 
 // KeyNamed returns the key called name.
@@ -405,6 +407,12 @@ func checkValue(name string, v any) string {
 		}
 	case "cmd", "conda":
 		return oneLine(v.(string))
+	case "slurm_args":
+		for _, a := range v.([]string) {
+			if msg := oneLine(a); msg != "" {
+				return msg
+			}
+		}
 	case "modules":
 		for _, m := range v.([]string) {
 			if m == "" {

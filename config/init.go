@@ -40,6 +40,10 @@ const Example = `# jt's configuration: defaults for every jt open, and profiles.
 # modules = ["python/3.11", "cuda/12.2"]                   # module load …
 # conda = "torch"             # conda, mamba or micromamba environment
 # venv = "~/venvs/thesis"     # a Python venv (…/bin/activate)
+#
+# # A Slurm login node: Jupyter runs as a batch job on a compute node.
+# slurm = true
+# slurm_args = ["--partition=gpu", "--time=4:00:00", "--gres=gpu:1"]  # sbatch options
 `
 
 // Init writes Example to path, refusing to replace an existing file.

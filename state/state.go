@@ -48,6 +48,15 @@ type Session struct {
 	Transport      string    `toml:"transport,omitempty" json:"transport,omitempty"`
 	ForwardPID     int       `toml:"forward_pid,omitempty" json:"forward_pid,omitempty"`
 	ForwardStarted time.Time `toml:"forward_started,omitempty" json:"forward_started,omitempty"`
+	// A Slurm session (jt open --slurm) runs as batch job SlurmJob on a
+	// compute node: Jupyter listens on RemoteHost:RemotePort there, and
+	// Host is the login node the tunnel goes through.
+	RemoteHost string    `toml:"remote_host,omitempty" json:"remote_host,omitempty"`
+	SlurmJob   string    `toml:"slurm_job,omitempty" json:"slurm_job,omitempty"`
+	SlurmNode  string    `toml:"slurm_node,omitempty" json:"slurm_node,omitempty"`
+	SlurmNonce string    `toml:"slurm_nonce,omitempty" json:"-"` // the job's comment jt:NONCE: ids restart after a cluster wipe
+	SlurmLimit string    `toml:"slurm_limit,omitempty" json:"slurm_limit,omitempty"`
+	SlurmEnd   time.Time `toml:"slurm_end,omitempty" json:"slurm_end,omitzero"`
 }
 
 // Key identifies a session: one server per name per host.

@@ -1,0 +1,95 @@
+package templates
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+)
+
+// SlurmJob is the batch script of jt open --slurm: it runs Jupyter on the
+// compute node, bound to the node's address. It carries no token: Jupyter
+// makes its own and writes it to its runtime file in the (shared) home.
+type SlurmJob struct {
+	Name    string
+	Nonce   string // the session's run directory, and the job's comment jt:NONCE
+	Dir     string // working directory; "" or "~" is the home, "~/x" below it
+	Flavour string // "notebook", "server" or "lab" when Command is empty
+	Command string // user-given jupyter command (shell words), or ""
+	Port    int    // port on the node; 0 picks the first free one from 8888
+}
+
+// SlurmOpen is the input of slurm_open.sh: reuse the session's job or
+// submit Job with Args, wait (printing queue lines) until Jupyter answers.
+type SlurmOpen struct {
+	Name    string
+	Nonce   string   // of a job this open submits
+	Args    []string // sbatch options, one word each
+	Job     string   // the rendered SlurmJob
+	Timeout int      // seconds Jupyter may take once the job runs
+}
+
+// SlurmStatus is the input of slurm_status.sh: every jt job of the remote
+// user, and what Slurm still knows of the Jobs jt recorded.
+type SlurmStatus struct{ Jobs []string }
+
+// SlurmCancel is the input of slurm_cancel.sh: cancel the session's jobs
+// and remove their files. With Nonce, only the job that the jt open with
+// that nonce submitted (its undo); with KeepJob, only stop that open's
+// waiting script and leave the job queued.
+type SlurmCancel struct {
+	Name    string
+	Nonce   string
+	KeepJob bool
+}
+
+// RenderSlurm produces the script for one of the Slurm inputs above.
+func RenderSlurm(data any) (string, error) {
+	var name string
+	switch d := data.(type) {
+	case SlurmJob:
+		name = "slurm_job.sh.tmpl"
+	case SlurmOpen:
+		name = "slurm_open.sh.tmpl"
+		if strings.ContainsRune(d.Job, 0) {
+			return "", fmt.Errorf("the job script contains a NUL byte")
+		}
+	case SlurmStatus:
+		name = "slurm_status.sh.tmpl"
+	case SlurmCancel:
+		name = "slurm_cancel.sh.tmpl"
+	default:
+		return "", fmt.Errorf("no Slurm script for %T", data)
+	}
+	var b bytes.Buffer
+	if err := scripts.ExecuteTemplate(&b, name, data); err != nil {
+		return "", err
+	}
+	return b.String(), nil
+}
+
+// QueueMark starts each progress line of slurm_open.sh:
+// "@@JT-QUEUE@@ JOB|STATE|REASON|ELAPSED|NODES".
+const QueueMark = "@@JT-QUEUE@@ "
+
+// QueueLine is one progress line of a job waiting in the queue.
+type QueueLine struct {
+	Job, State, Reason, Nodes string
+	Elapsed                   int // seconds since jt submitted (or found) it
+}
+
+// ParseQueueLine reads a progress line; ok is false for any other line.
+func ParseQueueLine(line string) (q QueueLine, ok bool) {
+	rest, found := strings.CutPrefix(strings.TrimRight(line, "\r"), QueueMark)
+	if !found {
+		return q, false
+	}
+	f := strings.Split(rest, "|")
+	if len(f) != 5 {
+		return q, false
+	}
+	q = QueueLine{Job: f[0], State: f[1], Reason: f[2], Nodes: f[4]}
+	if _, err := fmt.Sscanf(f[3], "%d", &q.Elapsed); err != nil {
+		return q, false
+	}
+	return q, true
+}

@@ -1,0 +1,238 @@
+package templates_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"mvdan.cc/sh/v3/syntax"
+
+	"github.com/jt-sh/jt/templates"
+)
+
+// The Slurm scripts parse as POSIX sh whatever the values, and every value
+// stays one literal word (checked by running them below).
+func TestRenderSlurmParses(t *testing.T) {
+	for _, h := range hostile {
+		job, err := templates.RenderSlurm(templates.SlurmJob{Name: "default", Nonce: "ab12", Dir: h, Flavour: h, Command: h})
+		if err != nil {
+			t.Fatalf("job: %v", err)
+		}
+		for _, data := range []any{
+			templates.SlurmJob{Name: "default", Nonce: "ab12", Dir: h, Flavour: h, Command: h},
+			templates.SlurmOpen{Name: "default", Nonce: "ab12", Args: []string{h, "-p", h}, Job: job, Timeout: 60},
+			templates.SlurmStatus{Jobs: []string{h, "12"}},
+			templates.SlurmCancel{Name: "default", Nonce: h},
+			templates.SlurmCancel{Name: "default", KeepJob: true},
+		} {
+			script, err := templates.RenderSlurm(data)
+			if err != nil {
+				t.Fatalf("%T: %v", data, err)
+			}
+			if _, err := syntax.NewParser(syntax.Variant(syntax.LangPOSIX)).Parse(strings.NewReader(script), ""); err != nil {
+				t.Fatalf("%T with %q does not parse: %v", data, h, err)
+			}
+		}
+	}
+	if _, err := templates.RenderSlurm(templates.Open{}); err == nil {
+		t.Error("RenderSlurm(Open) should refuse")
+	}
+}
+
+// fakeSlurm puts sbatch and squeue stand-ins first on PATH: sbatch records
+// its argv one word per line and answers job 42; squeue answers $SQUEUE.
+func fakeSlurm(t *testing.T) (bin, argvFile string) {
+	t.Helper()
+	bin = t.TempDir()
+	argvFile = filepath.Join(bin, "argv")
+	writeExec := func(name, body string) {
+		if err := os.WriteFile(filepath.Join(bin, name), []byte("#!/bin/sh\n"+body), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeExec("sbatch", `for a in "$@"; do printf '%s\n' "$a"; done >"`+argvFile+`"
+for a in "$@"; do last=$a; done
+cp "$last" "`+argvFile+`.job"
+stat -c %a "$last" >"`+argvFile+`.mode"
+case " $* " in *" -p bad "*) echo "sbatch: error: invalid partition specified: bad" >&2; echo "sbatch: error: Batch job submission failed: Invalid partition name specified" >&2; exit 1 ;; esac
+echo 42
+`)
+	writeExec("squeue", `printf '%s' "${SQUEUE:-}"`+"\n")
+	writeExec("scancel", "exit 0\n")
+	return bin, argvFile
+}
+
+// Each sbatch option arrives as the one word it was, after the user's
+// options come jt's own, and the job script is written as rendered, 0600.
+func TestSlurmOpenSubmitsWords(t *testing.T) {
+	home := t.TempDir()
+	bin, argvFile := fakeSlurm(t)
+	args := []string{"--partition=gpu", "-c", "4", "--comment=$(touch " + home + "/pwned)", "it's", `"q"`, "a b", "--mem=1G;x"}
+	job, err := templates.RenderSlurm(templates.SlurmJob{Name: "s1", Nonce: "00ff", Command: "jupyter lab '$(touch " + home + "/pwned)'"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	script, err := templates.RenderSlurm(templates.SlurmOpen{Name: "s1", Nonce: "00ff", Args: args, Job: job, Timeout: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// squeue knows no job 42: the script says it ended, after submitting.
+	r := runScript(t, home, script, "PATH="+bin+":"+os.Getenv("PATH"))
+	got, err := os.ReadFile(argvFile)
+	if err != nil {
+		t.Fatalf("sbatch did not run: %v\n%s%s", err, r.stdout, r.stderr)
+	}
+	run := filepath.Join(home, ".local/state/jt/slurm/s1/00ff")
+	want := append([]string{"--parsable"}, args...)
+	want = append(want, "--job-name=jt-s1", "--comment=jt:00ff", "--output="+run+"/log", "--open-mode=append", run+"/job.sh")
+	if g := strings.Split(strings.TrimSuffix(string(got), "\n"), "\n"); strings.Join(g, "\x00") != strings.Join(want, "\x00") {
+		t.Errorf("sbatch argv:\n%q\nwant\n%q", g, want)
+	}
+	if data, _ := os.ReadFile(argvFile + ".job"); string(data) != job+"\n" {
+		t.Errorf("job script differs from the rendered one:\n%s", data)
+	}
+	if mode, _ := os.ReadFile(argvFile + ".mode"); strings.TrimSpace(string(mode)) != "600" {
+		t.Errorf("job script mode %s, want 600", mode)
+	}
+	if _, err := os.Stat(filepath.Join(home, "pwned")); err == nil {
+		t.Error("a value ran as code")
+	}
+	if len(r.reply.Blocks) != 1 || !r.reply.Blocks[0].Error || !strings.Contains(r.reply.Blocks[0].Values["error"], "job 42 ended") {
+		t.Errorf("answer %+v, want the error that job 42 ended", r.reply.Blocks)
+	}
+}
+
+// A refused submission answers sbatch's own message, and leaves no files.
+func TestSlurmOpenRefused(t *testing.T) {
+	home := t.TempDir()
+	bin, _ := fakeSlurm(t)
+	script, err := templates.RenderSlurm(templates.SlurmOpen{Name: "s2", Nonce: "00aa", Args: []string{"-p", "bad"}, Job: "#!/bin/sh\n", Timeout: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := runScript(t, home, script, "PATH="+bin+":"+os.Getenv("PATH"))
+	if len(r.reply.Blocks) != 1 || !r.reply.Blocks[0].Error {
+		t.Fatalf("answer %+v, want one error", r.reply.Blocks)
+	}
+	b := r.reply.Blocks[0]
+	if b.Values["error"] != "sbatch refused the job: Batch job submission failed: Invalid partition name specified" {
+		t.Errorf("error %q", b.Values["error"])
+	}
+	if len(b.Log) != 2 || !strings.Contains(b.Log[0], "invalid partition specified: bad") {
+		t.Errorf("detail %q, want sbatch's two lines", b.Log)
+	}
+	if _, err := os.Stat(filepath.Join(home, ".local/state/jt/slurm/s2")); err == nil {
+		t.Error("a refused job left its directory")
+	}
+}
+
+// Without Slurm on PATH the answer says which command is missing.
+func TestSlurmOpenNoSlurm(t *testing.T) {
+	home := t.TempDir()
+	script, err := templates.RenderSlurm(templates.SlurmOpen{Name: "s3", Nonce: "00bb", Job: "#!/bin/sh\n", Timeout: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []string{"/usr/bin", "/bin"} {
+		if _, err := os.Stat(filepath.Join(dir, "sbatch")); err == nil {
+			t.Skip("sbatch is installed here")
+		}
+	}
+	r := runScript(t, home, script, "PATH=/usr/bin:/bin")
+	if len(r.reply.Blocks) != 1 || !strings.Contains(r.reply.Blocks[0].Values["error"], "sbatch not found") {
+		t.Errorf("answer %+v, want sbatch not found", r.reply.Blocks)
+	}
+}
+
+// The job script runs Jupyter bound to a network address of the node (not
+// loopback), says so in a 0600 info file once the runtime file exists, and
+// passes scancel's SIGTERM on.
+func TestSlurmJobScript(t *testing.T) {
+	home := t.TempDir()
+	name, nonce := "j1", "0a0b"
+	run := filepath.Join(home, ".local/state/jt/slurm", name, nonce)
+	if err := os.MkdirAll(run, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	bin := t.TempDir()
+	// A stand-in for jupyter: writes its runtime file and its argv, waits.
+	fake := `#!/bin/sh
+printf '%s\n' "$@" >"$JUPYTER_RUNTIME_DIR/argv"
+printf '{"pid": %d, "port": 1, "token": "t0k", "base_url": "/"}\n' $$ >"$JUPYTER_RUNTIME_DIR/nbserver-$$.json"
+trap 'rm -f "$JUPYTER_RUNTIME_DIR/nbserver-$$.json"; exit 0' TERM
+while :; do sleep 0.1; done
+`
+	if err := os.WriteFile(filepath.Join(bin, "jupyter"), []byte(fake), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	script, err := templates.RenderSlurm(templates.SlurmJob{Name: name, Nonce: nonce, Flavour: "notebook", Port: 9123})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("sh", "-c", script)
+	cmd.Env = []string{"HOME=" + home, "PATH=" + bin + ":" + os.Getenv("PATH")}
+	cmd.Dir = home
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	info := filepath.Join(run, "info")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, err := os.Stat(info); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatal("no info file after 10s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	data, _ := os.ReadFile(info)
+	fi, _ := os.Stat(info)
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("info has mode %o, want 600", fi.Mode().Perm())
+	}
+	kv := map[string]string{}
+	for _, l := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		k, v, _ := strings.Cut(l, "=")
+		kv[k] = v
+	}
+	if kv["port"] != "9123" || kv["dir"] != home || !strings.HasPrefix(kv["runtime"], "nbserver-") || kv["pid"] == "" {
+		t.Errorf("info %q", data)
+	}
+	if strings.HasPrefix(kv["addr"], "127.") || kv["addr"] == "" {
+		t.Errorf("bound to %q, want a network address of this host", kv["addr"])
+	}
+	argv, _ := os.ReadFile(filepath.Join(run, "runtime", "argv"))
+	want := "notebook\n--no-browser\n--ip=" + kv["addr"] + "\n--port=9123\n--port-retries=0\n"
+	if string(argv) != want {
+		t.Errorf("jupyter argv %q, want %q", argv, want)
+	}
+	cmd.Process.Signal(sigterm) // what scancel and the time limit send
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("the job script survives SIGTERM")
+	}
+	if _, err := os.Stat(info); err == nil {
+		t.Error("info survives the end of the job")
+	}
+}
+
+func TestParseQueueLine(t *testing.T) {
+	q, ok := templates.ParseQueueLine("@@JT-QUEUE@@ 12|PENDING|Priority|7|")
+	if !ok || q.Job != "12" || q.State != "PENDING" || q.Reason != "Priority" || q.Elapsed != 7 || q.Nodes != "" {
+		t.Errorf("got %+v %v", q, ok)
+	}
+	for _, bad := range []string{"", "12|PENDING|x|1|", "@@JT-QUEUE@@ 12|PENDING|x|y|", "@@JT-QUEUE@@ 1|2|3|4", "x@@JT-QUEUE@@ 1|2|3|4|5"} {
+		if _, ok := templates.ParseQueueLine(bad); ok {
+			t.Errorf("%q parsed", bad)
+		}
+	}
+}
