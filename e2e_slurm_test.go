@@ -1,0 +1,451 @@
+package main
+
+// End-to-end tests of jt open --slurm against a real Slurm cluster
+// (scripts/slurm-cluster): the box's sshd is the login node, and node1 is a
+// different network host (its own network namespace), so a Jupyter bound
+// to 127.0.0.1 there, or a forward to localhost, would fail. Jobs run as
+// the test user, whose home the node shares (same files).
+//
+// Without the cluster these tests skip; with JT_E2E=require they fail.
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// slurmNode is the compute node scripts/slurm-cluster makes, and its address.
+const (
+	slurmNode     = "node1"
+	slurmNodeAddr = "10.77.0.2"
+)
+
+// needSlurm skips (or fails under JT_E2E=require) without a working cluster.
+func needSlurm(t *testing.T) {
+	t.Helper()
+	needE2E(t)
+	for _, bin := range []string{"sbatch", "squeue", "scancel", "sinfo", "scontrol"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			missingReq(t, bin+" not found (run scripts/slurm-cluster start as root)")
+		}
+	}
+	if out, err := exec.Command("scontrol", "ping").CombinedOutput(); err != nil || !strings.Contains(string(out), "is UP") {
+		missingReq(t, fmt.Sprintf("slurmctld does not answer (%v: %s); run scripts/slurm-cluster start", err, strings.TrimSpace(string(out))))
+	}
+	out, _ := exec.Command("sinfo", "-h", "-n", slurmNode, "-o", "%T").Output()
+	switch st := strings.TrimSpace(string(out)); {
+	case strings.HasPrefix(st, "idle"), strings.HasPrefix(st, "mixed"), strings.HasPrefix(st, "allocated"), strings.HasPrefix(st, "completing"):
+	default:
+		missingReq(t, fmt.Sprintf("node %s is %q, not up; run scripts/slurm-cluster start", slurmNode, st))
+	}
+	if _, err := os.Stat("/run/netns/jtnode1"); err != nil {
+		missingReq(t, "node1 has no network namespace of its own; run scripts/slurm-cluster start")
+	}
+}
+
+// slurmOpenResult is jt open --json's answer for a Slurm session.
+type slurmOpenResult struct {
+	URL        string `json:"url"`
+	Status     string `json:"status"`
+	PID        int    `json:"pid"`
+	RemotePort int    `json:"remote_port"`
+	Node       string `json:"node"`
+	SlurmJob   string `json:"slurm_job"`
+	SlurmNode  string `json:"slurm_node"`
+}
+
+func (e *env) openSlurm(host, name string, extra ...string) slurmOpenResult {
+	e.t.Helper()
+	e.opened[[2]string{host, name}] = true
+	args := append([]string{"open", "--no-browser", "--json", "--slurm", "--name", name}, extra...)
+	stdout, _ := e.jt(append(args, host)...)
+	var r slurmOpenResult
+	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+		e.t.Fatalf("jt open --json printed %q: %v", stdout, err)
+	}
+	if r.URL == "" || r.PID <= 0 || r.SlurmJob == "" || r.SlurmNode != slurmNode {
+		e.t.Fatalf("jt open --slurm --json: incomplete answer %+v, want a job on %s", r, slurmNode)
+	}
+	return r
+}
+
+// slurmRow is a row of jt ls --json with its Slurm fields.
+type slurmRow struct {
+	Name      string `json:"name"`
+	State     string `json:"state"`
+	PID       int    `json:"pid"`
+	SlurmJob  string `json:"slurm_job"`
+	SlurmNode string `json:"slurm_node"`
+	JobState  string `json:"job_state"`
+	JobReason string `json:"job_reason"`
+	TimeLeft  string `json:"time_left"`
+	Recorded  bool   `json:"recorded"`
+}
+
+func (e *env) lsSlurm(name string, args ...string) slurmRow {
+	e.t.Helper()
+	stdout, _ := e.jt(append([]string{"ls", "--json"}, args...)...)
+	var rows []slurmRow
+	if err := json.Unmarshal([]byte(stdout), &rows); err != nil {
+		e.t.Fatalf("jt ls --json printed %q: %v", stdout, err)
+	}
+	for _, r := range rows {
+		if r.Name == name {
+			return r
+		}
+	}
+	e.t.Fatalf("jt ls has no row %s: %s", name, stdout)
+	return slurmRow{}
+}
+
+// squeueJobs lists the test user's jobs named jt-NAME in the default
+// squeue states (queued, running, completing), as "ID STATE".
+func squeueJobs(t *testing.T, user, name string) []string {
+	t.Helper()
+	out, err := exec.Command("squeue", "-h", "-u", user, "--name", "jt-"+name, "-o", "%i %T").CombinedOutput()
+	if err != nil {
+		t.Fatalf("squeue: %v: %s", err, out)
+	}
+	return lines(string(out))
+}
+
+// scancelSession cancels whatever a failed test left of session name.
+func scancelSession(t *testing.T, user, name string) {
+	t.Cleanup(func() { exec.Command("scancel", "-u", user, "--name", "jt-"+name).Run() })
+	exec.Command("scancel", "-u", user, "--name", "jt-"+name).Run()
+}
+
+// waitNoJob waits until job id has left squeue's default listing.
+func waitNoJob(t *testing.T, user, name, id string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		left := false
+		for _, j := range squeueJobs(t, user, name) {
+			if strings.HasPrefix(j, id+" ") {
+				left = true
+			}
+		}
+		if !left {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("job %s still in squeue: %v", id, squeueJobs(t, user, name))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// netns is the network namespace of a process (as /proc shows it).
+func netns(t *testing.T, pid int) string {
+	t.Helper()
+	ns, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/net", pid))
+	if err != nil {
+		t.Fatalf("network namespace of pid %d: %v", pid, err)
+	}
+	return ns
+}
+
+func pidAlive(pid int) bool { return syscall.Kill(pid, 0) == nil }
+
+// Issue 8: a notebook in a Slurm job on node1, used through the tunnel;
+// jt ls shows the job; a dead master is replaced and jt open reattaches to
+// the same job and server; jt close --kill cancels the job.
+func TestE2ESlurmOpenReattachClose(t *testing.T) {
+	needSlurm(t)
+	e := newEnv(t)
+	name := "slurm1"
+	scancelSession(t, userA, name)
+
+	r := e.openSlurm(hostA, name, "--slurm-args", "--time=10 --cpus-per-task 1")
+	if r.Status != "started" {
+		t.Errorf("first open: status %q, want started", r.Status)
+	}
+	mustAnswer(t, r.URL)
+	if got := runKernel(t, r.URL); got != "2" {
+		t.Errorf("kernel evaluated 1+1 to %q, want 2", got)
+	}
+	// The job is the test user's, named jt-NAME, running on node1.
+	out, err := exec.Command("squeue", "-h", "-j", r.SlurmJob, "-o", "%T|%j|%u|%N|%l").CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "RUNNING|jt-"+name+"|"+userA+"|"+slurmNode+"|10:00" {
+		t.Errorf("squeue -j %s: %q, %v; want RUNNING|jt-%s|%s|%s|10:00", r.SlurmJob, out, err, name, userA, slurmNode)
+	}
+	// Jupyter runs on the node: another network host, where it listens on
+	// the node's address (127.0.0.1 there would be unreachable from here).
+	if self := netns(t, os.Getpid()); netns(t, r.PID) == self {
+		t.Errorf("jupyter (pid %d) runs in the login node's network namespace", r.PID)
+	}
+	var f struct {
+		Sessions []struct {
+			SlurmJob   string    `toml:"slurm_job"`
+			SlurmNode  string    `toml:"slurm_node"`
+			RemoteHost string    `toml:"remote_host"`
+			SlurmEnd   time.Time `toml:"slurm_end"`
+		} `toml:"sessions"`
+	}
+	if _, err := toml.DecodeFile(e.statePath(), &f); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Sessions) != 1 {
+		t.Fatalf("state has %d sessions, want 1", len(f.Sessions))
+	}
+	if s := f.Sessions[0]; s.SlurmJob != r.SlurmJob || s.SlurmNode != slurmNode || s.RemoteHost != slurmNodeAddr || s.SlurmEnd.Before(time.Now().Add(9*time.Minute)) {
+		t.Errorf("state %+v; want job %s on %s (%s), ending in about 10 minutes", s, r.SlurmJob, slurmNode, slurmNodeAddr)
+	}
+
+	row := e.lsSlurm(name)
+	if row.State != "up" || row.SlurmJob != r.SlurmJob || row.SlurmNode != slurmNode || row.JobState != "RUNNING" || row.TimeLeft == "" {
+		t.Errorf("jt ls row %+v, want up, job %s RUNNING on %s with time left", row, r.SlurmJob, slurmNode)
+	}
+	if stdout, _ := e.jt("ls"); !strings.Contains(stdout, r.SlurmJob+" RUNNING") || !strings.Contains(stdout, slurmNode+":"+strconv.Itoa(r.RemotePort)) {
+		t.Errorf("jt ls does not show job %s and %s:%d:\n%s", r.SlurmJob, slurmNode, r.RemotePort, stdout)
+	}
+
+	// The master dies (kill -9): the job and its server live on, and jt
+	// open --slurm reattaches to them from the queue.
+	pid := e.masterPID(hostA)
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitDead(t, pid)
+	mustNotAnswer(t, r.URL)
+	if row := e.lsSlurm(name); row.State != "tunnel down" || row.PID != r.PID {
+		t.Errorf("after the master died: jt ls row %+v, want tunnel down with pid %d", row, r.PID)
+	}
+	again := e.openSlurm(hostA, name)
+	if again.Status != "running" || again.SlurmJob != r.SlurmJob || again.PID != r.PID {
+		t.Errorf("reattach: %+v, want status running, job %s, pid %d", again, r.SlurmJob, r.PID)
+	}
+	mustAnswer(t, again.URL)
+	if jobs := squeueJobs(t, userA, name); len(jobs) != 1 {
+		t.Errorf("jobs named jt-%s: %v, want only the first", name, jobs)
+	}
+
+	_, stderr := e.jt("close", "--kill", "--name", name, hostA)
+	if !strings.Contains(stderr, "cancelled job "+r.SlurmJob) {
+		t.Errorf("jt close --kill said %q", stderr)
+	}
+	if jobs := squeueJobs(t, userA, name); len(jobs) != 0 {
+		t.Errorf("after jt close --kill, squeue still has %v", jobs)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for pidAlive(r.PID) && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if pidAlive(r.PID) {
+		t.Errorf("jupyter (pid %d) survives jt close --kill", r.PID)
+	}
+	mustNotAnswer(t, again.URL)
+	if e.recorded(hostA, name) {
+		t.Errorf("jt close --kill left the session recorded")
+	}
+	if out := remote(t, hostA, "ls -A \"$HOME/.local/state/jt/slurm/\"; true\n"); strings.Contains(out, name) {
+		t.Errorf("the session's files remain: %q", out)
+	}
+}
+
+// Issue 8: while the job waits, jt says why (Slurm's reason); Ctrl-C
+// cancels it, leaving nothing in the queue and nothing recorded.
+func TestE2ESlurmQueuedInterrupt(t *testing.T) {
+	needSlurm(t)
+	e := newEnv(t)
+	name := "slurmq"
+	scancelSession(t, userA, name)
+	scancelSession(t, userA, "fill")
+
+	// Fill node1: a job of the same user on every CPU.
+	cpus := strings.TrimSpace(remote(t, hostA, "sinfo -h -n "+slurmNode+" -o %c\n"))
+	fill := strings.TrimSpace(remote(t, hostA, "cd /tmp && sbatch --parsable -J jt-fill -c "+cpus+" --wrap 'sleep 300'\n"))
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		out, _ := exec.Command("squeue", "-h", "-j", fill, "-o", "%T").Output()
+		if strings.TrimSpace(string(out)) == "RUNNING" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the job filling %s does not run: %s", slurmNode, out)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	e.opened[[2]string{hostA, name}] = true
+	b := startSlurmJT(t, e, "open", "--no-browser", "--slurm", "--name", name, hostA)
+	deadline = time.Now().Add(30 * time.Second)
+	for !strings.Contains(b.stderr(), "PENDING (") {
+		if b.exited() || time.Now().After(deadline) {
+			t.Fatalf("jt did not say why the job waits; stderr:\n%s", b.stderr())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !strings.Contains(b.stderr(), "PENDING (Priority)") && !strings.Contains(b.stderr(), "PENDING (Resources)") {
+		t.Errorf("stderr names no Slurm reason (Priority or Resources):\n%s", b.stderr())
+	}
+	jobs := squeueJobs(t, userA, name)
+	if len(jobs) != 1 || !strings.HasSuffix(jobs[0], " PENDING") {
+		t.Fatalf("squeue: %v, want one pending job", jobs)
+	}
+	if id := strings.Fields(jobs[0])[0]; !strings.Contains(b.stderr(), "job "+id+" ") {
+		t.Errorf("stderr does not name job %s:\n%s", id, b.stderr())
+	}
+
+	b.interrupt()
+	code, ok := b.wait(60 * time.Second)
+	if !ok {
+		t.Fatalf("jt did not exit after Ctrl-C; stderr:\n%s", b.stderr())
+	}
+	if code == 0 {
+		t.Errorf("jt exited 0 after Ctrl-C")
+	}
+	if jobs := squeueJobs(t, userA, name); len(jobs) != 0 {
+		t.Errorf("after Ctrl-C, squeue still has %v", jobs)
+	}
+	if e.recorded(hostA, name) {
+		t.Errorf("an interrupted open was recorded")
+	}
+	if f, _ := e.loadState(); strings.Contains(fmt.Sprint(f), name) {
+		t.Errorf("state mentions %s: %+v", name, f)
+	}
+}
+
+// Issue 8: a partition that does not exist: sbatch's message, a failure,
+// no job and no record.
+func TestE2ESlurmBadPartition(t *testing.T) {
+	needSlurm(t)
+	e := newEnv(t)
+	name := "slurmbad"
+	scancelSession(t, userA, name)
+	e.opened[[2]string{hostA, name}] = true
+	start := time.Now()
+	_, stderr, code := e.run("open", "--no-browser", "--slurm", "--slurm-args", "--partition=nope --time=5", "--name", name, hostA)
+	t.Logf("refused in %v", time.Since(start).Round(time.Millisecond))
+	if code != 1 {
+		t.Errorf("exit %d, want 1", code)
+	}
+	if !strings.Contains(stderr, "invalid partition specified: nope") || !strings.Contains(stderr, "sbatch refused the job") {
+		t.Errorf("stderr does not carry sbatch's message:\n%s", stderr)
+	}
+	if jobs := squeueJobs(t, userA, name); len(jobs) != 0 {
+		t.Errorf("squeue has %v", jobs)
+	}
+	if e.recorded(hostA, name) {
+		t.Errorf("a refused job was recorded")
+	}
+	// A mistake in the options is caught before anything runs (exit 2).
+	if _, stderr, code := e.run("open", "--no-browser", "--slurm-args", "gpu", "--name", name, hostA); code != 2 || !strings.Contains(stderr, "not an option") {
+		t.Errorf("--slurm-args gpu: exit %d, %q; want 2 and a usage error", code, stderr)
+	}
+}
+
+// Issue 8: a job that ends under jt (walltime, preemption, scancel) shows
+// as job ended with Slurm's state; jt open --slurm then submits anew.
+func TestE2ESlurmJobEnded(t *testing.T) {
+	needSlurm(t)
+	e := newEnv(t)
+	name := "slurmend"
+	scancelSession(t, userA, name)
+	first := e.openSlurm(hostA, name)
+	mustAnswer(t, first.URL)
+
+	// As the time limit would: Slurm ends the job from outside jt.
+	if out, err := exec.Command("scancel", first.SlurmJob).CombinedOutput(); err != nil {
+		t.Fatalf("scancel %s: %v: %s", first.SlurmJob, err, out)
+	}
+	waitNoJob(t, userA, name, first.SlurmJob)
+	row := e.lsSlurm(name)
+	if row.State != "job ended" || row.JobState != "CANCELLED" || row.SlurmJob != first.SlurmJob {
+		t.Errorf("jt ls row %+v, want job ended, CANCELLED, job %s", row, first.SlurmJob)
+	}
+	if stdout, _ := e.jt("ls"); !strings.Contains(stdout, "job ended") || !strings.Contains(stdout, first.SlurmJob+" CANCELLED") {
+		t.Errorf("jt ls:\n%s", stdout)
+	}
+
+	second := e.openSlurm(hostA, name)
+	if second.Status != "started" || second.SlurmJob == first.SlurmJob {
+		t.Errorf("open after the job ended: %+v, want a new job (not %s)", second, first.SlurmJob)
+	}
+	mustAnswer(t, second.URL)
+	if row := e.lsSlurm(name); row.State != "up" || row.SlurmJob != second.SlurmJob {
+		t.Errorf("jt ls row %+v, want up with job %s", row, second.SlurmJob)
+	}
+}
+
+// slurmBG is a jt running in the background in its own process group, as
+// a terminal's foreground job: Ctrl-C reaches jt and its ssh children.
+type slurmBG struct {
+	cmd        *exec.Cmd
+	outF, errF *os.File
+	done       chan struct{}
+	code       int
+}
+
+func startSlurmJT(t *testing.T, e *env, args ...string) *slurmBG {
+	t.Helper()
+	b := &slurmBG{done: make(chan struct{})}
+	var err error
+	if b.outF, err = os.CreateTemp(e.dir, "bgout"); err != nil {
+		t.Fatal(err)
+	}
+	if b.errF, err = os.CreateTemp(e.dir, "bgerr"); err != nil {
+		t.Fatal(err)
+	}
+	b.cmd = exec.Command(e2e.jt, args...)
+	b.cmd.Env = e.vars
+	b.cmd.Dir = e.dir
+	b.cmd.Stdout, b.cmd.Stderr = b.outF, b.errF
+	b.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := b.cmd.Start(); err != nil {
+		t.Fatalf("start jt %s: %v", shellJoin(args), err)
+	}
+	go func() {
+		err := b.cmd.Wait()
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			b.code = ee.ExitCode()
+		} else if err != nil {
+			b.code = -1
+		}
+		close(b.done)
+	}()
+	t.Cleanup(func() {
+		if !b.exited() {
+			syscall.Kill(-b.cmd.Process.Pid, syscall.SIGKILL)
+			<-b.done
+		}
+		t.Logf("$ jt %s  # background, exit %d\n%s%s", shellJoin(args), b.code, indent("stdout| ", b.stdout()), indent("stderr| ", b.stderr()))
+		b.outF.Close()
+		b.errF.Close()
+	})
+	return b
+}
+
+func (b *slurmBG) interrupt() { syscall.Kill(-b.cmd.Process.Pid, syscall.SIGINT) }
+
+func (b *slurmBG) exited() bool {
+	select {
+	case <-b.done:
+		return true
+	default:
+		return false
+	}
+}
+
+func (b *slurmBG) wait(d time.Duration) (int, bool) {
+	select {
+	case <-b.done:
+		return b.code, true
+	case <-time.After(d):
+		return 0, false
+	}
+}
+
+func (b *slurmBG) stdout() string { o, _ := os.ReadFile(b.outF.Name()); return string(o) }
+func (b *slurmBG) stderr() string { x, _ := os.ReadFile(b.errF.Name()); return string(x) }
