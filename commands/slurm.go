@@ -329,7 +329,7 @@ func slurmForward(s state.Session) sshexec.Forward {
 func waitForJob(ctx context.Context, d *Deps, o openOptions, nonce string, relay *queueRelay) (state.Session, string, error) {
 	var none state.Session
 	job, err := templates.RenderSlurm(templates.SlurmJob{
-		Name: o.Name, Nonce: nonce, Dir: o.Dir, Flavour: o.Flavour, Command: o.Command, Port: o.Port,
+		Name: o.Name, Nonce: nonce, Dir: o.Dir, Flavour: o.Flavour, Command: o.Command, Port: o.Port, Env: o.Env,
 	})
 	if err != nil {
 		return none, "", err

@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/urfave/cli/v2"
+
+	"github.com/jt-sh/jt/config"
 	"github.com/jt-sh/jt/sshexec"
 	"github.com/jt-sh/jt/state"
 )
@@ -268,5 +271,51 @@ func TestSlurmOpenRefused(t *testing.T) {
 	}
 	if f, _ := e.d.Store.Load(); len(f.Sessions) != 0 || len(f.Pending) != 0 {
 		t.Errorf("state %+v", f)
+	}
+}
+
+// Flags win over the profile, the profile over [defaults]; --slurm-args
+// alone implies --slurm.
+func TestSlurmSettings(t *testing.T) {
+	cfg, err := config.Parse("/c.toml", `[defaults]
+slurm_args = ["--time=1:00:00"]
+[hosts.hpc]
+slurm = true
+slurm_args = ["--partition=gpu", "--gres=gpu:1"]
+[hosts.plain]
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		host string
+		args []string
+		want slurmOptions
+		bad  bool
+	}{
+		{"hpc", nil, slurmOptions{Enabled: true, Args: []string{"--partition=gpu", "--gres=gpu:1"}}, false},
+		{"hpc", []string{"--slurm=false"}, slurmOptions{Args: []string{"--partition=gpu", "--gres=gpu:1"}}, false},
+		{"hpc", []string{"--slurm-args", "-c 2"}, slurmOptions{Enabled: true, Args: []string{"-c", "2"}}, false},
+		{"plain", nil, slurmOptions{Args: []string{"--time=1:00:00"}}, false},
+		{"plain", []string{"--slurm-args", "--mem=1G", "--keep-queued"}, slurmOptions{Enabled: true, Args: []string{"--mem=1G"}, KeepQueued: true}, false},
+		{"plain", []string{"--keep-queued"}, slurmOptions{}, true},
+		{"plain", []string{"--slurm-args", "--job-name=x"}, slurmOptions{}, true},
+	} {
+		var got slurmOptions
+		app := &cli.App{Flags: slurmFlags(), Action: func(cc *cli.Context) error {
+			var err error
+			got, err = slurmSettings(cc, cfg, c.host)
+			return err
+		}}
+		err := app.Run(append([]string{"jt"}, c.args...))
+		if c.bad {
+			if err == nil {
+				t.Errorf("%s %q: accepted", c.host, c.args)
+			}
+			continue
+		}
+		if err != nil || got.Enabled != c.want.Enabled || got.KeepQueued != c.want.KeepQueued || !slices.Equal(got.Args, c.want.Args) {
+			t.Errorf("%s %q: %+v, %v; want %+v", c.host, c.args, got, err, c.want)
+		}
 	}
 }

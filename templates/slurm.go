@@ -16,6 +16,7 @@ type SlurmJob struct {
 	Flavour string // "notebook", "server" or "lab" when Command is empty
 	Command string // user-given jupyter command (shell words), or ""
 	Port    int    // port on the node; 0 picks the first free one from 8888
+	Env     Env    // set up on the node before Jupyter starts
 }
 
 // SlurmOpen is the input of slurm_open.sh: reuse the session's job or

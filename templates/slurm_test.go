@@ -22,7 +22,8 @@ func TestRenderSlurmParses(t *testing.T) {
 			t.Fatalf("job: %v", err)
 		}
 		for _, data := range []any{
-			templates.SlurmJob{Name: "default", Nonce: "ab12", Dir: h, Flavour: h, Command: h},
+			templates.SlurmJob{Name: "default", Nonce: "ab12", Dir: h, Flavour: h, Command: h,
+				Env: templates.Env{Setup: []string{h}, Modules: []string{h}, Conda: h, Venv: h}},
 			templates.SlurmOpen{Name: "default", Nonce: "ab12", Args: []string{h, "-p", h}, Job: job, Timeout: 60},
 			templates.SlurmStatus{Jobs: []string{h, "12"}},
 			templates.SlurmCancel{Name: "default", Nonce: h},
@@ -161,6 +162,7 @@ func TestSlurmJobScript(t *testing.T) {
 	// A stand-in for jupyter: writes its runtime file and its argv, waits.
 	fake := `#!/bin/sh
 printf '%s\n' "$@" >"$JUPYTER_RUNTIME_DIR/argv"
+printf '%s\n' "${JT_FROM_SETUP:-}" >"$JUPYTER_RUNTIME_DIR/env"
 printf '{"pid": %d, "port": 1, "token": "t0k", "base_url": "/"}\n' $$ >"$JUPYTER_RUNTIME_DIR/nbserver-$$.json"
 trap 'rm -f "$JUPYTER_RUNTIME_DIR/nbserver-$$.json"; exit 0' TERM
 while :; do sleep 0.1; done
@@ -168,7 +170,8 @@ while :; do sleep 0.1; done
 	if err := os.WriteFile(filepath.Join(bin, "jupyter"), []byte(fake), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	script, err := templates.RenderSlurm(templates.SlurmJob{Name: name, Nonce: nonce, Flavour: "notebook", Port: 9123})
+	script, err := templates.RenderSlurm(templates.SlurmJob{Name: name, Nonce: nonce, Flavour: "notebook", Port: 9123,
+		Env: templates.Env{Setup: []string{"export JT_FROM_SETUP='it works'", "name=clobbered"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,6 +215,9 @@ while :; do sleep 0.1; done
 	want := "notebook\n--no-browser\n--ip=" + kv["addr"] + "\n--port=9123\n--port-retries=0\n"
 	if string(argv) != want {
 		t.Errorf("jupyter argv %q, want %q", argv, want)
+	}
+	if env, _ := os.ReadFile(filepath.Join(run, "runtime", "env")); string(env) != "it works\n" {
+		t.Errorf("the setup's export reached jupyter as %q", env)
 	}
 	cmd.Process.Signal(sigterm) // what scancel and the time limit send
 	select {
