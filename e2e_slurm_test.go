@@ -179,6 +179,15 @@ func TestE2ESlurmOpenReattachClose(t *testing.T) {
 	if err != nil || strings.TrimSpace(string(out)) != "RUNNING|jt-"+name+"|"+userA+"|"+slurmNode+"|10:00" {
 		t.Errorf("squeue -j %s: %q, %v; want RUNNING|jt-%s|%s|%s|10:00", r.SlurmJob, out, err, name, userA, slurmNode)
 	}
+	// The token is on no command line on the login node or the node (one
+	// machine here: /proc shows both).
+	_, token := parseURL(t, r.URL)
+	procs, _ := os.ReadDir("/proc")
+	for _, p := range procs {
+		if cmdline, err := os.ReadFile("/proc/" + p.Name() + "/cmdline"); err == nil && strings.Contains(string(cmdline), token) {
+			t.Errorf("the token is on the command line of pid %s: %q", p.Name(), cmdline)
+		}
+	}
 	// Jupyter runs on the node: another network host, where it listens on
 	// the node's address (127.0.0.1 there would be unreachable from here).
 	if self := netns(t, os.Getpid()); netns(t, r.PID) == self {
