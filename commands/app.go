@@ -125,7 +125,10 @@ func newDeps(c *cli.Context) (*Deps, error) {
 			Runner:     runner,
 			ConfigFile: cfg,
 			ControlDir: controlDir,
-			Routes:     routes(conf),
+			// A script's first line comes at once; silence this long means
+			// the link behind the master is dead.
+			AnswerWithin: 15 * time.Second,
+			Routes:       routes(conf),
 			// Windows' OpenSSH has no ControlMaster.
 			NoMux: c.Bool("no-mux") || runtime.GOOS == "windows",
 		},

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"regexp"
-	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -44,7 +43,7 @@ Examples:
 				return err
 			}
 			actx, cancel := context.WithTimeout(ctx, 30*time.Second)
-			res, err := d.SSH.RunScript(actx, host, strings.NewReader(script))
+			res, err := runScript(actx, d, host, script)
 			cancel()
 			if err != nil {
 				return sshHinted(fmt.Errorf("find session %s on %s: %w", name, host, err), host)

@@ -58,7 +58,7 @@ func logsCommand() *cli.Command {
 			}
 			lctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 			defer cancel()
-			res, err := d.SSH.RunScript(lctx, host, strings.NewReader(script))
+			res, err := runScript(lctx, d, host, script)
 			if err != nil {
 				if strings.Contains(string(res.Stderr), "jt: no log") {
 					return hinted(fmt.Errorf("no log for session %s on %s", name, host), "see jt ls "+host+" for the sessions there")

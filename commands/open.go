@@ -327,7 +327,7 @@ func findOrStart(ctx context.Context, d *Deps, o openOptions, nonce string) (sta
 	}
 	d.progress("finding or starting Jupyter (session %s) on %s", o.Name, o.Host)
 	sctx, cancel := context.WithTimeout(ctx, o.Timeout+20*time.Second)
-	res, runErr := d.SSH.RunScript(sctx, o.Host, strings.NewReader(script))
+	res, runErr := runScript(sctx, d, o.Host, script)
 	cancel()
 	reply, perr := templates.ParseReply(res.Stdout)
 	var none state.Session
@@ -371,7 +371,7 @@ func killRemote(ctx context.Context, d *Deps, host, name, nonce string, timeout 
 	}
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	res, runErr := d.SSH.RunScript(cctx, host, strings.NewReader(script))
+	res, runErr := runScript(cctx, d, host, script)
 	reply, _ := templates.ParseReply(res.Stdout)
 	if len(reply.Blocks) == 0 {
 		if runErr == nil {
@@ -410,10 +410,29 @@ func lockHost(ctx context.Context, d *Deps, host string, timeout time.Duration) 
 	return func() { l.Unlock() }, nil
 }
 
+// runScript runs a script over host's master. A master that looks alive
+// but whose link is dead shows as a script that says nothing at all: jt
+// then replaces the master and tries once more.
+func runScript(ctx context.Context, d *Deps, host, script string) (sshexec.Result, error) {
+	res, err := d.SSH.RunScript(ctx, host, strings.NewReader(script))
+	if !errors.Is(err, sshexec.ErrNoAnswer) || d.SSH.NoMux || ctx.Err() != nil {
+		return res, err
+	}
+	d.warn("%s does not answer through the open connection; connecting again", host)
+	mres, merr := d.SSH.ReplaceMaster(ctx, host)
+	if merr != nil {
+		return res, merr
+	}
+	if msg := strings.TrimSpace(string(mres.Stderr)); msg != "" {
+		fmt.Fprintln(d.Stderr, msg)
+	}
+	return d.SSH.RunScript(ctx, host, strings.NewReader(script))
+}
+
 // ensureMaster reuses or starts the master for host, showing what ssh
 // said, and reports whether it started one.
 func ensureMaster(ctx context.Context, d *Deps, host string) (bool, error) {
-	started, res, err := d.SSH.EnsureMaster(ctx, host, 8*time.Second)
+	started, res, err := d.SSH.EnsureMaster(ctx, host)
 	if err != nil && sshexec.MuxUnsupported(err) {
 		d.warn("ssh cannot keep a master connection here (%v); going on without one", err)
 		d.SSH.NoMux = true

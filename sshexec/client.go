@@ -40,6 +40,9 @@ type Client struct {
 	// Batch forbids prompts even without a master (jt ls checks hosts; it
 	// must never stop to ask for a password).
 	Batch bool
+	// AnswerWithin bounds the wait for a script's first output (see
+	// Cmd.AnswerWithin); 0 waits as long as the context allows.
+	AnswerWithin time.Duration
 	// Routes maps names jt was given for hosts (profiles) to the ssh
 	// destination and options of their calls (see Route).
 	Routes map[string]Route
@@ -215,16 +218,11 @@ func (c *Client) StartMaster(ctx context.Context, host string) (Result, error) {
 	return c.Runner.Run(ctx, Cmd{Args: c.MasterArgs(host), Mode: Master})
 }
 
-// PingArgs makes one real round trip through the master.
-func (c *Client) PingArgs(host string) []string {
-	return append(c.client(host), "-o", "ClearAllForwardings=yes", "-o", "RemoteCommand=none", "-T", "--", c.Dest(host), "exit 0")
-}
-
 // EnsureMaster reuses a live master or starts one, and reports whether it
 // started one. -O check is answered by the local master alone, even when
-// the network behind it is dead, so a reused master must also answer a
-// real round trip within ping; one that does not is ended and replaced.
-func (c *Client) EnsureMaster(ctx context.Context, host string, ping time.Duration) (started bool, res Result, err error) {
+// the network behind it is dead: the scripts that follow prove the link
+// (see AnswerWithin and ReplaceMaster), at no extra round trip.
+func (c *Client) EnsureMaster(ctx context.Context, host string) (started bool, res Result, err error) {
 	if c.NoMux {
 		return false, Result{}, nil
 	}
@@ -238,19 +236,7 @@ func (c *Client) EnsureMaster(ctx context.Context, host string, ping time.Durati
 			// learning it here costs no extra ssh process.
 			os.WriteFile(c.pidFile(host), []byte(strconv.Itoa(pid)+"\n"), 0o600)
 		}
-		pctx, cancel := context.WithTimeout(ctx, ping)
-		_, err = c.Runner.Run(pctx, Cmd{Args: c.PingArgs(host)})
-		cancel()
-		if err == nil {
-			return false, Result{}, nil
-		}
-		// The master's network is dead: end it so a new one can take over.
-		ectx, cancel := context.WithTimeout(ctx, 3*time.Second)
-		xerr := c.Exit(ectx, host)
-		cancel()
-		if xerr != nil {
-			c.killMaster(host, pid)
-		}
+		return false, Result{}, nil
 	case errors.Is(err, ErrTimeout):
 		// A master that does not even answer -O check (stopped, hung)
 		// would also hang the next ssh that tries its socket.
@@ -259,7 +245,27 @@ func (c *Client) EnsureMaster(ctx context.Context, host string, ping time.Durati
 	if ctx.Err() != nil {
 		return false, Result{}, ctx.Err()
 	}
-	res, err = c.StartMaster(ctx, host)
+	return c.startMaster(ctx, host)
+}
+
+// ReplaceMaster ends host's master, whose link is dead, and starts anew.
+func (c *Client) ReplaceMaster(ctx context.Context, host string) (Result, error) {
+	if c.NoMux {
+		return Result{}, nil
+	}
+	cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	pid, _ := c.MasterPID(cctx, host)
+	xerr := c.Exit(cctx, host)
+	cancel()
+	if xerr != nil || pid > 0 {
+		c.killMaster(host, pid)
+	}
+	_, res, err := c.startMaster(ctx, host)
+	return res, err
+}
+
+func (c *Client) startMaster(ctx context.Context, host string) (bool, Result, error) {
+	res, err := c.StartMaster(ctx, host)
 	if err != nil {
 		return false, res, fmt.Errorf("connect to %s: %w", host, err)
 	}
@@ -375,7 +381,7 @@ func (c *Client) CancelForward(ctx context.Context, host string, f Forward) erro
 
 // RunScript sends script to a POSIX sh on host through the master.
 func (c *Client) RunScript(ctx context.Context, host string, script io.Reader) (Result, error) {
-	return c.Runner.Run(ctx, Cmd{Args: c.ScriptArgs(host), Stdin: script})
+	return c.Runner.Run(ctx, Cmd{Args: c.ScriptArgs(host), Stdin: script, AnswerWithin: c.AnswerWithin})
 }
 
 // StreamScript runs a script whose output goes to out as it comes.

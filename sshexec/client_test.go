@@ -32,7 +32,6 @@ func argvCases(c *sshexec.Client, host string) []argvCase {
 		{name: "cancel socket", argv: c.CancelArgs(host, sock)},
 		{name: "script", argv: c.ScriptArgs(host), tail: []string{sshexec.RemoteShell}},
 		{name: "terminal", argv: c.TerminalArgs(host, "screen -r 123.jt-default"), tail: []string{"screen -r 123.jt-default"}},
-		{name: "ping", argv: c.PingArgs(host), tail: []string{"exit 0"}},
 	}
 }
 

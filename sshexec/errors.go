@@ -17,6 +17,7 @@ var (
 	ErrTimeout        = errors.New("timed out")
 	ErrNoMaster       = errors.New("no master connection")
 	ErrForwardRefused = errors.New("forward refused")
+	ErrNoAnswer       = errors.New("no answer from the host")
 )
 
 // Error is a failed ssh invocation: its argv, exit code and what it said.
@@ -57,7 +58,7 @@ func newError(args []string, res Result, cause error) *Error {
 	e := &Error{Args: args, ExitCode: res.ExitCode, Stderr: trim(string(res.Stderr)), cause: cause}
 	// Only ssh's own failures (255) say something about the connection;
 	// a remote command's "Permission denied" is not an ssh login failure.
-	if res.ExitCode == 255 || res.ExitCode < 0 || errors.Is(cause, context.DeadlineExceeded) {
+	if res.ExitCode == 255 || res.ExitCode < 0 || errors.Is(cause, context.DeadlineExceeded) || errors.Is(cause, ErrNoAnswer) {
 		e.kind = classify(e.Stderr, cause)
 	}
 	if e.kind == ErrHostKey {
@@ -77,6 +78,9 @@ func (e *Error) Error() string {
 	}
 	if e.kind == ErrTimeout {
 		return "ssh did not answer in time"
+	}
+	if e.kind == ErrNoAnswer {
+		return e.cause.Error()
 	}
 	return msg
 }
@@ -98,6 +102,8 @@ func classify(stderr string, cause error) error {
 	switch {
 	case errors.Is(cause, context.DeadlineExceeded):
 		return ErrTimeout
+	case errors.Is(cause, ErrNoAnswer):
+		return ErrNoAnswer
 	case strings.Contains(s, "remote host identification has changed"),
 		strings.Contains(s, "host key verification failed"):
 		return ErrHostKey

@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -36,6 +39,9 @@ type Cmd struct {
 	Mode  Mode
 	// Stdout, in Stream mode, receives ssh's output instead of the terminal.
 	Stdout io.Writer
+	// AnswerWithin, in Capture mode, ends ssh when no output at all came
+	// within it: the connection behind a live-looking master is dead.
+	AnswerWithin time.Duration
 }
 
 // Result is what ssh printed and how it exited.
@@ -109,7 +115,31 @@ func (r *ExecRunner) Run(ctx context.Context, c Cmd) (Result, error) {
 	default:
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = c.Stdin, &stdout, &stderr
 	}
-	err := cmd.Run()
+	var answered *firstWrite
+	if c.Mode == Capture && c.AnswerWithin > 0 {
+		answered = &firstWrite{w: &stdout, seen: make(chan struct{})}
+		cmd.Stdout = answered
+	}
+	err := cmd.Start()
+	var silent atomic.Bool
+	if err == nil && answered != nil {
+		done := make(chan struct{})
+		defer close(done)
+		go func() {
+			t := time.NewTimer(c.AnswerWithin)
+			defer t.Stop()
+			select {
+			case <-answered.seen:
+			case <-done:
+			case <-t.C:
+				silent.Store(true)
+				cmd.Process.Kill()
+			}
+		}()
+	}
+	if err == nil {
+		err = cmd.Wait()
+	}
 	if errFile != nil {
 		if _, serr := errFile.Seek(0, io.SeekStart); serr == nil {
 			io.Copy(&stderr, io.LimitReader(errFile, 1<<20))
@@ -123,10 +153,28 @@ func (r *ExecRunner) Run(ctx context.Context, c Cmd) (Result, error) {
 		return res, nil
 	}
 	var exitErr *exec.ExitError
-	if ctx.Err() != nil {
+	switch {
+	case ctx.Err() != nil:
 		err = ctx.Err()
-	} else if !errors.As(err, &exitErr) {
+	case silent.Load():
+		res.ExitCode = -1
+		err = fmt.Errorf("%w within %v", ErrNoAnswer, c.AnswerWithin)
+	case !errors.As(err, &exitErr):
 		res.ExitCode = -1
 	}
 	return res, newError(c.Args, res, err)
+}
+
+// firstWrite passes output on and tells when the first of it came.
+type firstWrite struct {
+	w    io.Writer
+	once sync.Once
+	seen chan struct{}
+}
+
+func (f *firstWrite) Write(p []byte) (int, error) {
+	if len(p) > 0 {
+		f.once.Do(func() { close(f.seen) })
+	}
+	return f.w.Write(p)
 }

@@ -140,3 +140,19 @@ exit 0`)
 		t.Errorf("master stderr = %q", res.Stderr)
 	}
 }
+
+// A script that says nothing within AnswerWithin is ended as ErrNoAnswer
+// (a dead link behind a live master); one that answers at once may then
+// take its time.
+func TestExecRunnerAnswerWithin(t *testing.T) {
+	silent, _ := fakeSSH(t, "sleep 30")
+	_, err := silent.Run(context.Background(), sshexec.Cmd{Args: []string{"x"}, AnswerWithin: 200 * time.Millisecond})
+	if !errors.Is(err, sshexec.ErrNoAnswer) {
+		t.Fatalf("silent ssh: %v, want ErrNoAnswer", err)
+	}
+	talking, _ := fakeSSH(t, "echo hello; sleep 0.5; echo done")
+	res, err := talking.Run(context.Background(), sshexec.Cmd{Args: []string{"x"}, AnswerWithin: 200 * time.Millisecond})
+	if err != nil || string(res.Stdout) != "hello\ndone\n" {
+		t.Fatalf("answering ssh: %q, %v", res.Stdout, err)
+	}
+}
