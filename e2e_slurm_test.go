@@ -302,8 +302,13 @@ func TestE2ESlurmQueuedInterrupt(t *testing.T) {
 	if len(jobs) != 1 || !strings.HasSuffix(jobs[0], " PENDING") {
 		t.Fatalf("squeue: %v, want one pending job", jobs)
 	}
-	if id := strings.Fields(jobs[0])[0]; !strings.Contains(b.stderr(), "job "+id+" ") {
+	id := strings.Fields(jobs[0])[0]
+	if !strings.Contains(b.stderr(), "job "+id+" ") {
 		t.Errorf("stderr does not name job %s:\n%s", id, b.stderr())
+	}
+	// Meanwhile jt ls HOST finds the job, queued, though nothing records it yet.
+	if row := e.lsSlurm(name, hostA); row.State != "queued" || row.SlurmJob != id || row.Recorded || row.JobState != "PENDING" {
+		t.Errorf("jt ls %s row %+v, want job %s queued (PENDING), not recorded", hostA, row, id)
 	}
 
 	b.interrupt()

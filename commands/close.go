@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -176,6 +177,13 @@ func exitIdleMaster(ctx context.Context, d *Deps, host string) {
 	f, err := d.Store.Load()
 	if err != nil {
 		return
+	}
+	// Another jt open still works through it (jt open --slurm waits in
+	// the queue for as long as it takes).
+	for _, p := range f.Pending {
+		if d.SSH.SameMaster(p.Host, host) && p.PID != os.Getpid() && processAlive(p.PID) {
+			return
+		}
 	}
 	for _, s := range f.Sessions {
 		if !d.SSH.SameMaster(s.Host, host) || s.LocalPort == 0 {

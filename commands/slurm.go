@@ -8,16 +8,20 @@ package commands
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/gofrs/flock"
 	"github.com/urfave/cli/v2"
 	"mvdan.cc/sh/v3/expand"
 	"mvdan.cc/sh/v3/syntax"
@@ -220,12 +224,14 @@ func runSlurmOpen(ctx context.Context, d *Deps, o openOptions) error {
 			return finishOpen(d, o, rec, "warm")
 		}
 	}
-	unlock, err := lockHost(ctx, d, o.Host, o.Timeout+30*time.Second)
+	// The wait in the queue may be long: it holds this session's lock, and
+	// the host's only while the master is made (slurmSteps), so that other
+	// sessions of the host, and jt close, go on meanwhile.
+	unlock, err := lockSession(ctx, d, o.Host, o.Name, o.Timeout+30*time.Second)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	cleanPending(ctx, d, o.Host, o.Name)
 
 	nonce := newNonce()
 	if err := d.Store.Update(ctx, func(f *state.File) error {
@@ -240,10 +246,12 @@ func runSlurmOpen(ctx context.Context, d *Deps, o openOptions) error {
 	if err != nil {
 		if ctx.Err() != nil {
 			u.run(d, "interrupted")
-		} else if relay.lastJob() != "" {
+		} else if relay.lastJob() != "" && !relay.ended {
 			// This open's job must not hold a node that jt cannot use;
 			// a job found queued or running is left alone (another nonce).
 			u.run(d, "failed")
+		} else {
+			exitIdleMaster(context.Background(), d, o.Host)
 		}
 		d.Store.Update(context.Background(), func(f *state.File) error { f.RemovePending(nonce); return nil })
 		return err
@@ -272,7 +280,15 @@ func slurmSteps(ctx context.Context, d *Deps, o openOptions, rec state.Session, 
 	if d.SSH.NoMux {
 		noMuxNotice(d)
 	}
+	unlockHost, err := lockHost(ctx, d, o.Host, o.Timeout+30*time.Second)
+	if err != nil {
+		return state.Session{}, "", err
+	}
 	started, err := ensureMaster(ctx, d, o.Host)
+	if err == nil {
+		cleanPending(ctx, d, o.Host, o.Name)
+	}
+	unlockHost()
 	if err != nil {
 		return state.Session{}, "", err
 	}
@@ -284,16 +300,16 @@ func slurmSteps(ctx context.Context, d *Deps, o openOptions, rec state.Session, 
 	u.push(func(uctx context.Context) {
 		keep := o.Slurm.KeepQueued && ctx.Err() != nil
 		b, err := cancelSlurm(uctx, d, o.Host, o.Name, nonce, keep)
-		job := relay.lastJob()
+		last := relay.lastLine()
 		switch {
 		case err != nil:
 			d.warn("could not cancel the job of session %s on %s: %v; see squeue --name jt-%s there", o.Name, o.Host, err, o.Name)
-		case keep && job != "":
-			d.warn("job %s stays in the queue: jt open --slurm --name %s %s reattaches to it, jt close --kill --name %s %s cancels it", job, o.Name, o.Host, o.Name, o.Host)
-		case b.Values["jobs"] != "":
+		case keep && last.Job != "":
+			d.warn("job %s stays in the queue: jt open --slurm --name %s %s reattaches to it, jt close --kill --name %s %s cancels it", last.Job, o.Name, o.Host, o.Name, o.Host)
+		case strings.TrimSpace(b.Values["jobs"]) != "":
 			d.warn("cancelled job %s", strings.TrimSpace(b.Values["jobs"]))
-		case job != "":
-			d.warn("job %s was queued before this jt open: it stays (jt close --kill --name %s %s cancels it)", job, o.Name, o.Host)
+		case last.Job != "" && last.Status == "running":
+			d.warn("job %s was queued before this jt open: it stays (jt close --kill --name %s %s cancels it)", last.Job, o.Name, o.Host)
 		}
 	})
 	sess, status, err := waitForJob(ctx, d, o, nonce, relay)
@@ -317,6 +333,23 @@ func slurmSteps(ctx context.Context, d *Deps, o openOptions, rec state.Session, 
 			"can "+o.Host+" connect to "+sess.RemoteHost+":"+strconv.Itoa(sess.RemotePort)+"? (sshd's AllowTcpForwarding, a firewall between login and compute nodes)")
 	}
 	return sess, status, nil
+}
+
+// lockSession serialises jt opens of one session, so that two of them
+// submit one job.
+func lockSession(ctx context.Context, d *Deps, host, name string, timeout time.Duration) (func(), error) {
+	sum := sha256.Sum256([]byte(host + "\x00" + name))
+	l := flock.New(filepath.Join(d.LocalDir, "lock-session-"+hex.EncodeToString(sum[:8])))
+	lctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	ok, err := l.TryLockContext(lctx, 25*time.Millisecond)
+	if err != nil || !ok {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("another jt open of session %s on %s is running (waited %v); try again", name, host, timeout)
+	}
+	return func() { l.Unlock() }, nil
 }
 
 func slurmForward(s state.Session) sshexec.Forward {
@@ -359,6 +392,7 @@ func waitForJob(ctx context.Context, d *Deps, o openOptions, nonce string, relay
 	}
 	b := reply.Blocks[0]
 	if b.Error {
+		relay.ended = b.Values["ended"] == "yes"
 		return none, "", &HintError{Err: errors.New(b.Values["error"]), Hint: b.Values["hint"], Detail: b.Log}
 	}
 	sess, err := slurmSession(o.Host, d.SSH.ControlPath(), b, d.Now())
@@ -427,6 +461,9 @@ type queueRelay struct {
 	rest bytes.Buffer
 	last templates.QueueLine
 	seen bool
+	// ended is set when the script answered that the job is over: there
+	// is nothing left to cancel.
+	ended bool
 }
 
 func (r *queueRelay) Write(p []byte) (int, error) {
@@ -479,10 +516,12 @@ func (r *queueRelay) handle(line string) {
 	}
 }
 
-func (r *queueRelay) lastJob() string {
+func (r *queueRelay) lastJob() string { return r.lastLine().Job }
+
+func (r *queueRelay) lastLine() templates.QueueLine {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.last.Job
+	return r.last
 }
 
 var _ io.Writer = (*queueRelay)(nil)

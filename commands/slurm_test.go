@@ -120,10 +120,10 @@ func TestJobColumn(t *testing.T) {
 
 // slurmAnswer is slurm_open.sh's output for a job that waited, then ran.
 const slurmAnswer = `motd: welcome to the cluster
-@@JT-QUEUE@@ 42|PENDING|None|0|
-@@JT-QUEUE@@ 42|PENDING|Priority|1|
-@@JT-QUEUE@@ 42|PENDING|Priority|11|
-@@JT-QUEUE@@ 42|RUNNING|None|12|node7
+@@JT-QUEUE@@ 42|PENDING|None|0||started
+@@JT-QUEUE@@ 42|PENDING|Priority|1||started
+@@JT-QUEUE@@ 42|PENDING|Priority|11||started
+@@JT-QUEUE@@ 42|RUNNING|None|12|node7|started
 @@JT-SESSION@@
 status=started
 name=default

@@ -69,13 +69,14 @@ func RenderSlurm(data any) (string, error) {
 }
 
 // QueueMark starts each progress line of slurm_open.sh:
-// "@@JT-QUEUE@@ JOB|STATE|REASON|ELAPSED|NODES".
+// "@@JT-QUEUE@@ JOB|STATE|REASON|ELAPSED|NODES|STATUS".
 const QueueMark = "@@JT-QUEUE@@ "
 
 // QueueLine is one progress line of a job waiting in the queue.
 type QueueLine struct {
 	Job, State, Reason, Nodes string
-	Elapsed                   int // seconds since jt submitted (or found) it
+	Elapsed                   int    // seconds since jt submitted (or found) it
+	Status                    string // "started" (this open submitted it) or "running" (found)
 }
 
 // ParseQueueLine reads a progress line; ok is false for any other line.
@@ -85,10 +86,10 @@ func ParseQueueLine(line string) (q QueueLine, ok bool) {
 		return q, false
 	}
 	f := strings.Split(rest, "|")
-	if len(f) != 5 {
+	if len(f) != 6 {
 		return q, false
 	}
-	q = QueueLine{Job: f[0], State: f[1], Reason: f[2], Nodes: f[4]}
+	q = QueueLine{Job: f[0], State: f[1], Reason: f[2], Nodes: f[4], Status: f[5]}
 	if _, err := fmt.Sscanf(f[3], "%d", &q.Elapsed); err != nil {
 		return q, false
 	}
