@@ -88,11 +88,27 @@ func runClose(ctx context.Context, d *Deps, o closeOptions) error {
 		}
 		targets = f.Sessions
 	}
-	if len(targets) == 0 {
+	// Opens that were interrupted hard left pending records: undo them too.
+	pendingHosts := map[string]bool{}
+	for _, p := range f.Pending {
+		if (o.Host == "" || p.Host == o.Host) && !(processAlive(p.PID) && d.Now().Sub(p.Since) < time.Hour) {
+			pendingHosts[p.Host] = true
+		}
+	}
+	if len(targets) == 0 && len(pendingHosts) == 0 {
 		fmt.Fprintln(d.Stderr, "jt: nothing to close")
 		return nil
 	}
+	for h := range pendingHosts {
+		if unlock, err := lockHost(ctx, d, h, o.Timeout); err == nil {
+			cleanPending(ctx, d, h, "")
+			unlock()
+		}
+	}
 	hosts := map[string]bool{}
+	for h := range pendingHosts {
+		hosts[h] = true
+	}
 	var errs []error
 	for _, s := range targets {
 		hosts[s.Host] = true
@@ -116,6 +132,12 @@ func closeOne(ctx context.Context, d *Deps, o closeOptions, s state.Session) err
 		return err
 	}
 	defer unlock()
+	// Read again under the lock: an open may have just recorded it.
+	if f, err := d.Store.Load(); err == nil {
+		if cur, ok := f.Find(s.Host, s.Name); ok {
+			s = cur
+		}
+	}
 	if s.LocalPort > 0 {
 		fw := sshexec.Forward{LocalPort: s.LocalPort, RemoteHost: s.RemoteHost, RemotePort: s.RemotePort, RemoteSock: s.RemoteSock, PID: s.ForwardPID}
 		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)

@@ -165,6 +165,18 @@ func runOpen(ctx context.Context, d *Deps, o openOptions) error {
 	}
 	defer unlock()
 	cleanPending(ctx, d, o.Host, o.Name)
+	// Another jt may have opened this session while we waited for the lock.
+	if rec, known, err = lookup(d, o.Host, o.Name); err != nil {
+		return err
+	}
+	if known && rec.Token != "" && rec.LocalPort > 0 {
+		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		err := probe(pctx, rec.LocalPort, rec.BaseURL, rec.Token)
+		cancel()
+		if err == nil {
+			return finishOpen(d, o, rec, "warm")
+		}
+	}
 
 	// Until the session is recorded, a pending record lets the next jt
 	// undo this open if it is killed; Ctrl-C undoes it right here.
@@ -234,11 +246,13 @@ func openSteps(ctx context.Context, d *Deps, o openOptions, rec state.Session, k
 		noMuxNotice(d)
 	}
 	started, err := ensureMaster(ctx, d, o.Host)
+	if started {
+		// Also when interrupted while ssh was logging in: it may have left
+		// a master behind.
+		u.push(func(ctx context.Context) { exitIdleMaster(ctx, d, o.Host) })
+	}
 	if err != nil {
 		return state.Session{}, "", err
-	}
-	if started {
-		u.push(func(ctx context.Context) { exitIdleMaster(ctx, d, o.Host) })
 	}
 	// Registered before the script runs: an interrupt may come while the
 	// server starts. The remote side stops it only if this open started it.
@@ -433,6 +447,9 @@ func runScript(ctx context.Context, d *Deps, host, script string) (sshexec.Resul
 // said, and reports whether it started one.
 func ensureMaster(ctx context.Context, d *Deps, host string) (bool, error) {
 	started, res, err := d.SSH.EnsureMaster(ctx, host)
+	if err != nil && ctx.Err() != nil {
+		return started, err
+	}
 	if err != nil && sshexec.MuxUnsupported(err) {
 		d.warn("ssh cannot keep a master connection here (%v); going on without one", err)
 		d.SSH.NoMux = true

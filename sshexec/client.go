@@ -264,10 +264,12 @@ func (c *Client) ReplaceMaster(ctx context.Context, host string) (Result, error)
 	return res, err
 }
 
+// startMaster reports started=true also when it was interrupted: ssh may
+// have daemonised a master just before, which the caller must undo.
 func (c *Client) startMaster(ctx context.Context, host string) (bool, Result, error) {
 	res, err := c.StartMaster(ctx, host)
 	if err != nil {
-		return false, res, fmt.Errorf("connect to %s: %w", host, err)
+		return ctx.Err() != nil, res, fmt.Errorf("connect to %s: %w", host, err)
 	}
 	return true, res, nil
 }

@@ -47,7 +47,7 @@ type Session struct {
 	// its forward is then an ssh process of its own, ForwardPID.
 	Transport      string    `toml:"transport,omitempty" json:"transport,omitempty"`
 	ForwardPID     int       `toml:"forward_pid,omitempty" json:"forward_pid,omitempty"`
-	ForwardStarted time.Time `toml:"forward_started,omitempty" json:"forward_started,omitempty"`
+	ForwardStarted time.Time `toml:"forward_started,omitempty" json:"forward_started,omitzero"`
 	// A Slurm session (jt open --slurm) runs as batch job SlurmJob on a
 	// compute node: Jupyter listens on RemoteHost:RemotePort there, and
 	// Host is the login node the tunnel goes through.
@@ -181,6 +181,13 @@ func (st Store) moveAside(c *CorruptError) {
 		now = st.Now
 	}
 	aside := st.Path + ".corrupt-" + now().UTC().Format("20060102T150405Z")
+	// Never over an earlier damaged file: a name already taken gets -2, -3…
+	for i := 2; i < 100; i++ {
+		if _, err := os.Lstat(aside); errors.Is(err, os.ErrNotExist) {
+			break
+		}
+		aside = st.Path + ".corrupt-" + now().UTC().Format("20060102T150405Z") + "-" + strconv.Itoa(i)
+	}
 	if err := os.Rename(st.Path, aside); err != nil {
 		return
 	}
