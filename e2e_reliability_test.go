@@ -762,7 +762,7 @@ func TestE2EReliabStateFaults(t *testing.T) {
 // relAsideName finds the state.toml.corrupt-… file jt's warning names.
 func relAsideName(t *testing.T, e *env, stderr string) string {
 	t.Helper()
-	m := regexp.MustCompile(`\S*state\.toml\.corrupt-[0-9TZ]+`).FindString(stderr)
+	m := regexp.MustCompile(`\S*state\.toml\.corrupt-[0-9TZ]+(-[0-9]+)?`).FindString(stderr)
 	if m == "" {
 		t.Fatalf("no warning naming state.toml.corrupt-… on stderr:\n%s", stderr)
 	}
