@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -109,15 +110,44 @@ func runClose(ctx context.Context, d *Deps, o closeOptions) error {
 	for h := range pendingHosts {
 		hosts[h] = true
 	}
-	var errs []error
+	// Hosts are closed in parallel, each host's sessions in order (they
+	// share its master); logins that must ask take turns (ensureMaster).
+	byHost := map[string][]state.Session{}
+	var order []string
 	for _, s := range targets {
-		hosts[s.Host] = true
-		if err := closeOne(ctx, d, o, s); err != nil {
-			errs = append(errs, err)
+		if _, seen := byHost[s.Host]; !seen {
+			order = append(order, s.Host)
 		}
+		byHost[s.Host] = append(byHost[s.Host], s)
+		hosts[s.Host] = true
 	}
-	for h := range hosts {
-		exitIdleMaster(ctx, d, h)
+	var (
+		mu   sync.Mutex
+		errs []error
+		wg   sync.WaitGroup
+		slot = make(chan struct{}, 8)
+	)
+	for _, h := range order {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			slot <- struct{}{}
+			defer func() { <-slot }()
+			for _, s := range byHost[h] {
+				if err := closeOne(ctx, d, o, s); err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+				}
+			}
+			exitIdleMaster(ctx, d, h)
+		}()
+	}
+	wg.Wait()
+	for h := range pendingHosts {
+		if _, done := byHost[h]; !done {
+			exitIdleMaster(ctx, d, h)
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gofrs/flock"
@@ -443,10 +444,16 @@ func runScript(ctx context.Context, d *Deps, host, script string) (sshexec.Resul
 	return d.SSH.RunScript(ctx, host, strings.NewReader(script))
 }
 
+var loginMu sync.Mutex
+
 // ensureMaster reuses or starts the master for host, showing what ssh
 // said, and reports whether it started one.
 func ensureMaster(ctx context.Context, d *Deps, host string) (bool, error) {
+	// One login at a time: ssh may ask on the terminal (password, 2FA,
+	// host key), and two prompts at once cannot be answered.
+	loginMu.Lock()
 	started, res, err := d.SSH.EnsureMaster(ctx, host)
+	loginMu.Unlock()
 	if err != nil && ctx.Err() != nil {
 		return started, err
 	}
