@@ -244,7 +244,7 @@ func unknownCommand(cmds []*cli.Command, name string) error {
 	best, bestDist := "", 3
 	for _, c := range cmds {
 		for _, n := range c.Names() {
-			if d := editDistance(name, n); d < bestDist {
+			if d := config.EditDistance(name, n); d < bestDist {
 				best, bestDist = c.Name, d
 			}
 		}
@@ -254,25 +254,4 @@ func unknownCommand(cmds []*cli.Command, name string) error {
 		return &UsageError{Msg: msg + "; did you mean " + best + "? (see jt --help)"}
 	}
 	return &UsageError{Msg: msg + " (see jt --help)"}
-}
-
-// editDistance is the Levenshtein distance, for command suggestions.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }

@@ -20,6 +20,12 @@ func remoteSessions(ctx context.Context, d *Deps, host string, lines int) ([]tem
 	if err != nil {
 		return nil, err
 	}
+	return listing(ctx, d, host, script)
+}
+
+// listing runs a script that answers with blocks up to its end mark (ls,
+// Slurm status): an answer cut short is an error, even when ssh says 0.
+func listing(ctx context.Context, d *Deps, host, script string) ([]templates.Block, error) {
 	res, err := d.SSH.RunScript(ctx, host, strings.NewReader(script))
 	reply, perr := templates.ParseReply(res.Stdout)
 	if err != nil && !reply.Complete {

@@ -24,21 +24,15 @@ func keepOpen(ctx context.Context, d *Deps, o openOptions, interval time.Duratio
 			return nil
 		case <-time.After(wait):
 		}
-		rec, known, err := lookup(d, o.Host, o.Name)
-		if err == nil && known && rec.LocalPort > 0 {
-			pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-			err = probe(pctx, rec.LocalPort, rec.BaseURL, rec.Token)
-			cancel()
-			if err == nil {
-				backoff, wait = interval, interval
-				continue
-			}
+		if rec, known, err := lookup(d, o.Host, o.Name); err == nil && known && answers(ctx, rec) {
+			backoff, wait = interval, interval
+			continue
 		}
 		if ctx.Err() != nil {
 			return nil
 		}
 		d.warn("the tunnel to %s does not answer; reconnecting", o.Host)
-		err = runOpen(ctx, d, o)
+		err := runOpen(ctx, d, o)
 		switch {
 		case ctx.Err() != nil:
 			return nil

@@ -151,13 +151,8 @@ func runOpen(ctx context.Context, d *Deps, o openOptions) error {
 	}
 	// Warm: the recorded tunnel answers with the recorded token, so master,
 	// forward and server are all up and ours. No ssh needed.
-	if known && rec.Token != "" && rec.LocalPort > 0 {
-		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		err := probe(pctx, rec.LocalPort, rec.BaseURL, rec.Token)
-		cancel()
-		if err == nil {
-			return finishOpen(d, o, rec, "warm")
-		}
+	if known && answers(ctx, rec) {
+		return finishOpen(d, o, rec, "warm")
 	}
 
 	unlock, err := lockHost(ctx, d, o.Host, o.Timeout+30*time.Second)
@@ -170,13 +165,8 @@ func runOpen(ctx context.Context, d *Deps, o openOptions) error {
 	if rec, known, err = lookup(d, o.Host, o.Name); err != nil {
 		return err
 	}
-	if known && rec.Token != "" && rec.LocalPort > 0 {
-		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		err := probe(pctx, rec.LocalPort, rec.BaseURL, rec.Token)
-		cancel()
-		if err == nil {
-			return finishOpen(d, o, rec, "warm")
-		}
+	if known && answers(ctx, rec) {
+		return finishOpen(d, o, rec, "warm")
 	}
 
 	// Until the session is recorded, a pending record lets the next jt
@@ -205,6 +195,17 @@ func runOpen(ctx context.Context, d *Deps, o openOptions) error {
 		return err
 	}
 	return finishOpen(d, o, sess, status)
+}
+
+// answers reports whether a recorded session's tunnel answers (with its
+// token, when the server has one).
+func answers(ctx context.Context, s state.Session) bool {
+	if s.LocalPort == 0 {
+		return false
+	}
+	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	return probe(pctx, s.LocalPort, s.BaseURL, s.Token) == nil
 }
 
 // undoer collects how to take back each step of an open, newest first.

@@ -733,21 +733,14 @@ func slurmJobs(ctx context.Context, d *Deps, host string, jobs []string) ([]temp
 	if err != nil {
 		return nil, err
 	}
-	res, err := d.SSH.RunScript(ctx, host, strings.NewReader(script))
-	reply, perr := templates.ParseReply(res.Stdout)
-	if err != nil && !reply.Complete {
-		return nil, sshHinted(err, host)
+	blocks, err := listing(ctx, d, host, script)
+	if err != nil {
+		return nil, err
 	}
-	if perr != nil {
-		return nil, perr
+	if len(blocks) == 1 && blocks[0].Error {
+		return nil, errors.New(blocks[0].Values["error"])
 	}
-	if !reply.Complete {
-		return nil, fmt.Errorf("incomplete answer from %s", host)
-	}
-	if len(reply.Blocks) == 1 && reply.Blocks[0].Error {
-		return nil, errors.New(reply.Blocks[0].Values["error"])
-	}
-	return reply.Blocks, nil
+	return blocks, nil
 }
 
 // jobColumn is jt ls's JOB column: "12 RUNNING 59m10s left",

@@ -480,7 +480,7 @@ func suggest(got string, candidates []string) string {
 	norm := func(s string) string { return strings.ReplaceAll(strings.ToLower(s), "-", "_") }
 	best, bestDist := "", 3
 	for _, c := range candidates {
-		d := editDistance(norm(got), norm(c))
+		d := EditDistance(norm(got), norm(c))
 		if d < bestDist {
 			best, bestDist = c, d
 		}
@@ -491,7 +491,9 @@ func suggest(got string, candidates []string) string {
 	return fmt.Sprintf(" (did you mean %q?)", best)
 }
 
-func editDistance(a, b string) int {
+// EditDistance is the Levenshtein distance between a and b, for "did you
+// mean" suggestions.
+func EditDistance(a, b string) int {
 	prev := make([]int, len(b)+1)
 	for j := range prev {
 		prev[j] = j
