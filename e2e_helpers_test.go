@@ -704,14 +704,22 @@ func mustNotAnswer(t *testing.T, u string) {
 // text/plain of the execute_result. The kernel is deleted afterwards.
 func runKernel(t *testing.T, u string) string {
 	t.Helper()
+	return kernelOutput(t, u, "1+1")
+}
+
+// kernelOutput runs code in a new kernel through the tunnel of a jt URL and
+// returns what it printed (stream output) followed by the text/plain of
+// its result, if any. The kernel is deleted afterwards.
+func kernelOutput(t *testing.T, u, code string) string {
+	t.Helper()
 	pu, err := url.Parse(u)
 	if err != nil {
 		t.Fatal(err)
 	}
 	token := pu.Query().Get("token")
-	code, body, err := api(u, http.MethodPost, "api/kernels", strings.NewReader(`{"name":"python3"}`))
-	if err != nil || code != http.StatusCreated {
-		t.Fatalf("POST /api/kernels: %d, %v: %s", code, err, body)
+	status, body, err := api(u, http.MethodPost, "api/kernels", strings.NewReader(`{"name":"python3"}`))
+	if err != nil || status != http.StatusCreated {
+		t.Fatalf("POST /api/kernels: %d, %v: %s", status, err, body)
 	}
 	var kernel struct {
 		ID string `json:"id"`
@@ -719,50 +727,30 @@ func runKernel(t *testing.T, u string) string {
 	if err := json.Unmarshal(body, &kernel); err != nil || kernel.ID == "" {
 		t.Fatalf("POST /api/kernels answered %s: %v", body, err)
 	}
-	defer func() {
-		code, body, err := api(u, http.MethodDelete, "api/kernels/"+kernel.ID, nil)
-		if err != nil || code != http.StatusNoContent {
-			t.Errorf("DELETE /api/kernels/%s: %d, %v: %s", kernel.ID, code, err, body)
-		}
-	}()
+	defer api(u, http.MethodDelete, "api/kernels/"+kernel.ID, nil)
 
 	ws := "ws://" + pu.Host + "/api/kernels/" + kernel.ID + "/channels?token=" + url.QueryEscape(token)
-	dialer := websocket.Dialer{HandshakeTimeout: 10 * time.Second}
-	conn, resp, err := dialer.Dial(ws, nil)
+	conn, _, err := (&websocket.Dialer{HandshakeTimeout: 10 * time.Second}).Dial(ws, nil)
 	if err != nil {
-		status := ""
-		if resp != nil {
-			status = resp.Status
-		}
-		t.Fatalf("websocket %s: %v %s", strings.Replace(ws, token, "TOKEN", 1), err, status)
+		t.Fatalf("kernel websocket: %v", err)
 	}
 	defer conn.Close()
-
 	msgID := fmt.Sprintf("jt-e2e-%d", time.Now().UnixNano())
-	msg := map[string]any{
-		"header": map[string]any{
-			"msg_id": msgID, "username": "jt-e2e", "session": "jt-e2e-session",
-			"msg_type": "execute_request", "version": "5.3",
-			"date": time.Now().UTC().Format(time.RFC3339Nano),
-		},
-		"parent_header": map[string]any{},
-		"metadata":      map[string]any{},
-		"content": map[string]any{
-			"code": "1+1", "silent": false, "store_history": false,
-			"user_expressions": map[string]any{}, "allow_stdin": false, "stop_on_error": true,
-		},
-		"channel": "shell",
-	}
-	if err := conn.WriteJSON(msg); err != nil {
+	if err := conn.WriteJSON(map[string]any{
+		"header": map[string]any{"msg_id": msgID, "username": "jt-e2e", "session": "jt-e2e-session",
+			"msg_type": "execute_request", "version": "5.3", "date": time.Now().UTC().Format(time.RFC3339Nano)},
+		"parent_header": map[string]any{}, "metadata": map[string]any{}, "channel": "shell",
+		"content": map[string]any{"code": code, "silent": false, "store_history": false,
+			"user_expressions": map[string]any{}, "allow_stdin": false, "stop_on_error": true},
+	}); err != nil {
 		t.Fatalf("send execute_request: %v", err)
 	}
-	// A fresh kernel takes a moment to start: wait for our result.
-	deadline := time.Now().Add(90 * time.Second)
-	conn.SetReadDeadline(deadline)
+	var out strings.Builder
+	var result string
+	conn.SetReadDeadline(time.Now().Add(90 * time.Second))
 	for {
 		var in struct {
-			Channel string `json:"channel"`
-			Header  struct {
+			Header struct {
 				MsgType string `json:"msg_type"`
 			} `json:"header"`
 			ParentHeader struct {
@@ -771,27 +759,31 @@ func runKernel(t *testing.T, u string) string {
 			Content json.RawMessage `json:"content"`
 		}
 		if err := conn.ReadJSON(&in); err != nil {
-			t.Fatalf("read from the kernel websocket: %v", err)
+			t.Fatalf("read from the kernel websocket: %v (output so far %q)", err, out.String())
 		}
 		if in.ParentHeader.MsgID != msgID {
 			continue
 		}
+		var c struct {
+			Name   string         `json:"name"`
+			Text   string         `json:"text"`
+			Data   map[string]any `json:"data"`
+			EValue string         `json:"evalue"`
+			State  string         `json:"execution_state"`
+		}
+		json.Unmarshal(in.Content, &c)
 		switch in.Header.MsgType {
+		case "stream":
+			out.WriteString(c.Text)
 		case "execute_result":
-			var c struct {
-				Data map[string]any `json:"data"`
-			}
-			if err := json.Unmarshal(in.Content, &c); err != nil {
-				t.Fatalf("execute_result content %s: %v", in.Content, err)
-			}
-			s, _ := c.Data["text/plain"].(string)
-			return s
+			result, _ = c.Data["text/plain"].(string)
 		case "error":
 			t.Fatalf("the kernel answered an error: %s", in.Content)
-		case "execute_reply":
-			// The result comes on iopub, usually before the reply; keep
-			// reading a little longer in case it comes after.
-			conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		case "status":
+			// Idle after our request: everything it printed has come.
+			if c.State == "idle" {
+				return out.String() + result
+			}
 		}
 	}
 }

@@ -11,8 +11,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
-	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,8 +20,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/gorilla/websocket"
 )
 
 // useConfig writes jt's config file for this env and points jt at it.
@@ -91,87 +87,6 @@ func freePort(t *testing.T) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
-}
-
-// kernelOutput runs code in a new kernel through the tunnel of a jt URL and
-// returns what it printed (stream output) followed by the text/plain of
-// its result, if any. The kernel is deleted afterwards.
-func kernelOutput(t *testing.T, u, code string) string {
-	t.Helper()
-	pu, err := url.Parse(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	token := pu.Query().Get("token")
-	status, body, err := api(u, http.MethodPost, "api/kernels", strings.NewReader(`{"name":"python3"}`))
-	if err != nil || status != http.StatusCreated {
-		t.Fatalf("POST /api/kernels: %d, %v: %s", status, err, body)
-	}
-	var kernel struct {
-		ID string `json:"id"`
-	}
-	if err := json.Unmarshal(body, &kernel); err != nil || kernel.ID == "" {
-		t.Fatalf("POST /api/kernels answered %s: %v", body, err)
-	}
-	defer api(u, http.MethodDelete, "api/kernels/"+kernel.ID, nil)
-
-	ws := "ws://" + pu.Host + "/api/kernels/" + kernel.ID + "/channels?token=" + url.QueryEscape(token)
-	conn, _, err := (&websocket.Dialer{HandshakeTimeout: 10 * time.Second}).Dial(ws, nil)
-	if err != nil {
-		t.Fatalf("kernel websocket: %v", err)
-	}
-	defer conn.Close()
-	msgID := fmt.Sprintf("jt-e2e-%d", time.Now().UnixNano())
-	if err := conn.WriteJSON(map[string]any{
-		"header": map[string]any{"msg_id": msgID, "username": "jt-e2e", "session": "jt-e2e-session",
-			"msg_type": "execute_request", "version": "5.3", "date": time.Now().UTC().Format(time.RFC3339Nano)},
-		"parent_header": map[string]any{}, "metadata": map[string]any{}, "channel": "shell",
-		"content": map[string]any{"code": code, "silent": false, "store_history": false,
-			"user_expressions": map[string]any{}, "allow_stdin": false, "stop_on_error": true},
-	}); err != nil {
-		t.Fatalf("send execute_request: %v", err)
-	}
-	var out strings.Builder
-	var result string
-	conn.SetReadDeadline(time.Now().Add(90 * time.Second))
-	for {
-		var in struct {
-			Header struct {
-				MsgType string `json:"msg_type"`
-			} `json:"header"`
-			ParentHeader struct {
-				MsgID string `json:"msg_id"`
-			} `json:"parent_header"`
-			Content json.RawMessage `json:"content"`
-		}
-		if err := conn.ReadJSON(&in); err != nil {
-			t.Fatalf("read from the kernel websocket: %v (output so far %q)", err, out.String())
-		}
-		if in.ParentHeader.MsgID != msgID {
-			continue
-		}
-		var c struct {
-			Name   string         `json:"name"`
-			Text   string         `json:"text"`
-			Data   map[string]any `json:"data"`
-			EValue string         `json:"evalue"`
-			State  string         `json:"execution_state"`
-		}
-		json.Unmarshal(in.Content, &c)
-		switch in.Header.MsgType {
-		case "stream":
-			out.WriteString(c.Text)
-		case "execute_result":
-			result, _ = c.Data["text/plain"].(string)
-		case "error":
-			t.Fatalf("the kernel answered an error: %s", in.Content)
-		case "status":
-			// Idle after our request: everything it printed has come.
-			if c.State == "idle" {
-				return out.String() + result
-			}
-		}
-	}
 }
 
 const envProbe = `import os, sys

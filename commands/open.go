@@ -171,11 +171,8 @@ func runOpen(ctx context.Context, d *Deps, o openOptions) error {
 
 	// Until the session is recorded, a pending record lets the next jt
 	// undo this open if it is killed; Ctrl-C undoes it right here.
-	nonce := newNonce()
-	if err := d.Store.Update(ctx, func(f *state.File) error {
-		f.Pending = append(f.Pending, state.Pending{Host: o.Host, Name: o.Name, Nonce: nonce, PID: os.Getpid(), Since: d.Now().UTC()})
-		return nil
-	}); err != nil {
+	nonce, err := addPending(ctx, d, o.Host, o.Name)
+	if err != nil {
 		return err
 	}
 	var u undoer
@@ -232,6 +229,16 @@ func noMuxNotice(d *Deps) {
 	if d.Progress && os.Getenv("SSH_AUTH_SOCK") == "" {
 		d.warn("without a master connection each step logs in again, and may ask for your password each time; a key with ssh-agent avoids that (ssh-keygen, ssh-copy-id HOST, ssh-add)")
 	}
+}
+
+// addPending records that an open of host/name is under way, under a new
+// nonce that marks what it starts; see cleanPending.
+func addPending(ctx context.Context, d *Deps, host, name string) (string, error) {
+	nonce := newNonce()
+	return nonce, d.Store.Update(ctx, func(f *state.File) error {
+		f.Pending = append(f.Pending, state.Pending{Host: host, Name: name, Nonce: nonce, PID: os.Getpid(), Since: d.Now().UTC()})
+		return nil
+	})
 }
 
 func newNonce() string {

@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -233,11 +232,8 @@ func runSlurmOpen(ctx context.Context, d *Deps, o openOptions) error {
 	}
 	defer unlock()
 
-	nonce := newNonce()
-	if err := d.Store.Update(ctx, func(f *state.File) error {
-		f.Pending = append(f.Pending, state.Pending{Host: o.Host, Name: o.Name, Nonce: nonce, PID: os.Getpid(), Since: d.Now().UTC()})
-		return nil
-	}); err != nil {
+	nonce, err := addPending(ctx, d, o.Host, o.Name)
+	if err != nil {
 		return err
 	}
 	var u undoer
