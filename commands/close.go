@@ -162,6 +162,8 @@ func closeOne(ctx context.Context, d *Deps, o closeOptions, s state.Session) err
 		return err
 	}
 	defer unlock()
+	// A background keeper would only open it again.
+	stopKeeper(d, s.Host, s.Name)
 	// Read again under the lock: an open may have just recorded it.
 	if f, err := d.Store.Load(); err == nil {
 		if cur, ok := f.Find(s.Host, s.Name); ok {

@@ -64,6 +64,7 @@ Examples:
 			&cli.BoolFlag{Name: "no-browser", Usage: "print the URL, do not open a browser"},
 			&cli.BoolFlag{Name: "json", Usage: "print one JSON object instead of the URL"},
 			&cli.BoolFlag{Name: "keep", Usage: "stay in the foreground and restore the tunnel whenever it drops (like autossh), until Ctrl-C"},
+			&cli.BoolFlag{Name: "background", Usage: "with --keep: keep the tunnel from the background instead (jt close stops it)"},
 		),
 		Action: action(func(ctx context.Context, c *cli.Context, d *Deps) error {
 			host, err := oneHost(c.Args().Slice(), "open")
@@ -80,8 +81,14 @@ Examples:
 			if o.Slurm, err = slurmSettings(c, d.Config, host); err != nil {
 				return err
 			}
+			if c.Bool("background") && !o.Keep {
+				return usageErrorf("--background goes with --keep")
+			}
 			if err := runOpen(ctx, d, o); err != nil || !o.Keep {
 				return err
+			}
+			if c.Bool("background") {
+				return keepInBackground(d, o)
 			}
 			return keepOpen(ctx, d, o, 3*time.Second)
 		}),
