@@ -213,6 +213,9 @@ func closeOne(ctx context.Context, d *Deps, o closeOptions, s state.Session) err
 		return nil
 	}
 	switch b.Values["state"] {
+	case StateElsewhere:
+		return hinted(fmt.Errorf("session %s runs on %s, but this login to %s reached %s (a home shared by several machines)", s.Name, b.Values["node"], s.Host, b.Values["here"]),
+			"close it through a name that reaches "+b.Values["node"]+" itself (e.g. user@"+b.Values["node"]+")")
 	case "stopped":
 		fmt.Fprintf(d.Stderr, "jt: %s %s: stopped jupyter (pid %s) and removed its files\n", s.Host, s.Name, b.Values["pid"])
 	default:

@@ -46,6 +46,9 @@ const (
 	StateTunnelDown  = "tunnel down"
 	StateServerDead  = "server dead"
 	StateUnreachable = "unreachable"
+	// StateElsewhere: the server runs on another machine that shares the
+	// home (node says which); this login reached a different one.
+	StateElsewhere = "elsewhere"
 )
 
 // row is one session as jt ls shows it, checked live.
@@ -121,6 +124,8 @@ func checkHost(ctx context.Context, d *Deps, host string, recorded []state.Sessi
 		switch {
 		case !ok:
 			rows[i].State = StateServerDead
+		case b.Values["state"] == StateElsewhere:
+			rows[i].State, rows[i].Node = StateElsewhere, b.Values["node"]
 		case b.Values["state"] != "running" || b.Server == nil:
 			rows[i].State, rows[i].LogTail = StateServerDead, b.Log
 		default:
@@ -140,6 +145,9 @@ func checkHost(ctx context.Context, d *Deps, host string, recorded []state.Sessi
 				continue
 			}
 			r := row{Session: state.Session{Host: host, Name: b.Values["name"]}, State: StateServerDead, LogTail: b.Log}
+			if b.Values["state"] == StateElsewhere {
+				r.State, r.Node = StateElsewhere, b.Values["node"]
+			}
 			if b.Values["state"] == "running" && b.Server != nil {
 				if live, err := sessionFromBlock(host, d.SSH.ControlPath(), b); err == nil {
 					r.Session = live

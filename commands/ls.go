@@ -145,7 +145,11 @@ func runLs(ctx context.Context, d *Deps, o lsOptions) error {
 		if r.SlurmJob != "" {
 			remote = remoteColumn(r)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", r.Host, dash(r.Name), r.State, local, remote,
+		st := r.State
+		if st == StateElsewhere {
+			st = "on " + r.Node // another machine of the same home
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", r.Host, dash(r.Name), st, local, remote,
 			dashInt(r.PID), dash(r.Uptime), dash(r.Flavour), dash(r.Dir))
 		if slurm {
 			fmt.Fprint(tw, "\t"+jobColumn(r))

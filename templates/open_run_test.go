@@ -2,6 +2,7 @@ package templates_test
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -70,4 +71,58 @@ func TestOpenSocketPathWithColonFallsBackToTCP(t *testing.T) {
 	if !strings.Contains(b.Values["fallback"], "':'") {
 		t.Errorf("fallback %q does not say why", b.Values["fallback"])
 	}
+}
+
+// A home shared by two machines (NFS, login nodes behind one name): a
+// session started on the other one is neither judged dead nor stopped
+// nor started again from here, and its files stay.
+func TestSessionOnAnotherMachineIsLeftAlone(t *testing.T) {
+	home := t.TempDir()
+	b := openIn(t, home, templates.Open{Name: "nfs", Mode: "socket"})
+	if b.Error || b.Server == nil {
+		t.Fatalf("open: %+v", b.Values)
+	}
+	sess := filepath.Join(sessionsDir(home), "nfs")
+	// Seen from this machine, the server now belongs to login2.
+	if err := os.WriteFile(filepath.Join(sess, "node"), []byte("login2\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	runtime, _ := filepath.Glob(filepath.Join(sess, "runtime", "nbserver-*.json"))
+	if len(runtime) != 1 {
+		t.Fatalf("runtime files: %v", runtime)
+	}
+
+	list, _ := templates.Render(templates.List{})
+	r := runScript(t, home, list)
+	if len(r.reply.Blocks) != 1 || r.reply.Blocks[0].Values["state"] != "elsewhere" || r.reply.Blocks[0].Values["node"] != "login2" {
+		t.Errorf("list: %+v", r.reply.Blocks)
+	}
+	again := openIn(t, home, templates.Open{Name: "nfs", Mode: "socket"})
+	if !again.Error || !strings.Contains(again.Values["error"], "runs on login2") {
+		t.Errorf("open again: %+v, want an error naming login2", again.Values)
+	}
+	close, _ := templates.Render(templates.Close{Name: "nfs"})
+	c := runScript(t, home, close)
+	if len(c.reply.Blocks) != 1 || c.reply.Blocks[0].Values["state"] != "elsewhere" {
+		t.Errorf("close: %+v", c.reply.Blocks)
+	}
+	if _, err := os.Stat(runtime[0]); err != nil {
+		t.Errorf("the other machine's runtime file was removed: %v", err)
+	}
+	// Back on its own machine it is found running again, and can be closed.
+	if err := os.WriteFile(filepath.Join(sess, "node"), []byte(hostname(t)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r = runScript(t, home, list)
+	if len(r.reply.Blocks) != 1 || r.reply.Blocks[0].Values["state"] != "running" {
+		t.Errorf("list on its own machine: %+v", r.reply.Blocks)
+	}
+}
+
+func hostname(t *testing.T) string {
+	out, err := exec.Command("uname", "-n").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(out))
 }
