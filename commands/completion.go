@@ -16,9 +16,10 @@ func completionCommand() *cli.Command {
 		Description: `Completes commands, flags, and host names: profiles and ssh aliases, asked of
 jt hosts --names at each TAB, so new ones need no reload.
 
-   bash:  source <(jt completion bash)        (in ~/.bashrc)
-   zsh:   source <(jt completion zsh)         (in ~/.zshrc, after compinit)
-   fish:  jt completion fish | source         (in ~/.config/fish/config.fish)`,
+Examples:
+   source <(jt completion bash)        in ~/.bashrc
+   source <(jt completion zsh)         in ~/.zshrc, after compinit
+   jt completion fish | source         in ~/.config/fish/config.fish`,
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
 				return usageErrorf("completion needs one shell: bash, zsh or fish")
