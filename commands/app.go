@@ -104,6 +104,9 @@ func newDeps(c *cli.Context) (*Deps, error) {
 	if err := sshexec.SecureDir(controlDir); err != nil {
 		return nil, err
 	}
+	if err := sshexec.CheckControlDir(controlDir); err != nil {
+		return nil, err
+	}
 	var runner sshexec.Runner
 	if sshPath, err := sshexec.LookPath(); err != nil {
 		// Reported when ssh is needed, so that usage errors come first.

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 )
 
 // hashLen is the length of what ssh substitutes for %C: a hex SHA-1.
@@ -108,6 +109,24 @@ func SecureDir(dir string) error {
 		return fmt.Errorf("%w: %s is not a directory", ErrUnsafeDir, dir)
 	}
 	return checkOwner(dir, fi)
+}
+
+// CheckControlDir refuses control paths in dir (cm-…) that are not sockets:
+// ssh would fail on them, or talk to something that is not its master.
+// One directory read, no ssh: the %C hash is ssh's to compute.
+func CheckControlDir(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), "cm-") {
+			if err := CheckSocket(filepath.Join(dir, e.Name())); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // CheckSocket refuses a control path that exists but is not a socket.

@@ -224,3 +224,26 @@ func TestCheckSocket(t *testing.T) {
 		t.Errorf("a socket: %v", err)
 	}
 }
+
+// A control path that is a plain file (or anything but a socket) is refused
+// before ssh could trip over it; sockets and other names are fine.
+func TestCheckControlDir(t *testing.T) {
+	dir := t.TempDir()
+	l, err := net.Listen("unix", filepath.Join(dir, "cm-0123"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if err := os.WriteFile(filepath.Join(dir, "lock-x"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := sshexec.CheckControlDir(dir); err != nil {
+		t.Fatalf("a socket and a lock file: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "cm-bad"), []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := sshexec.CheckControlDir(dir); !errors.Is(err, sshexec.ErrUnsafeDir) {
+		t.Fatalf("a plain file cm-bad: %v, want ErrUnsafeDir", err)
+	}
+}
