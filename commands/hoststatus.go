@@ -66,6 +66,10 @@ type row struct {
 // checkHost decides the live state of each recorded session of host and,
 // when discover is set, adds the host's sessions jt has no record of.
 func checkHost(ctx context.Context, d *Deps, host string, recorded []state.Session, discover bool, lines int, timeout time.Duration) []row {
+	// One deadline for the whole host, probes included: a dead host costs
+	// --timeout, never more.
+	hctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	rows := make([]row, len(recorded))
 	var wg sync.WaitGroup
 	for i, s := range recorded {
@@ -76,7 +80,7 @@ func checkHost(ctx context.Context, d *Deps, host string, recorded []state.Sessi
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			pctx, cancel := context.WithTimeout(hctx, 2*time.Second)
 			defer cancel()
 			if probe(pctx, s.LocalPort, s.BaseURL, s.Token) == nil {
 				rows[i].State = StateUp
@@ -93,8 +97,6 @@ func checkHost(ctx context.Context, d *Deps, host string, recorded []state.Sessi
 	if allUp && !discover {
 		return rows
 	}
-	hctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
 	blocks, err := remoteSessions(hctx, d, host, lines)
 	if err != nil {
 		msg := err.Error()

@@ -79,8 +79,9 @@ func (r *ExecRunner) Run(ctx context.Context, c Cmd) (Result, error) {
 	cmd := exec.CommandContext(ctx, r.Path, c.Args...)
 	cmd.Env = r.Env
 	// Give ssh a moment after the deadline to exit on its own before its
-	// pipes are closed under it.
-	cmd.WaitDelay = 2 * time.Second
+	// pipes are closed under it. (A hung master holds a client's stdio,
+	// passed to it: this bounds how long that can delay jt.)
+	cmd.WaitDelay = time.Second
 	var stdout, stderr bytes.Buffer
 	var errFile *os.File
 	if c.Mode == Detach {
