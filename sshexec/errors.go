@@ -3,7 +3,6 @@ package sshexec
 import (
 	"context"
 	"errors"
-	"fmt"
 	"regexp"
 	"strings"
 )
@@ -141,13 +140,4 @@ func trim(s string) string {
 		kept = kept[len(kept)-6:]
 	}
 	return strings.Join(kept, "; ")
-}
-
-// Describe is a one-line summary used when wrapping.
-func Describe(err error) string {
-	var e *Error
-	if errors.As(err, &e) {
-		return fmt.Sprintf("ssh exited %d: %s", e.ExitCode, e.Error())
-	}
-	return err.Error()
 }
