@@ -837,3 +837,36 @@ func shellJoin(args []string) string {
 	}
 	return strings.Join(q, " ")
 }
+
+// openTogether runs n jt open --json of host/name at the same time and
+// returns the answers of those that succeeded (failures are test errors).
+func openTogether(t *testing.T, e *env, n int, host, name string) []openResult {
+	t.Helper()
+	e.opened[[2]string{host, name}] = true
+	type result struct {
+		stdout, stderr string
+		code           int
+	}
+	results := make(chan result, n)
+	for i := 0; i < n; i++ {
+		go func() {
+			o, x, c := e.run("open", "--no-browser", "--json", "--name", name, host)
+			results <- result{o, x, c}
+		}()
+	}
+	var opened []openResult
+	for i := 0; i < n; i++ {
+		r := <-results
+		if r.code != 0 {
+			t.Errorf("concurrent jt open: exit %d: %s", r.code, r.stderr)
+			continue
+		}
+		var o openResult
+		if err := json.Unmarshal([]byte(r.stdout), &o); err != nil {
+			t.Errorf("jt open --json printed %q: %v", r.stdout, err)
+			continue
+		}
+		opened = append(opened, o)
+	}
+	return opened
+}

@@ -236,31 +236,7 @@ func TestE2EReliabConcurrentOpenOneLogin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	type result struct {
-		stdout, stderr string
-		code           int
-	}
-	results := make(chan result, 2)
-	for i := 0; i < 2; i++ {
-		go func() {
-			o, x, c := e.run("open", "--no-browser", "--json", "--name", name, hostA)
-			results <- result{o, x, c}
-		}()
-	}
-	var opened []openResult
-	for i := 0; i < 2; i++ {
-		r := <-results
-		if r.code != 0 {
-			t.Errorf("concurrent jt open: exit %d: %s", r.code, r.stderr)
-			continue
-		}
-		var o openResult
-		if err := json.Unmarshal([]byte(r.stdout), &o); err != nil {
-			t.Errorf("jt open --json printed %q: %v", r.stdout, err)
-			continue
-		}
-		opened = append(opened, o)
-	}
+	opened := openTogether(t, e, 2, hostA, name)
 	// Counted before any helper of this test logs in by itself.
 	after, err := e2e.box.AuthCount(userA)
 	if err != nil {

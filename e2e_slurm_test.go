@@ -10,7 +10,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -287,7 +286,7 @@ func TestE2ESlurmQueuedInterrupt(t *testing.T) {
 	}
 
 	e.opened[[2]string{hostA, name}] = true
-	b := startSlurmJT(t, e, "open", "--no-browser", "--slurm", "--name", name, hostA)
+	b := startJT(t, e, "open", "--no-browser", "--slurm", "--name", name, hostA)
 	deadline = time.Now().Add(30 * time.Second)
 	for !strings.Contains(b.stderr(), "PENDING (") {
 		if b.exited() || time.Now().After(deadline) {
@@ -391,75 +390,3 @@ func TestE2ESlurmJobEnded(t *testing.T) {
 		t.Errorf("jt ls row %+v, want up with job %s", row, second.SlurmJob)
 	}
 }
-
-// slurmBG is a jt running in the background in its own process group, as
-// a terminal's foreground job: Ctrl-C reaches jt and its ssh children.
-type slurmBG struct {
-	cmd        *exec.Cmd
-	outF, errF *os.File
-	done       chan struct{}
-	code       int
-}
-
-func startSlurmJT(t *testing.T, e *env, args ...string) *slurmBG {
-	t.Helper()
-	b := &slurmBG{done: make(chan struct{})}
-	var err error
-	if b.outF, err = os.CreateTemp(e.dir, "bgout"); err != nil {
-		t.Fatal(err)
-	}
-	if b.errF, err = os.CreateTemp(e.dir, "bgerr"); err != nil {
-		t.Fatal(err)
-	}
-	b.cmd = exec.Command(e2e.jt, args...)
-	b.cmd.Env = e.vars
-	b.cmd.Dir = e.dir
-	b.cmd.Stdout, b.cmd.Stderr = b.outF, b.errF
-	b.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := b.cmd.Start(); err != nil {
-		t.Fatalf("start jt %s: %v", shellJoin(args), err)
-	}
-	go func() {
-		err := b.cmd.Wait()
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			b.code = ee.ExitCode()
-		} else if err != nil {
-			b.code = -1
-		}
-		close(b.done)
-	}()
-	t.Cleanup(func() {
-		if !b.exited() {
-			syscall.Kill(-b.cmd.Process.Pid, syscall.SIGKILL)
-			<-b.done
-		}
-		t.Logf("$ jt %s  # background, exit %d\n%s%s", shellJoin(args), b.code, indent("stdout| ", b.stdout()), indent("stderr| ", b.stderr()))
-		b.outF.Close()
-		b.errF.Close()
-	})
-	return b
-}
-
-func (b *slurmBG) interrupt() { syscall.Kill(-b.cmd.Process.Pid, syscall.SIGINT) }
-
-func (b *slurmBG) exited() bool {
-	select {
-	case <-b.done:
-		return true
-	default:
-		return false
-	}
-}
-
-func (b *slurmBG) wait(d time.Duration) (int, bool) {
-	select {
-	case <-b.done:
-		return b.code, true
-	case <-time.After(d):
-		return 0, false
-	}
-}
-
-func (b *slurmBG) stdout() string { o, _ := os.ReadFile(b.outF.Name()); return string(o) }
-func (b *slurmBG) stderr() string { x, _ := os.ReadFile(b.errF.Name()); return string(x) }

@@ -732,31 +732,9 @@ func TestE2EAttach(t *testing.T) {
 // Two jt open of the same session at once make one server, not two.
 func TestE2EConcurrentOpen(t *testing.T) {
 	e := newEnv(t)
-	e.opened[[2]string{hostB, "cc"}] = true
-	type result struct {
-		stdout, stderr string
-		code           int
-	}
-	results := make(chan result, 2)
-	for i := 0; i < 2; i++ {
-		go func() {
-			o, x, c := e.run("open", "--no-browser", "--json", "--name", "cc", hostB)
-			results <- result{o, x, c}
-		}()
-	}
 	pids := map[int]bool{}
 	statuses := map[string]int{}
-	for i := 0; i < 2; i++ {
-		r := <-results
-		if r.code != 0 {
-			t.Errorf("concurrent jt open: exit %d: %s", r.code, r.stderr)
-			continue
-		}
-		var o openResult
-		if err := json.Unmarshal([]byte(r.stdout), &o); err != nil {
-			t.Errorf("jt open --json printed %q: %v", r.stdout, err)
-			continue
-		}
+	for _, o := range openTogether(t, e, 2, hostB, "cc") {
 		pids[o.PID] = true
 		statuses[o.Status]++
 		mustAnswer(t, o.URL)

@@ -188,14 +188,10 @@ func runOpen(ctx context.Context, d *Deps, o openOptions) error {
 		if ctx.Err() != nil {
 			u.run(d, "interrupted")
 		}
-		d.Store.Update(context.Background(), func(f *state.File) error { f.RemovePending(nonce); return nil })
+		dropPending(d, nonce)
 		return err
 	}
-	if err := d.Store.Update(ctx, func(f *state.File) error {
-		f.Put(sess)
-		f.RemovePending(nonce)
-		return nil
-	}); err != nil {
+	if err := recordOpened(ctx, d, sess, nonce); err != nil {
 		return err
 	}
 	return finishOpen(d, o, sess, status)
@@ -246,6 +242,21 @@ func addPending(ctx context.Context, d *Deps, host, name string) (string, error)
 		f.Pending = append(f.Pending, state.Pending{Host: host, Name: name, Nonce: nonce, PID: os.Getpid(), Since: d.Now().UTC()})
 		return nil
 	})
+}
+
+// recordOpened records an opened session in place of its pending record.
+func recordOpened(ctx context.Context, d *Deps, sess state.Session, nonce string) error {
+	return d.Store.Update(ctx, func(f *state.File) error {
+		f.Put(sess)
+		f.RemovePending(nonce)
+		return nil
+	})
+}
+
+// dropPending removes the pending record of an open that ended without a
+// session (its undo, if any, has run); it works after a Ctrl-C too.
+func dropPending(d *Deps, nonce string) {
+	d.Store.Update(context.Background(), func(f *state.File) error { f.RemovePending(nonce); return nil })
 }
 
 func newNonce() string {

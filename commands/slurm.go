@@ -249,14 +249,10 @@ func runSlurmOpen(ctx context.Context, d *Deps, o openOptions) error {
 		} else {
 			exitIdleMaster(context.Background(), d, o.Host)
 		}
-		d.Store.Update(context.Background(), func(f *state.File) error { f.RemovePending(nonce); return nil })
+		dropPending(d, nonce)
 		return err
 	}
-	if err := d.Store.Update(ctx, func(f *state.File) error {
-		f.Put(sess)
-		f.RemovePending(nonce)
-		return nil
-	}); err != nil {
+	if err := recordOpened(ctx, d, sess, nonce); err != nil {
 		return err
 	}
 	if status == "started" || status == "running" {
