@@ -37,6 +37,24 @@ type Deps struct {
 	Config *config.File
 }
 
+// direct is a copy of d whose ssh client works without a master.
+func (d *Deps) direct() *Deps {
+	c := *d.SSH
+	c.NoMux = true
+	dd := *d
+	dd.SSH = &c
+	return &dd
+}
+
+// batch is a copy of d whose ssh client never asks for a password.
+func (d *Deps) batch() *Deps {
+	c := *d.SSH
+	c.Batch = true
+	dd := *d
+	dd.SSH = &c
+	return &dd
+}
+
 // clientFor is the ssh client for an existing session: one opened without
 // a master is handled without one, whatever this command's flags say.
 func (d *Deps) clientFor(s state.Session) *sshexec.Client {
@@ -90,6 +108,14 @@ func newDeps(c *cli.Context) (*Deps, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, n := range conf.Notices {
+		fmt.Fprintln(c.App.ErrWriter, "jt: "+n)
+	}
+	for old, notice := range renamedFlags {
+		if c.IsSet(old) {
+			fmt.Fprintf(c.App.ErrWriter, "jt: %s; the old name still works\n", notice)
+		}
+	}
 	stateDir, err := StateDir()
 	if err != nil {
 		return nil, err
@@ -133,7 +159,7 @@ func newDeps(c *cli.Context) (*Deps, error) {
 			AnswerWithin: 15 * time.Second,
 			Routes:       routes(conf),
 			// Windows' OpenSSH has no ControlMaster.
-			NoMux: c.Bool("no-mux") || runtime.GOOS == "windows",
+			NoMux: c.Bool("no-master") || c.Bool("no-mux") || runtime.GOOS == "windows",
 		},
 		Store: state.Store{
 			Path: filepath.Join(stateDir, "state.toml"),
@@ -148,6 +174,12 @@ func newDeps(c *cli.Context) (*Deps, error) {
 		Config:   conf,
 	}
 	return d, nil
+}
+
+// renamedFlags are flags' old names, still read with a notice.
+var renamedFlags = map[string]string{
+	"no-mux": "--no-mux (JT_NO_MUX) is now called --no-master (JT_NO_MASTER)",
+	"mux":    "--mux is now called --console (what keeps the server and its console: screen, tmux or none)",
 }
 
 type failingRunner struct{ err error }
@@ -199,10 +231,11 @@ Examples:
 				EnvVars: []string{"JT_SSH_CONFIG"},
 			},
 			&cli.BoolFlag{
-				Name:    "no-mux",
+				Name:    "no-master",
 				Usage:   "do not use an ssh ControlMaster: each step logs in by itself, each tunnel is an ssh of its own (the default on Windows)",
-				EnvVars: []string{"JT_NO_MUX"},
+				EnvVars: []string{"JT_NO_MASTER"},
 			},
+			&cli.BoolFlag{Name: "no-mux", Hidden: true, Usage: "the old name of --no-master", EnvVars: []string{"JT_NO_MUX"}},
 		},
 		Commands: []*cli.Command{
 			openCommand(),
@@ -236,7 +269,7 @@ Examples:
 
 func onUsageError(c *cli.Context, err error, _ bool) error {
 	msg := err.Error()
-	if c.Command != nil && c.Command.Name != "" {
+	if c.Command != nil && c.Command.Name != "" && c.Command.Name != c.App.Name {
 		return &UsageError{Msg: msg + " (see jt " + c.Command.Name + " --help)"}
 	}
 	return &UsageError{Msg: msg + " (see jt --help)"}

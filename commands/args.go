@@ -8,7 +8,9 @@ import (
 
 // ReorderArgs moves a command's flags before its arguments, so that
 // `jt open gpu1 --no-browser` means what it says: urfave/cli stops reading
-// flags at the first argument. Everything after "--" stays an argument.
+// flags at the first argument. Global flags given after the command
+// (`jt open --no-master gpu1`) move before it. Everything after "--" stays
+// an argument.
 func ReorderArgs(app *cli.App, args []string) []string {
 	if len(args) < 2 {
 		return args
@@ -28,17 +30,28 @@ func ReorderArgs(app *cli.App, args []string) []string {
 		return out
 	}
 	cmd := app.Command(args[i])
-	out = append(out, args[i])
-	i++
-	if cmd == nil || len(cmd.Subcommands) > 0 {
+	if cmd == nil {
 		return append(out, args[i:]...)
 	}
-	var flags, positional []string
+	name := args[i]
+	i++
+	var globals, flags, positional []string
+	if len(cmd.Subcommands) > 0 {
+		return append(append(out, name), args[i:]...)
+	}
 	for ; i < len(args); i++ {
 		a := args[i]
 		if a == "--" {
 			positional = append(positional, args[i+1:]...)
 			break
+		}
+		if strings.HasPrefix(a, "-") && len(a) > 1 && isFlag(app.Flags, a) && !isFlag(cmd.Flags, a) {
+			globals = append(globals, a)
+			if takesValue(app.Flags, a) && i+1 < len(args) {
+				i++
+				globals = append(globals, args[i])
+			}
+			continue
 		}
 		if strings.HasPrefix(a, "-") && len(a) > 1 {
 			flags = append(flags, a)
@@ -50,6 +63,7 @@ func ReorderArgs(app *cli.App, args []string) []string {
 		}
 		positional = append(positional, a)
 	}
+	out = append(append(out, globals...), name)
 	out = append(out, flags...)
 	for _, f := range flags {
 		if f == "-h" || f == "--help" || f == "-help" {
@@ -62,6 +76,19 @@ func ReorderArgs(app *cli.App, args []string) []string {
 		out = append(out, positional...)
 	}
 	return out
+}
+
+// isFlag reports whether arg names one of flags.
+func isFlag(flags []cli.Flag, arg string) bool {
+	name, _, _ := strings.Cut(strings.TrimLeft(arg, "-"), "=")
+	for _, f := range flags {
+		for _, n := range f.Names() {
+			if n == name {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // takesValue reports whether arg names a flag that reads the next word.

@@ -35,7 +35,7 @@ Examples:
 			if err := validName(name); err != nil {
 				return err
 			}
-			if _, err := ensureMaster(ctx, d, host); err != nil {
+			if d, _, err = ensureMaster(ctx, d, host); err != nil {
 				return err
 			}
 			script, err := templates.Render(templates.Attach{Name: name})

@@ -200,7 +200,7 @@ func closeOne(ctx context.Context, d *Deps, o closeOptions, s state.Session) err
 	if s.SlurmJob != "" {
 		return closeSlurm(ctx, d, s)
 	}
-	if _, err := ensureMaster(ctx, d, s.Host); err != nil {
+	if d, _, err = ensureMaster(ctx, d, s.Host); err != nil {
 		return err
 	}
 	cleanPending(ctx, d, s.Host, "")
@@ -228,9 +228,23 @@ func closeOne(ctx context.Context, d *Deps, o closeOptions, s state.Session) err
 }
 
 // exitIdleMaster ends host's master when none of its recorded sessions
-// still has a working tunnel. A profile and its destination share a
-// master, so the sessions of both count.
+// still has a working tunnel. It decides under the host's lock, which
+// every jt open holds from its login to its record: "the last session is
+// closed" and "a new session is opening" cannot interleave.
 func exitIdleMaster(ctx context.Context, d *Deps, host string) {
+	unlock, err := lockHost(ctx, d, host, 60*time.Second)
+	if err != nil {
+		d.warn("%s: ssh master left running: %v", host, err)
+		return
+	}
+	defer unlock()
+	exitIdleMasterLocked(ctx, d, host)
+}
+
+// exitIdleMasterLocked is exitIdleMaster for a caller that holds host's
+// lock. A profile and its destination share a master, so the sessions of
+// both count.
+func exitIdleMasterLocked(ctx context.Context, d *Deps, host string) {
 	f, err := d.Store.Load()
 	if err != nil {
 		return

@@ -160,7 +160,7 @@ func bashCompletion(s compSpec) string {
 	done
 	COMPREPLY=()
 	case $prev in
-	--mux) COMPREPLY=($(compgen -W "auto screen tmux none" -- "$cur")); return ;;
+	--console|--mux) COMPREPLY=($(compgen -W "auto screen tmux none" -- "$cur")); return ;;
 	--ssh-config) COMPREPLY=($(compgen -f -- "$cur")); return ;;
 	esac
 	if [[ -z $cmd ]]; then
@@ -271,7 +271,7 @@ func fishCompletion(s compSpec) string {
 	w("complete -c jt -n %s -a '(jt hosts --names 2>/dev/null)'\n", fishQuote("__fish_seen_subcommand_from config; and __fish_seen_subcommand_from show"))
 	w("complete -c jt -n %s -a 'bash zsh fish'\n", fishQuote("__fish_seen_subcommand_from completion"))
 	w("complete -c jt -n %s -a %s\n", fishQuote("__fish_seen_subcommand_from help"), fishQuote(all))
-	w("complete -c jt -l mux -x -a 'auto screen tmux none'\n")
+	w("complete -c jt -l console -x -a 'auto screen tmux none'\n")
 	w("complete -c jt -l ssh-config -r -F\n")
 	return b.String()
 }

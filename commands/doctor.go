@@ -30,7 +30,7 @@ jt open, to check what open would do with them.
 
 Examples:
    jt doctor gpu
-   jt doctor --mux tmux --lab gpu1`,
+   jt doctor --console tmux --lab gpu1`,
 		Flags: settingFlags(),
 		Action: action(func(ctx context.Context, c *cli.Context, d *Deps) error {
 			host, err := oneHost(c.Args().Slice(), "doctor")
@@ -144,7 +144,8 @@ func runDoctor(ctx context.Context, d *Deps, o openOptions) error {
 		return r.err(host)
 	}
 	if !d.SSH.NoMux {
-		started, err := ensureMaster(ctx, d, host)
+		var started bool
+		d, started, err = ensureMaster(ctx, d, host)
 		if err != nil {
 			return loginFailed(err)
 		}

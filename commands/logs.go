@@ -47,7 +47,7 @@ func logsCommand() *cli.Command {
 				return err
 			}
 			if follow == "yes" {
-				if _, err := ensureMaster(ctx, d, host); err != nil {
+				if d, _, err = ensureMaster(ctx, d, host); err != nil {
 					return err
 				}
 				err := d.SSH.StreamScript(ctx, host, strings.NewReader(script), &templates.AfterLog{W: d.Stdout})

@@ -71,7 +71,7 @@ func runLs(ctx context.Context, d *Deps, o lsOptions) error {
 		return err
 	}
 	// Checking hosts must never stop to ask for a password.
-	d.SSH.Batch = true
+	d = d.batch()
 	byHost := map[string][]state.Session{}
 	discover := map[string]bool{}
 	for _, h := range o.Hosts {

@@ -117,7 +117,7 @@ func (o openOptions) validate() error {
 	switch o.Mux {
 	case "auto", "screen", "tmux", "none":
 	default:
-		return usageErrorf("--mux %s is not known: use auto, screen, tmux or none", sshexec.Printable(o.Mux))
+		return usageErrorf("--console %s is not known: use auto, screen, tmux or none", sshexec.Printable(o.Mux))
 	}
 	if o.Timeout <= 0 {
 		return usageErrorf("--timeout must be positive, like 60s or 2m")
@@ -272,11 +272,11 @@ func openSteps(ctx context.Context, d *Deps, o openOptions, rec state.Session, k
 	if d.SSH.NoMux {
 		noMuxNotice(d)
 	}
-	started, err := ensureMaster(ctx, d, o.Host)
+	d, started, err := ensureMaster(ctx, d, o.Host)
 	if started {
 		// Also when interrupted while ssh was logging in: it may have left
-		// a master behind.
-		u.push(func(ctx context.Context) { exitIdleMaster(ctx, d, o.Host) })
+		// a master behind. runOpen holds the host's lock.
+		u.push(func(ctx context.Context) { exitIdleMasterLocked(ctx, d, o.Host) })
 	}
 	if err != nil {
 		return state.Session{}, "", err
@@ -473,31 +473,33 @@ func runScript(ctx context.Context, d *Deps, host, script string) (sshexec.Resul
 var loginMu sync.Mutex
 
 // ensureMaster reuses or starts the master for host, showing what ssh
-// said, and reports whether it started one.
-func ensureMaster(ctx context.Context, d *Deps, host string) (bool, error) {
+// said, and reports whether it started one. It returns the Deps to go on
+// with: d itself, or where ssh cannot keep a master, a copy whose client
+// logs in for each step (d is shared, and never changed).
+func ensureMaster(ctx context.Context, d *Deps, host string) (*Deps, bool, error) {
 	// One login at a time: ssh may ask on the terminal (password, 2FA,
 	// host key), and two prompts at once cannot be answered.
 	loginMu.Lock()
 	started, res, err := d.SSH.EnsureMaster(ctx, host)
 	loginMu.Unlock()
 	if err != nil && ctx.Err() != nil {
-		return started, err
+		return d, started, err
 	}
 	if err != nil && sshexec.MuxUnsupported(err) {
 		d.warn("ssh cannot keep a master connection here (%v); going on without one", err)
-		d.SSH.NoMux = true
-		noMuxNotice(d)
-		return false, nil
+		dd := d.direct()
+		noMuxNotice(dd)
+		return dd, false, nil
 	}
 	if err != nil {
-		return false, sshHinted(err, host)
+		return d, false, sshHinted(err, host)
 	}
 	if started {
 		if msg := strings.TrimSpace(string(res.Stderr)); msg != "" {
 			fmt.Fprintln(d.Stderr, msg)
 		}
 	}
-	return started, nil
+	return d, started, nil
 }
 
 // sessionFromBlock turns the remote answer into a state record.

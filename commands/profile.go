@@ -76,7 +76,7 @@ type setting struct {
 func builtin(host string) map[string]any {
 	return map[string]any{
 		"host": host, "ssh_options": []string(nil), "jump": "", "dir": "", "port": 0, "local_port": 0,
-		"flavour": "notebook", "cmd": "", "name": "default", "mux": "auto", "tcp": false,
+		"flavour": "notebook", "cmd": "", "name": "default", "console": "auto", "tcp": false,
 		"timeout": 60 * time.Second, "conda": "", "venv": "", "modules": []string(nil), "setup": []string(nil),
 		"slurm": false, "slurm_args": []string(nil),
 	}
@@ -85,7 +85,7 @@ func builtin(host string) map[string]any {
 // flagKeys maps the flags of jt open to the keys they override.
 var flagKeys = map[string]string{
 	"dir": "dir", "port": "port", "local-port": "local_port", "cmd": "cmd",
-	"name": "name", "mux": "mux", "tcp": "tcp", "timeout": "timeout",
+	"name": "name", "console": "console", "mux": "console", "tcp": "tcp", "timeout": "timeout",
 }
 
 // settingFlags are jt open's flags that a profile can also set; jt doctor
@@ -100,7 +100,8 @@ func settingFlags() []cli.Flag {
 		&cli.IntFlag{Name: "port", Aliases: []string{"p"}, Usage: "listen on TCP `PORT` on the host (implies --tcp)", DefaultText: "a private unix socket; with --tcp the first free port from 8888"},
 		&cli.IntFlag{Name: "local-port", Aliases: []string{"L"}, Usage: "local `PORT`", DefaultText: "the remote port, or 8888, if free, else the next free one"},
 		&cli.BoolFlag{Name: "tcp", Usage: "listen on 127.0.0.1:PORT on the host instead of a private unix socket (implied by --port)"},
-		&cli.StringFlag{Name: "mux", Value: "auto", Usage: "what keeps the server alive (`MUX`): auto (screen if the host has it, else tmux, else none), screen, tmux or none"},
+		&cli.StringFlag{Name: "console", Value: "auto", Usage: "what keeps the server and its console alive (`KIND`; jt attach opens it): auto (screen if the host has it, else tmux, else none), screen, tmux or none"},
+		&cli.StringFlag{Name: "mux", Hidden: true, Usage: "the old name of --console"},
 		&cli.DurationFlag{Name: "timeout", Value: 60 * time.Second, Usage: "how long to wait for Jupyter to start (`DURATION`)"},
 	}
 }
@@ -110,6 +111,9 @@ func settingFlags() []cli.Flag {
 func resolveSettings(c *cli.Context, cfg *config.File, host string) ([]setting, error) {
 	if c.Bool("lab") && c.Bool("server") {
 		return nil, usageErrorf("--lab and --server exclude each other")
+	}
+	if c.IsSet("mux") && c.IsSet("console") {
+		return nil, usageErrorf("--mux is the old name of --console: give one of them")
 	}
 	if cfg == nil {
 		cfg = &config.File{}
@@ -182,7 +186,7 @@ func openSettings(c *cli.Context, cfg *config.File, host string) (openOptions, e
 		Port:      get(ss, "port").Value.(int),
 		LocalPort: get(ss, "local_port").Value.(int),
 		Timeout:   get(ss, "timeout").Value.(time.Duration),
-		Mux:       str("mux"),
+		Mux:       str("console"),
 		TCP:       get(ss, "tcp").Value.(bool),
 		Env: templates.Env{
 			Setup:   list("setup"),

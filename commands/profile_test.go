@@ -78,7 +78,7 @@ func TestPrecedence(t *testing.T) {
 		t.Errorf("options\n got %+v\nwant %+v", o, want)
 	}
 	src := sources(ss)
-	for k, v := range map[string]string{"dir": fromProfile, "port": fromProfile, "mux": fromDefaults, "timeout": fromDefaults,
+	for k, v := range map[string]string{"dir": fromProfile, "port": fromProfile, "console": fromDefaults, "timeout": fromDefaults,
 		"flavour": fromDefaults, "setup": fromProfile, "tcp": fromBuiltin, "local_port": fromBuiltin} {
 		if src[k] != v {
 			t.Errorf("%s comes from %s, want %s", k, src[k], v)
@@ -87,7 +87,7 @@ func TestPrecedence(t *testing.T) {
 
 	// Only flags the user set override, short names too; --lab drops the
 	// config's cmd, which would otherwise run instead of the flavour.
-	ss, o, err = settingsFor(t, cfg, "-n", "other", "--mux", "none", "--lab", "-p", "0", "gpu")
+	ss, o, err = settingsFor(t, cfg, "-n", "other", "--console", "none", "--lab", "-p", "0", "gpu")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +95,7 @@ func TestPrecedence(t *testing.T) {
 		t.Errorf("with flags: %+v", o)
 	}
 	src = sources(ss)
-	for k, v := range map[string]string{"name": fromFlag, "mux": fromFlag, "flavour": fromFlag, "cmd": fromFlag, "port": fromFlag, "dir": fromProfile} {
+	for k, v := range map[string]string{"name": fromFlag, "console": fromFlag, "flavour": fromFlag, "cmd": fromFlag, "port": fromFlag, "dir": fromProfile} {
 		if src[k] != v {
 			t.Errorf("with flags: %s comes from %s, want %s", k, src[k], v)
 		}

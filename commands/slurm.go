@@ -276,7 +276,7 @@ func slurmSteps(ctx context.Context, d *Deps, o openOptions, rec state.Session, 
 	if err != nil {
 		return state.Session{}, "", err
 	}
-	started, err := ensureMaster(ctx, d, o.Host)
+	d, started, err := ensureMaster(ctx, d, o.Host)
 	if err == nil {
 		cleanPending(ctx, d, o.Host, o.Name)
 	}
@@ -542,7 +542,8 @@ func cancelSlurm(ctx context.Context, d *Deps, host, name, nonce string, keep bo
 // closeSlurm is jt close --kill of a Slurm session: scancel its jobs, wait
 // until they have left the queue, remove their files, drop the record.
 func closeSlurm(ctx context.Context, d *Deps, s state.Session) error {
-	if _, err := ensureMaster(ctx, d, s.Host); err != nil {
+	d, _, err := ensureMaster(ctx, d, s.Host)
+	if err != nil {
 		return err
 	}
 	b, err := cancelSlurm(ctx, d, s.Host, s.Name, "", false)

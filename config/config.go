@@ -69,7 +69,7 @@ var Keys = []Key{
 	{Name: "flavour", Kind: String, Help: "notebook, lab or server"},
 	{Name: "cmd", Kind: String, Help: "jupyter command to run instead of the flavour's"},
 	{Name: "name", Kind: String, Help: "session name"},
-	{Name: "mux", Kind: String, Help: "what keeps the server alive: auto, screen, tmux or none"},
+	{Name: "console", Kind: String, Help: "what keeps the server and its console alive (jt attach): auto, screen, tmux or none"},
 	{Name: "tcp", Kind: Bool, Help: "listen on TCP 127.0.0.1 instead of a unix socket"},
 	{Name: "timeout", Kind: Duration, Help: "how long to wait for Jupyter to start"},
 	{Name: "conda", Kind: String, Help: "conda/mamba/micromamba environment to activate"},
@@ -79,6 +79,9 @@ var Keys = []Key{
 	{Name: "slurm", Kind: Bool, Help: "the host is a Slurm login node: run Jupyter as a batch job on a compute node"},
 	{Name: "slurm_args", Kind: Strings, Help: `sbatch options, one word each (like "--partition=gpu", "--time=2:00:00")`},
 }
+
+// Renamed are keys' old names: still read, with a notice.
+var Renamed = map[string]string{"mux": "console"}
 
 // KeyNamed returns the key called name.
 func KeyNamed(name string) (Key, bool) {
@@ -106,6 +109,8 @@ type File struct {
 	Defaults Table
 	Profiles map[string]Table
 	Names    []string // profile names, sorted
+	// Notices are lines to show: keys written under an old name.
+	Notices []string
 }
 
 // Profile returns the profile called name.
@@ -266,22 +271,48 @@ func parse(f *File, text string) error {
 		}
 	}
 	sort.Strings(f.Names)
-	// Remember where each value was set, for jt config show.
+	// Remember where each value was set, for jt config show; and say which
+	// keys go by an old name.
+	find := func(path ...string) int {
+		if l, ok := lines[strings.Join(path, "\x00")]; ok {
+			return l
+		}
+		for old, n := range Renamed {
+			if n == path[len(path)-1] {
+				oldPath := append(slices.Clone(path[:len(path)-1]), old)
+				if l, ok := lines[strings.Join(oldPath, "\x00")]; ok {
+					f.Notices = append(f.Notices, fmt.Sprintf("%s:%d: key %q is now called %q; the old name still works", Display(f.Path), l, old, n))
+					return l
+				}
+			}
+		}
+		return lines.find(path)
+	}
 	for name, v := range f.Defaults {
-		v.Line = lines.find([]string{"defaults", name})
+		v.Line = find("defaults", name)
 		f.Defaults[name] = v
 	}
-	for p, t := range f.Profiles {
-		for name, v := range t {
-			v.Line = lines.find([]string{"hosts", p, name})
-			t[name] = v
+	for _, p := range f.Names {
+		t := f.Profiles[p]
+		for _, k := range Keys {
+			if v, ok := t[k.Name]; ok {
+				v.Line = find("hosts", p, k.Name)
+				t[k.Name] = v
+			}
 		}
 	}
+	sort.Strings(f.Notices)
 	return nil
 }
 
 // setKey checks one setting's name, type and value and stores it.
 func setKey(t Table, where string, profile bool, name string, raw any, fail func(string, ...any) error) error {
+	if n, ok := Renamed[name]; ok {
+		if _, both := t[n]; both {
+			return fail("key %q is the old name of %q, which is also set in %s: keep one", name, n, where)
+		}
+		name = n
+	}
 	key, ok := KeyNamed(name)
 	if !ok {
 		var names []string
@@ -434,7 +465,7 @@ func checkValue(name string, v any) string {
 		}
 	case "flavour":
 		return oneOf(v.(string), "notebook", "lab", "server")
-	case "mux":
+	case "console":
 		return oneOf(v.(string), "auto", "screen", "tmux", "none")
 	case "name":
 		if !nameRE.MatchString(v.(string)) {

@@ -66,10 +66,10 @@ func TestParseGood(t *testing.T) {
 	if gpu["port"].Line != 11 || gpu["setup"].Line != 20 {
 		t.Errorf("lines: port %d (want 11), setup %d (want 20)", gpu["port"].Line, gpu["setup"].Line)
 	}
-	if f.Defaults["timeout"].V != 90*time.Second || f.Defaults["mux"].Line != 3 {
+	if f.Defaults["timeout"].V != 90*time.Second || f.Defaults["console"].Line != 3 || len(f.Notices) != 2 {
 		t.Errorf("defaults %+v", f.Defaults)
 	}
-	if f.Profiles["cpu.local"]["mux"].V != "none" || f.Profiles["bare"]["port"].V != 1234 || f.Profiles["bare"]["port"].Line != 29 {
+	if f.Profiles["cpu.local"]["console"].V != "none" || f.Profiles["bare"]["port"].V != 1234 || f.Profiles["bare"]["port"].Line != 29 {
 		t.Errorf("quoted or dotted profiles: %+v %+v", f.Profiles["cpu.local"], f.Profiles["bare"])
 	}
 }
@@ -88,7 +88,7 @@ func TestParseErrors(t *testing.T) {
 		{"syntax bad table", "[hosts.gpu\n", `/c.toml:1: TOML syntax error: `},
 		{"top level", "[default]\nmux = \"tmux\"\n", `/c.toml:1: unknown key "default" at the top level (did you mean "defaults"?)`},
 		{"host in defaults", "[defaults]\nhost = \"x\"\n", `/c.toml:2: key "host" belongs in a [hosts.NAME] profile, not in [defaults]`},
-		{"bad mux", "[hosts.a]\nmux = \"tmx\"\n", `/c.toml:2: key "mux" in [hosts.a]: "tmx" is not one of auto, screen, tmux, none (did you mean "tmux"?)`},
+		{"bad mux", "[hosts.a]\nmux = \"tmx\"\n", `/c.toml:2: key "console" in [hosts.a]: "tmx" is not one of auto, screen, tmux, none (did you mean "tmux"?)`},
 		{"bad flavour", "[hosts.a]\nflavour = \"jupyterlab\"\n", `/c.toml:2: key "flavour" in [hosts.a]: "jupyterlab" is not one of notebook, lab, server`},
 		{"ssh option not k=v", "[hosts.a]\nssh_options = [\"-oProxyCommand=x\"]\n", `/c.toml:2: key "ssh_options" in [hosts.a]: "-oProxyCommand=x" is not Key=Value`},
 		{"ssh option newline", "[hosts.a]\nssh_options = [\"User=a\\nHost *\"]\n", `contains a NUL or newline`},
@@ -183,5 +183,23 @@ func TestPath(t *testing.T) {
 	}
 	if d := Display("/home/u/.config/jt/config.toml"); d != "~/.config/jt/config.toml" {
 		t.Errorf("Display = %s", d)
+	}
+}
+
+func TestRenamedKey(t *testing.T) {
+	f := &File{Path: "/c.toml", Defaults: Table{}, Profiles: map[string]Table{}}
+	if err := parse(f, "[hosts.a]\nmux = \"tmux\"\n"); err != nil {
+		t.Fatal(err)
+	}
+	if v := f.Profiles["a"]["console"]; v.V != "tmux" || v.Line != 2 {
+		t.Errorf("mux = \"tmux\" read as %+v, want console tmux at line 2", v)
+	}
+	if len(f.Notices) != 1 || f.Notices[0] != `/c.toml:2: key "mux" is now called "console"; the old name still works` {
+		t.Errorf("notices %q", f.Notices)
+	}
+	f = &File{Path: "/c.toml", Defaults: Table{}, Profiles: map[string]Table{}}
+	err := parse(f, "[hosts.a]\nconsole = \"tmux\"\nmux = \"none\"\n")
+	if err == nil || !strings.Contains(err.Error(), `/c.toml:3: key "mux" is the old name of "console"`) {
+		t.Errorf("both names: %v", err)
 	}
 }

@@ -15,7 +15,7 @@ const Example = `# jt's configuration: defaults for every jt open, and profiles.
 # See "jt config show NAME" for what applies, and where each value comes from.
 
 [defaults]
-# mux = "auto"            # auto (screen, else tmux, else none), screen, tmux, none
+# console = "auto"        # auto (screen, else tmux, else none), screen, tmux, none
 # flavour = "notebook"    # notebook, lab or server
 # timeout = "60s"         # how long Jupyter may take to start
 # tcp = false             # true: TCP on the host's 127.0.0.1 instead of a private unix socket
@@ -30,7 +30,7 @@ const Example = `# jt's configuration: defaults for every jt open, and profiles.
 # port = 0                            # remote TCP port (0: a private unix socket)
 # local_port = 8888                   # local port of the tunnel
 # cmd = "jupyter lab --ServerApp.iopub_data_rate_limit=1e10"
-# mux = "tmux"
+# console = "tmux"
 # tcp = false
 # timeout = "2m"
 #

@@ -314,15 +314,10 @@ func (c *Client) Exit(ctx context.Context, host string) error {
 	return err
 }
 
-// AddForward asks the master for a forward. ssh answers locally; whether
-// the far end exists shows only when a connection is made.
-func (c *Client) AddForward(ctx context.Context, host string, f Forward) error {
-	_, err := c.AddForwardPID(ctx, host, f)
-	return err
-}
-
-// AddForwardPID adds a forward and, without a master, returns the pid of
-// the ssh that holds it (to record, check and stop it later).
+// AddForwardPID asks the master for a forward (ssh answers locally;
+// whether the far end exists shows only when a connection is made) and,
+// without a master, returns the pid of the ssh that holds it (to record,
+// check and stop it later).
 func (c *Client) AddForwardPID(ctx context.Context, host string, f Forward) (int, error) {
 	if !c.NoMux {
 		_, err := c.Runner.Run(ctx, Cmd{Args: c.ForwardArgs(host, f)})
