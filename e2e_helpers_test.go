@@ -153,7 +153,12 @@ func setupE2E() {
 	}
 	e2e.dir = dir
 	e2e.jt = filepath.Join(dir, "jt")
-	build := exec.Command("go", "build", "-o", e2e.jt, ".")
+	args := []string{"build", "-o", e2e.jt}
+	if os.Getenv("JT_E2E_RACE") != "" {
+		// The races a user's laptop meets, found by the race detector.
+		args = append(args, "-race")
+	}
+	build := exec.Command("go", append(args, ".")...)
 	if out, err := build.CombinedOutput(); err != nil {
 		e2e.setupErr = fmt.Errorf("go build: %v\n%s", err, out)
 		return
@@ -332,6 +337,7 @@ func (e *env) run(args ...string) (stdout, stderr string, code int) {
 	stdout, stderr = string(o), string(x)
 	e.t.Logf("$ jt %s  # exit %d, %v\n%s%s", shellJoin(args), code, time.Since(start).Round(time.Millisecond),
 		indent("stdout| ", stdout), indent("stderr| ", stderr))
+	checkNoRace(e.t, stderr)
 	if code == -1 {
 		e.t.Fatalf("jt %s did not finish within %v", shellJoin(args), jtTimeout)
 	}

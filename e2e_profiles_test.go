@@ -123,7 +123,7 @@ host = %q
 dir = "~/work dir"
 port = %d
 name = %q
-mux = %q
+console = %q
 venv = "~/venv"
 setup = ["export JT_TEST_VAR=hello"]
 `, profile, hostA, port, name, mux))
@@ -472,8 +472,8 @@ func TestE2ECompletionAndAlias(t *testing.T) {
 		"jt --ssh-config /dev/null open ''": "cpu.small gpu-big",
 		"jt close --kill c":                 "cpu.small",
 		"jt op":                             "open",
-		"jt open --mu":                      "--mux",
-		"jt open --mux t":                   "tmux",
+		"jt open --cons":                    "--console",
+		"jt open --console t":               "tmux",
 		"jt doctor --name g g":              "gpu-big",
 		"jt config ''":                      "path init show",
 		"jt completion ''":                  "bash zsh fish",
@@ -493,7 +493,7 @@ func TestE2ECompletionAndAlias(t *testing.T) {
 		script, _ := e.jt("completion", "fish")
 		f := filepath.Join(e.dir, "jt.fish")
 		os.WriteFile(f, []byte(script), 0o600)
-		cmd := exec.Command(fish, "--no-config", "-c", "source "+shellQuote(f)+"; complete -C 'jt open g'; complete -C 'jt open --mux s'")
+		cmd := exec.Command(fish, "--no-config", "-c", "source "+shellQuote(f)+"; complete -C 'jt open g'; complete -C 'jt open --console s'")
 		cmd.Env = shellEnv
 		if out, err := cmd.CombinedOutput(); err != nil || string(out) != "gpu-big\nscreen\n" {
 			t.Errorf("fish completion: %q, %v; want gpu-big and screen", out, err)
@@ -561,7 +561,7 @@ done
 	if code != 1 {
 		t.Errorf("jt doctor pnomux: exit %d, want 1\n%s%s", code, stdout, stderr)
 	}
-	if !regexp.MustCompile(`(?m)^FAIL neither screen nor tmux is installed.*\n     fix: install screen .* or tmux, or set mux = "none"`).MatchString(stdout) {
+	if !regexp.MustCompile(`(?m)^FAIL neither screen nor tmux is installed.*\n     fix: install screen .* or tmux, or set console = "none"`).MatchString(stdout) {
 		t.Errorf("jt doctor pnomux does not name the problem and the fix:\n%s", stdout)
 	}
 	if !strings.Contains(stdout, "ok   environment set up (1 setup line); python3 ") || !strings.Contains(stderr, "jt: error: 1 check(s) failed (mux)") {

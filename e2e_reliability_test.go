@@ -265,6 +265,14 @@ func TestE2EReliabConcurrentOpenOneLogin(t *testing.T) {
 // hosts is recorded, no pending open is left, and no master holds a forward
 // that no record names.
 func TestE2EReliabMixedConcurrency(t *testing.T) {
+	t.Run("idle", mixedConcurrency)
+	t.Run("loaded", func(t *testing.T) {
+		cpuLoad(t)
+		mixedConcurrency(t)
+	})
+}
+
+func mixedConcurrency(t *testing.T) {
 	e := newEnv(t)
 	type job struct {
 		host string

@@ -89,6 +89,15 @@ func runClose(ctx context.Context, d *Deps, o closeOptions) error {
 		}
 		targets = f.Sessions
 	}
+	if o.All && o.Kill && o.Host != "" {
+		// What jt ls HOST shows, recorded here or not: a new laptop, or a
+		// wiped home, can still stop the servers it finds.
+		found, err := discoverSessions(ctx, d, o.Host, targets, o.Timeout)
+		if err != nil {
+			return err
+		}
+		targets = append(targets, found...)
+	}
 	// Opens that were interrupted hard left pending records: undo them too.
 	pendingHosts := map[string]bool{}
 	for _, p := range f.Pending {
@@ -225,6 +234,28 @@ func closeOne(ctx context.Context, d *Deps, o closeOptions, s state.Session) err
 		f.Remove(s.Host, s.Name)
 		return nil
 	})
+}
+
+// discoverSessions lists host's jt sessions that are not among recorded,
+// as jt ls HOST finds them (plain servers and batch jobs).
+func discoverSessions(ctx context.Context, d *Deps, host string, recorded []state.Session, timeout time.Duration) ([]state.Session, error) {
+	d, _, err := ensureMaster(ctx, d, host)
+	if err != nil {
+		return nil, err
+	}
+	var found []state.Session
+	for _, r := range checkHosts(ctx, d, host, recorded, true, 0, timeout) {
+		switch {
+		case r.Recorded:
+		case r.Name == "":
+			return nil, fmt.Errorf("list the sessions on %s: %s", host, r.Error)
+		case r.State == StateElsewhere:
+			d.warn("%s %s: runs on %s, which this login to %s does not reach; left alone", host, r.Name, r.Node, host)
+		default:
+			found = append(found, r.Session)
+		}
+	}
+	return found, nil
 }
 
 // exitIdleMaster ends host's master when none of its recorded sessions

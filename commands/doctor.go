@@ -41,6 +41,7 @@ Examples:
 			if err != nil {
 				return err
 			}
+			mapLocalHome(d, &o)
 			if err := o.validate(); err != nil {
 				return err
 			}

@@ -77,6 +77,7 @@ Examples:
 			if err != nil {
 				return err
 			}
+			mapLocalHome(d, &o)
 			o.NoBrowser, o.JSON, o.Keep = c.Bool("no-browser"), c.Bool("json"), c.Bool("keep")
 			if o.Slurm, err = slurmSettings(c, d.Config, host); err != nil {
 				return err

@@ -1,0 +1,276 @@
+package main
+
+// What a new user types in the first hour, through the built jt and, where
+// the shell matters, a real shell.
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// shellRun runs line through `shell -c` with the test's environment and jt
+// on PATH, as a user types it.
+func (e *env) shellRun(shell, line string) (stdout, stderr string, code int) {
+	e.t.Helper()
+	path, err := exec.LookPath(shell)
+	if err != nil {
+		missingReq(e.t, shell+" is not installed")
+	}
+	cmd := exec.Command(path, "-c", line)
+	cmd.Env = append(slices.Clone(e.vars), "PATH="+filepath.Dir(e2e.jt)+":"+os.Getenv("PATH"))
+	cmd.Dir = e.dir
+	var o, x strings.Builder
+	cmd.Stdout, cmd.Stderr = &o, &x
+	err = cmd.Run()
+	code = 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		e.t.Fatalf("%s -c %q: %v", shell, line, err)
+	}
+	e.t.Logf("$ %s -c %s  # exit %d\n%s%s", shell, shellQuote(line), code, indent("stdout| ", o.String()), indent("stderr| ", x.String()))
+	checkNoRace(e.t, x.String())
+	return o.String(), x.String(), code
+}
+
+// The shell expands ~/proj to the local home before jt sees it; jt maps it
+// to the remote home, and the server and its kernels run there.
+func TestE2EFirstDirTilde(t *testing.T) {
+	e := newEnv(t)
+	local, err := os.UserHomeDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	remoteHome := e2e.box.Home(userA)
+	if local == remoteHome {
+		t.Fatalf("the local home and %s's home are both %s: this test needs them to differ", userA, local)
+	}
+	remote(t, hostA, "mkdir -p ~/proj")
+	for _, shell := range []string{"bash", "zsh"} {
+		t.Run(shell, func(t *testing.T) {
+			name := "fcdir" + shell
+			e.opened[[2]string{hostA, name}] = true
+			stdout, stderr, code := e.shellRun(shell, "jt open --no-browser --json --name "+name+" --dir ~/proj "+hostA)
+			if code != 0 {
+				t.Fatalf("exit %d\n%s", code, stderr)
+			}
+			want := "jt: --dir " + filepath.Join(local, "proj") + " is under your local home; using ~/proj on " + hostA
+			if !strings.Contains(stderr, want) {
+				t.Errorf("stderr does not say %q:\n%s", want, stderr)
+			}
+			var r openResult
+			if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+				t.Fatalf("jt open --json printed %q: %v", stdout, err)
+			}
+			if r.Dir != remoteHome+"/proj" {
+				t.Errorf("dir %q, want %q", r.Dir, remoteHome+"/proj")
+			}
+			if cwd := strings.TrimSpace(kernelOutput(t, r.URL, "import os; print(os.getcwd())")); cwd != remoteHome+"/proj" {
+				t.Errorf("the kernel runs in %q, want %q", cwd, remoteHome+"/proj")
+			}
+		})
+	}
+}
+
+// A laptop with no state (new, or a wiped home) stops every server that
+// jt ls HOST finds.
+func TestE2EFirstCloseAllWithoutState(t *testing.T) {
+	e := newEnv(t)
+	a := e.open(hostA, "fcall1")
+	b := e.open(hostA, "fcall2", "--tcp")
+	if err := os.Remove(e.statePath()); err != nil {
+		t.Fatal(err)
+	}
+	rows := e.ls(hostA)
+	for _, n := range []string{"fcall1", "fcall2"} {
+		if r := row(t, rows, hostA, n); r.Recorded {
+			t.Errorf("%s shows as recorded after the state file was removed", n)
+		}
+	}
+	_, stderr := e.jt("close", "--kill", "--all", hostA)
+	if strings.Contains(stderr, "nothing to close") {
+		t.Errorf("jt close --kill --all said nothing to close:\n%s", stderr)
+	}
+	for _, r := range []openResult{a, b} {
+		if remoteAlive(t, hostA, r.PID) {
+			t.Errorf("jupyter %d of %s still runs after jt close --kill --all %s", r.PID, r.Name, hostA)
+		}
+		if pids := jupyterPIDs(t, hostA, r.Name); len(pids) > 0 {
+			t.Errorf("session %s still has jupyter %v", r.Name, pids)
+		}
+	}
+	for _, r := range e.ls(hostA) {
+		if r.Name == "fcall1" || r.Name == "fcall2" {
+			t.Errorf("jt ls %s still shows %+v", hostA, r)
+		}
+	}
+}
+
+// Global flags work after the command too, and the old name of
+// --no-master still works, with a notice.
+func TestE2EFirstGlobalFlagsAnywhere(t *testing.T) {
+	e := newEnv(t)
+	e.opened[[2]string{hostA, "fcnm"}] = true
+	stdout, stderr, code := e.run("open", "--no-mux", "--no-browser", "--json", "--name", "fcnm", hostA, "--ssh-config", e2e.box.ConfigPath)
+	if code != 0 {
+		t.Fatalf("jt open --no-mux HOST --ssh-config FILE: exit %d\n%s", code, stderr)
+	}
+	if !strings.Contains(stderr, "jt: --no-mux (JT_NO_MUX) is now called --no-master (JT_NO_MASTER); the old name still works") {
+		t.Errorf("no notice about the old name:\n%s", stderr)
+	}
+	var r openResult
+	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+		t.Fatalf("jt open --json printed %q: %v", stdout, err)
+	}
+	mustAnswer(t, r.URL)
+	if e.masterRunning(hostA) {
+		t.Errorf("jt open --no-mux started a master")
+	}
+	f, err := e.loadState()
+	if err != nil {
+		t.Fatal(err)
+	}
+	direct := false
+	for _, s := range f.Sessions {
+		direct = direct || (s.Name == "fcnm" && s.Transport == "direct" && s.ForwardPID > 0)
+	}
+	if !direct {
+		t.Errorf("the session should be recorded as direct (no master), with its forward's pid: %+v", f.Sessions)
+	}
+	// The new name, after the command, through a real shell.
+	if _, stderr, code := e.shellRun("bash", "jt ls --json "+hostA+" --no-master"); code != 0 || strings.Contains(stderr, "now called") {
+		t.Errorf("jt ls HOST --no-master: exit %d\n%s", code, stderr)
+	}
+}
+
+// jt open and jt close --kill of the host's last session, together, 50
+// times (the second half with every core busy): each open succeeds or
+// fails with a jt error that says why, never a raw ssh message, and the
+// state file matches the host.
+func TestE2EFirstOpenCloseRace(t *testing.T) {
+	e := newEnv(t)
+	names := [2]string{"fcrace0", "fcrace1"}
+	for _, n := range names {
+		e.opened[[2]string{hostB, n}] = true
+	}
+	live := map[string]int{} // name → pid of what runs, as jt said
+	r := e.open(hostB, names[0])
+	live[names[0]] = r.PID
+	stopLoad := func() {}
+	defer func() { stopLoad() }()
+	for i := 0; i < 50; i++ {
+		if i == 25 {
+			stopLoad = cpuLoad(t)
+		}
+		closing, opening := names[i%2], names[(i+1)%2]
+		var wg sync.WaitGroup
+		var cOut, cErr, oOut, oErr string
+		var cCode, oCode int
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			cOut, cErr, cCode = e.run("close", "--kill", "--name", closing, hostB)
+		}()
+		go func() {
+			defer wg.Done()
+			oOut, oErr, oCode = e.run("open", "--no-browser", "--json", "--name", opening, hostB)
+		}()
+		wg.Wait()
+		_ = cOut
+		if cCode != 0 {
+			t.Fatalf("round %d: jt close --kill --name %s: exit %d\n%s", i, closing, cCode, cErr)
+		}
+		delete(live, closing)
+		if oCode == 0 {
+			var r openResult
+			if err := json.Unmarshal([]byte(oOut), &r); err != nil {
+				t.Fatalf("round %d: jt open --json printed %q: %v", i, oOut, err)
+			}
+			mustAnswer(t, r.URL)
+			live[opening] = r.PID
+		} else {
+			t.Logf("round %d: jt open failed (exit %d)", i, oCode)
+			for _, l := range lines(oErr) {
+				if !strings.HasPrefix(l, "jt: ") {
+					t.Errorf("round %d: jt open failed with a line that is not jt's: %q\n%s", i, l, oErr)
+				}
+			}
+			if !strings.Contains(oErr, "jt: error: ") {
+				t.Errorf("round %d: jt open failed without saying why:\n%s", i, oErr)
+			}
+		}
+		st, raw := relLoad(t, e)
+		if len(st.Pending) > 0 {
+			t.Errorf("round %d: pending records after both commands ended:\n%s", i, raw)
+		}
+		var recorded []string
+		for _, s := range st.Sessions {
+			recorded = append(recorded, s.Name)
+			if pid, ok := live[s.Name]; !ok || pid != s.PID {
+				t.Errorf("round %d: recorded %s (pid %d), but jt said %v runs", i, s.Name, s.PID, live)
+			}
+		}
+		if len(recorded) != len(live) {
+			t.Errorf("round %d: recorded %v, but jt said %v runs:\n%s", i, recorded, live, raw)
+		}
+		for _, n := range names {
+			pids := jupyterPIDs(t, hostB, n)
+			if want, ok := live[n]; ok != (len(pids) > 0) || (ok && !slices.Contains(pids, want)) {
+				t.Fatalf("round %d: on %s session %s has jupyter %v; jt said %v", i, hostB, n, pids, live)
+			}
+		}
+		if t.Failed() {
+			return
+		}
+	}
+}
+
+// cpuLoad keeps every core busy until the returned stop is called (or the
+// test ends): the races a slow, loaded laptop meets.
+func cpuLoad(t *testing.T) (stop func()) {
+	t.Helper()
+	var cmds []*exec.Cmd
+	for i := 0; i < runtime.NumCPU(); i++ {
+		c := exec.Command("sh", "-c", "while :; do :; done")
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		cmds = append(cmds, c)
+	}
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			for _, c := range cmds {
+				c.Process.Kill()
+				c.Wait()
+			}
+		})
+	}
+	t.Cleanup(stop)
+	t.Logf("cpu load: %d busy loops (pids %s)", len(cmds), pidList(cmds))
+	return stop
+}
+
+func pidList(cmds []*exec.Cmd) string {
+	var s []string
+	for _, c := range cmds {
+		s = append(s, strconv.Itoa(c.Process.Pid))
+	}
+	return strings.Join(s, " ")
+}
+
+// checkNoRace fails the test when a -race build of jt found a data race.
+func checkNoRace(t *testing.T, stderr string) {
+	t.Helper()
+	if strings.Contains(stderr, "WARNING: DATA RACE") {
+		t.Errorf("the race detector found a data race in jt:\n%s", stderr)
+	}
+}
