@@ -308,10 +308,30 @@ func (c *Client) Exit(ctx context.Context, host string) error {
 		return nil
 	}
 	_, err := c.Runner.Run(ctx, Cmd{Args: c.ExitArgs(host)})
-	if errors.Is(err, ErrNoMaster) {
-		return nil
+	if err != nil && !errors.Is(err, ErrNoMaster) {
+		return err
 	}
-	return err
+	c.reapMaster(ctx, host)
+	return nil
+}
+
+// reapMaster makes sure no master for host outlives Exit: one whose login
+// was interrupted may hold the control socket without answering it yet, or
+// be about to daemonise. It waits a moment for the master to leave, then
+// ends it.
+func (c *Client) reapMaster(ctx context.Context, host string) {
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		pid := findMaster(c.ControlDir, c.Dest(host))
+		if pid <= 0 {
+			return
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			c.killMaster(host, pid)
+			return
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
 }
 
 // AddForwardPID asks the master for a forward (ssh answers locally;
