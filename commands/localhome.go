@@ -2,6 +2,7 @@ package commands
 
 import (
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/mitchellh/go-homedir"
@@ -35,7 +36,16 @@ func mapLocalHome(d *Deps, o *openOptions) {
 		return
 	}
 	if dir, ok := remoteHomeDir(o.Dir, home); ok {
-		d.warn("--dir %s is under your local home; using %s on %s", sshexec.Printable(o.Dir), sshexec.Printable(dir), o.Host)
+		d.warn("--dir %s is under your local home; using %s on %s", plainOrQuoted(o.Dir), plainOrQuoted(dir), o.Host)
 		o.Dir = dir
 	}
+}
+
+// plainOrQuoted shows a path as it is when that is safe on a terminal, else
+// quoted with its odd characters escaped.
+func plainOrQuoted(s string) string {
+	if len(s) <= 256 && strconv.Quote(s) == `"`+s+`"` {
+		return s
+	}
+	return sshexec.Printable(s)
 }
