@@ -3,15 +3,12 @@ package commands
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/jt-sh/jt/templates"
 )
-
-var windowIDRE = regexp.MustCompile(`^[0-9]+\.jt-[A-Za-z0-9._-]+$|^jt-[A-Za-z0-9._-]+$`)
 
 func attachCommand() *cli.Command {
 	return &cli.Command{
@@ -48,35 +45,20 @@ Examples:
 			if err != nil {
 				return sshHinted(fmt.Errorf("find session %s on %s: %w", name, host, err), host)
 			}
-			reply, err := templates.ParseReply(res.Stdout)
-			if err != nil || len(reply.Blocks) == 0 {
-				return fmt.Errorf("no answer from %s", host)
+			console, err := templates.ParseAttach(res.Stdout, name)
+			if err != nil {
+				return fmt.Errorf("find session %s on %s: %w", name, host, err)
 			}
-			v := reply.Blocks[0].Values
-			if v["mux"] == "none" {
+			if console.Mux == "none" {
 				return hinted(fmt.Errorf("session %s on %s runs without a multiplexer (mux none): there is no console to attach to", name, host),
 					"follow its output with: jt logs -f --name "+name+" "+host)
 			}
-			id := v["id"]
-			if id == "" || !windowIDRE.MatchString(id) {
+			if console.ID == "" {
 				return hinted(fmt.Errorf("session %s has no window on %s", name, host), "start it with: jt open --name "+name+" "+host)
 			}
-			var remote string
-			switch v["mux"] {
-			case "tmux":
-				remote = "tmux attach-session -t =" + id
-				if sock := v["socket"]; sock != "" {
-					if !windowIDRE.MatchString(sock) {
-						return fmt.Errorf("%s answered an odd tmux socket name %q", host, sock)
-					}
-					// jt gives each session a tmux server of its own.
-					remote = "tmux -L " + templates.Quote(sock) + " attach-session -t =" + id
-				}
-			default:
-				remote = "screen -r " + id
-				if dir := v["screendir"]; dir != "" {
-					remote = "env SCREENDIR=" + templates.Quote(dir) + " " + remote
-				}
+			remote, err := templates.ConsoleCommand(console)
+			if err != nil {
+				return fmt.Errorf("attach to session %s on %s: %w", name, host, err)
 			}
 			return d.SSH.RunTerminal(ctx, host, remote)
 		}),
