@@ -10,7 +10,7 @@ import (
 // Console is the window jt attach opens: attach.sh's answer, checked.
 type Console struct {
 	Mux       string // "screen", "tmux" or "none"
-	ID        string // screen: PID.jt-NAME; tmux: jt-NAME; "" when the session has no window
+	ID        string // screen: PID.jt-NAME; tmux: jt-NAME, . made _; "" when the session has no window
 	Socket    string // tmux -L socket name; "" for the default tmux server
 	ScreenDir string // SCREENDIR of screen on the host; "" for screen's default
 }
@@ -37,8 +37,9 @@ func ParseAttach(out []byte, name string) (Console, error) {
 	case "none":
 	case "tmux":
 		c.ID, c.Socket = v["id"], v["socket"]
-		if c.ID != "" && c.ID != want {
-			return Console{}, fmt.Errorf("the answer names tmux session %q, not %s", c.ID, want)
+		// tmux makes each . (and :) of a session name a _.
+		if session := strings.NewReplacer(".", "_", ":", "_").Replace(want); c.ID != "" && c.ID != session {
+			return Console{}, fmt.Errorf("the answer names tmux session %q, not %s", c.ID, session)
 		}
 		if c.Socket != "" && c.Socket != want {
 			return Console{}, fmt.Errorf("the answer names tmux socket %q, not %s", c.Socket, want)

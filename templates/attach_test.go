@@ -219,10 +219,10 @@ func TestParseAttach(t *testing.T) {
 		out  []byte
 		want templates.Console
 	}{
-		{answer("mux=tmux", "id=jt-a.b", "socket=jt-a.b"), templates.Console{Mux: "tmux", ID: "jt-a.b", Socket: "jt-a.b"}},
-		{answer("mux=tmux", "id=jt-a.b"), templates.Console{Mux: "tmux", ID: "jt-a.b"}},
+		{answer("mux=tmux", "id=jt-a_b", "socket=jt-a.b"), templates.Console{Mux: "tmux", ID: "jt-a_b", Socket: "jt-a.b"}},
+		{answer("mux=tmux", "id=jt-a_b"), templates.Console{Mux: "tmux", ID: "jt-a_b"}},
 		{answer("mux=tmux"), templates.Console{Mux: "tmux"}},
-		{answer("mux=tmux", "id=jt-a.b", "screendir=/ignored for tmux"), templates.Console{Mux: "tmux", ID: "jt-a.b"}},
+		{answer("mux=tmux", "id=jt-a_b", "screendir=/ignored for tmux"), templates.Console{Mux: "tmux", ID: "jt-a_b"}},
 		{answer("mux=screen", "id=123.jt-a.b"), templates.Console{Mux: "screen", ID: "123.jt-a.b"}},
 		{answer("mux=screen", "id=123.jt-a.b", "screendir=/home/u/.local/state/jt/screen"), templates.Console{Mux: "screen", ID: "123.jt-a.b", ScreenDir: "/home/u/.local/state/jt/screen"}},
 		{answer("mux=screen"), templates.Console{Mux: "screen"}},
@@ -247,11 +247,13 @@ func TestParseAttachHostile(t *testing.T) {
 		answer("mux=tmux", "id=jt-other"),
 		answer("mux=tmux", "id=jt-a.bc"),
 		answer("mux=tmux", "id=jt-a"),
-		answer("mux=tmux", "id=jt-a.b;touch pwned"),
+		answer("mux=tmux", "id=jt-a.b"), // tmux has no such session name
+		answer("mux=tmux", "id=jt-a_b;touch pwned"),
 		answer("mux=tmux", "id=-t"),
-		answer("mux=tmux", "id=jt-a.b", "socket=../../tmp/x"),
-		answer("mux=tmux", "id=jt-a.b", "socket=jt-a.b -x"),
-		answer("mux=tmux", "id=jt-a.b", "socket=default"),
+		answer("mux=tmux", "id=jt-a_b", "socket=../../tmp/x"),
+		answer("mux=tmux", "id=jt-a_b", "socket=jt-a.b -x"),
+		answer("mux=tmux", "id=jt-a_b", "socket=jt-a_b"),
+		answer("mux=tmux", "id=jt-a_b", "socket=default"),
 		answer("mux=screen", "id=jt-a.b"),
 		answer("mux=screen", "id=123.jt-other"),
 		answer("mux=screen", "id=123.jt-a.b.c"),
@@ -276,16 +278,18 @@ func TestParseAttachHostile(t *testing.T) {
 }
 
 // TestAttachScriptToConsole runs attach.sh against a fake tmux that knows
-// session NAME on its own socket, and the resulting console command with
-// sh as the login shell: find, check, open, end to end without ssh.
+// session NAME on its own socket (spelt as tmux does, . made _), and the
+// resulting console command with sh as the login shell: find, check, open,
+// end to end without ssh.
 func TestAttachScriptToConsole(t *testing.T) {
 	dir := t.TempDir()
 	home := filepath.Join(dir, "home")
 	name := uniqueName(t, "at.1")
+	session := "jt-" + strings.ReplaceAll(name, ".", "_")
 	sess := filepath.Join(sessionsDir(home), name)
 	writeFiles(t, sess, map[string]string{"mux": "tmux\n"})
 	bin := fakeTools(t, dir, map[string]string{"tmux": `case "$*" in
-"-L jt-` + name + ` has-session -t =jt-` + name + `") exit 0 ;;
+"-L jt-` + name + ` has-session -t =` + session + `") exit 0 ;;
 *has-session*) exit 1 ;;
 *) printf '[%s]' "$@"; echo ;;
 esac
@@ -303,7 +307,7 @@ esac
 	run := exec.Command("sh", "-c", cmd)
 	run.Env = []string{"HOME=" + home, path}
 	out, err := run.CombinedOutput()
-	if want := "[-L][jt-" + name + "][attach-session][-t][=jt-" + name + "]\n"; err != nil || string(out) != want {
+	if want := "[-L][jt-" + name + "][attach-session][-t][=" + session + "]\n"; err != nil || string(out) != want {
 		t.Errorf("sh -c %q: %v, printed %q, want %q", cmd, err, out, want)
 	}
 }
