@@ -3,12 +3,18 @@ package commands
 import (
 	"context"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
 
 	"github.com/jt-sh/jt/templates"
 )
+
+// stdinIsTerminal reports whether jt's input is a terminal, which the
+// console needs (a character device such as /dev/null is not enough).
+func stdinIsTerminal() bool { return term.IsTerminal(int(os.Stdin.Fd())) }
 
 func attachCommand() *cli.Command {
 	return &cli.Command{
@@ -32,6 +38,17 @@ Examples:
 			if err := validName(name); err != nil {
 				return err
 			}
+			// Checked before any ssh: ssh itself would log in first and
+			// only then fail with "Must be connected to a terminal".
+			if !stdinIsTerminal() {
+				// A session recorded without a console has the better answer.
+				if f, err := d.Store.Load(); err == nil {
+					if s, ok := f.Find(host, name); ok && s.Mux == "none" {
+						return noConsole(name, host)
+					}
+				}
+				return usageErrorf("jt attach needs a terminal (its input is not one): run it in a terminal window, with no input redirected")
+			}
 			if _, err := ensureMaster(ctx, d, host); err != nil {
 				return err
 			}
@@ -50,8 +67,7 @@ Examples:
 				return fmt.Errorf("find session %s on %s: %w", name, host, err)
 			}
 			if console.Mux == "none" {
-				return hinted(fmt.Errorf("session %s on %s runs without a multiplexer (mux none): there is no console to attach to", name, host),
-					"follow its output with: jt logs -f --name "+name+" "+host)
+				return noConsole(name, host)
 			}
 			if console.ID == "" {
 				return hinted(fmt.Errorf("session %s has no window on %s", name, host), "start it with: jt open --name "+name+" "+host)
@@ -63,4 +79,9 @@ Examples:
 			return d.SSH.RunTerminal(ctx, host, remote)
 		}),
 	}
+}
+
+func noConsole(name, host string) error {
+	return hinted(fmt.Errorf("session %s on %s runs without a multiplexer (mux none): there is no console to attach to", name, host),
+		"follow its output with: jt logs -f --name "+name+" "+host)
 }
