@@ -46,11 +46,13 @@ const (
 	userB    = "jtu2"
 	userCsh  = "jtcsh"
 	userFish = "jtfish"
+	userZsh  = "jtzsh"
 
 	hostA    = "hosta"
 	hostB    = "hostb"
 	hostCsh  = "hostcsh"
 	hostFish = "hostfish"
+	hostZsh  = "hostzsh"
 )
 
 // A second unix user on the same host, who never owns a session: the
@@ -60,10 +62,11 @@ const (
 	hostOther = "hostother"
 )
 
-// Banners the tcsh and fish users' rc files print on stdout at every login.
+// Banners the tcsh, fish and zsh users' rc files print on stdout at every login.
 const (
 	cshBanner  = "Welcome to the cluster (tcsh)"
 	fishBanner = "Welcome to the cluster (fish)"
+	zshBanner  = "Welcome to the cluster (zsh)"
 )
 
 var e2e struct {
@@ -75,6 +78,7 @@ var e2e struct {
 	box      *sshbox.Box
 	tcsh     string // login shells found, "" if missing
 	fish     string
+	zsh      string
 	lock     *flock.Flock // held until the process exits (see lockE2E)
 }
 
@@ -145,6 +149,9 @@ func setupE2E() {
 	if p, err := exec.LookPath("fish"); err == nil {
 		e2e.fish = p
 	}
+	if p, err := exec.LookPath("zsh"); err == nil {
+		e2e.zsh = p
+	}
 
 	dir, err := os.MkdirTemp("/tmp", "jte")
 	if err != nil {
@@ -179,6 +186,12 @@ func setupE2E() {
 		opts.Aliases[hostFish] = userFish
 		opts.Users = append(opts.Users, sshbox.User{Name: userFish, Shell: e2e.fish,
 			Files: map[string]string{".config/fish/config.fish": "echo \"" + fishBanner + "\"\n"}})
+	}
+	if e2e.zsh != "" {
+		// .zshenv: the one file zsh reads for ssh HOST CMD too.
+		opts.Aliases[hostZsh] = userZsh
+		opts.Users = append(opts.Users, sshbox.User{Name: userZsh, Shell: e2e.zsh,
+			Files: map[string]string{".zshenv": "echo \"" + zshBanner + "\"\n"}})
 	}
 	if err := lockE2E(); err != nil {
 		e2e.setupErr = err

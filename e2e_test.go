@@ -9,13 +9,11 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 )
 
 // Issue 2: jt open (notebook flavour) prints one URL that reaches a working
@@ -646,87 +644,6 @@ func remoteTail(t *testing.T, host, name string, n int) string {
 		t.Fatalf("remote tail on %s: no marker in %q", host, out)
 	}
 	return out[i+len(mark):]
-}
-
-// Issue 3: jt attach shows the Jupyter console in a terminal; detaching
-// with the screen keys ends jt with status 0 and leaves the server.
-func TestE2EAttach(t *testing.T) {
-	needE2E(t)
-	tmux, err := exec.LookPath("tmux")
-	if err != nil {
-		missingReq(t, "tmux not found (apt install tmux): jt attach needs a terminal")
-	}
-	e := newEnv(t)
-	r := e.open(hostA, "at")
-
-	sock := filepath.Join(e.dir, "tmux.sock")
-	exitFile := filepath.Join(e.dir, "attach.exit")
-	tm := func(args ...string) (string, error) {
-		cmd := exec.Command(tmux, append([]string{"-S", sock}, args...)...)
-		cmd.Env = e.vars
-		out, err := cmd.CombinedOutput()
-		return string(out), err
-	}
-	t.Cleanup(func() { tm("kill-server") })
-
-	envWords := []string{"env", "-u", "BROWSER"}
-	for _, kv := range e.vars {
-		if strings.HasPrefix(kv, "XDG_STATE_HOME=") || strings.HasPrefix(kv, "XDG_RUNTIME_DIR=") || strings.HasPrefix(kv, "JT_SSH_CONFIG=") {
-			envWords = append(envWords, kv)
-		}
-	}
-	inner := shellJoin(append(envWords, e2e.jt, "attach", "--name", "at", hostA)) +
-		"; echo EXIT=$? >" + shellQuote(exitFile) + "; sleep 30"
-	if out, err := tm("new-session", "-d", "-s", "T", "-x", "200", "-y", "50", inner); err != nil {
-		t.Fatalf("tmux new-session: %v: %s", err, out)
-	}
-
-	consoleRE := regexp.MustCompile(`Jupyter Notebook|is running at|http://127\.0\.0\.1`)
-	var pane string
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		pane, _ = tm("capture-pane", "-p", "-t", "T")
-		if consoleRE.MatchString(pane) {
-			break
-		}
-		if _, err := os.Stat(exitFile); err == nil {
-			data, _ := os.ReadFile(exitFile)
-			t.Fatalf("jt attach ended before showing the console (%s); pane:\n%s", strings.TrimSpace(string(data)), pane)
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the attached pane never showed Jupyter's console; pane:\n%s", pane)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	t.Logf("pane while attached:\n%s", pane)
-
-	if out, err := tm("send-keys", "-t", "T", "C-a", "d"); err != nil {
-		t.Fatalf("tmux send-keys: %v: %s", err, out)
-	}
-	var exit string
-	deadline = time.Now().Add(30 * time.Second)
-	for {
-		if data, err := os.ReadFile(exitFile); err == nil && strings.HasSuffix(string(data), "\n") {
-			exit = strings.TrimSpace(string(data))
-			break
-		}
-		if time.Now().After(deadline) {
-			pane, _ = tm("capture-pane", "-p", "-t", "T")
-			t.Fatalf("jt attach did not end after the detach keys; pane:\n%s", pane)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if exit != "EXIT=0" {
-		pane, _ = tm("capture-pane", "-p", "-t", "T")
-		t.Errorf("jt attach ended with %s, want EXIT=0; pane:\n%s", exit, pane)
-	}
-	if !remoteAlive(t, hostA, r.PID) {
-		t.Errorf("the server (pid %d) died when jt attach detached", r.PID)
-	}
-	if ids := screenIDs(t, hostA, "at"); len(ids) != 1 {
-		t.Errorf("screen sessions jt-at after detaching: %v, want one", ids)
-	}
-	mustAnswer(t, r.URL)
 }
 
 // Two jt open of the same session at once make one server, not two.

@@ -3,15 +3,18 @@ package commands
 import (
 	"context"
 	"fmt"
-	"regexp"
+	"os"
 	"time"
 
 	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
 
 	"github.com/jt-sh/jt/templates"
 )
 
-var windowIDRE = regexp.MustCompile(`^[0-9]+\.jt-[A-Za-z0-9._-]+$|^jt-[A-Za-z0-9._-]+$`)
+// stdinIsTerminal reports whether jt's input is a terminal, which the
+// console needs (a character device such as /dev/null is not enough).
+func stdinIsTerminal() bool { return term.IsTerminal(int(os.Stdin.Fd())) }
 
 func attachCommand() *cli.Command {
 	return &cli.Command{
@@ -35,6 +38,17 @@ Examples:
 			if err := validName(name); err != nil {
 				return err
 			}
+			// Checked before any ssh: ssh itself would log in first and
+			// only then fail with "Must be connected to a terminal".
+			if !stdinIsTerminal() {
+				// A session recorded without a console has the better answer.
+				if f, err := d.Store.Load(); err == nil {
+					if s, ok := f.Find(host, name); ok && s.Mux == "none" {
+						return noConsole(name, host)
+					}
+				}
+				return usageErrorf("jt attach needs a terminal (its input is not one): run it in a terminal window, with no input redirected")
+			}
 			if d, _, err = ensureMaster(ctx, d, host); err != nil {
 				return err
 			}
@@ -48,37 +62,26 @@ Examples:
 			if err != nil {
 				return sshHinted(fmt.Errorf("find session %s on %s: %w", name, host, err), host)
 			}
-			reply, err := templates.ParseReply(res.Stdout)
-			if err != nil || len(reply.Blocks) == 0 {
-				return fmt.Errorf("no answer from %s", host)
+			console, err := templates.ParseAttach(res.Stdout, name)
+			if err != nil {
+				return fmt.Errorf("find session %s on %s: %w", name, host, err)
 			}
-			v := reply.Blocks[0].Values
-			if v["mux"] == "none" {
-				return hinted(fmt.Errorf("session %s on %s runs without a multiplexer (mux none): there is no console to attach to", name, host),
-					"follow its output with: jt logs -f --name "+name+" "+host)
+			if console.Mux == "none" {
+				return noConsole(name, host)
 			}
-			id := v["id"]
-			if id == "" || !windowIDRE.MatchString(id) {
+			if console.ID == "" {
 				return hinted(fmt.Errorf("session %s has no window on %s", name, host), "start it with: jt open --name "+name+" "+host)
 			}
-			var remote string
-			switch v["mux"] {
-			case "tmux":
-				remote = "tmux attach-session -t =" + id
-				if sock := v["socket"]; sock != "" {
-					if !windowIDRE.MatchString(sock) {
-						return fmt.Errorf("%s answered an odd tmux socket name %q", host, sock)
-					}
-					// jt gives each session a tmux server of its own.
-					remote = "tmux -L " + templates.Quote(sock) + " attach-session -t =" + id
-				}
-			default:
-				remote = "screen -r " + id
-				if dir := v["screendir"]; dir != "" {
-					remote = "env SCREENDIR=" + templates.Quote(dir) + " " + remote
-				}
+			remote, err := templates.ConsoleCommand(console)
+			if err != nil {
+				return fmt.Errorf("attach to session %s on %s: %w", name, host, err)
 			}
 			return d.SSH.RunTerminal(ctx, host, remote)
 		}),
 	}
+}
+
+func noConsole(name, host string) error {
+	return hinted(fmt.Errorf("session %s on %s runs without a console (console none): there is nothing to attach to", name, host),
+		"follow its output with: jt logs -f --name "+name+" "+host)
 }

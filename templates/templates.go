@@ -1,6 +1,7 @@
 // Package templates holds jt's remote shell scripts and renders them. Every
-// value enters a script through Quote ({{q .X}} in the templates), and the
-// scripts answer between markers, parsed by ParseReply.
+// value enters a script through Quote ({{q .X}} in the templates; {{dq .X}}
+// in the one command line jt attach gives the login shell), and the scripts
+// answer between markers, parsed by ParseReply.
 package templates
 
 import (
@@ -14,7 +15,7 @@ import (
 //go:embed *.sh.tmpl
 var files embed.FS
 
-var scripts = template.Must(template.New("").Funcs(template.FuncMap{"q": quoteAny}).ParseFS(files, "*.sh.tmpl"))
+var scripts = template.Must(template.New("").Funcs(template.FuncMap{"q": quoteAny, "dq": dquote}).ParseFS(files, "*.sh.tmpl"))
 
 // Quote makes s one literal word for a POSIX shell: single quotes, with
 // each embedded quote closed, escaped and reopened.
