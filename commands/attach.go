@@ -82,6 +82,6 @@ Examples:
 }
 
 func noConsole(name, host string) error {
-	return hinted(fmt.Errorf("session %s on %s runs without a console (console none): there is nothing to attach to", name, host),
+	return hinted(fmt.Errorf("session %s on %s has no console (it runs with console none): there is nothing to attach to", name, host),
 		"follow its output with: jt logs -f --name "+name+" "+host)
 }
