@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command bench measures jt against a throwaway sshd (scripts/sshbox) and
 // prints, per operation, the median time, its floor (what OpenSSH and
 // Jupyter cost by themselves), the ratio, how many ssh processes jt

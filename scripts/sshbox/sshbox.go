@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package sshbox runs a throwaway OpenSSH server on 127.0.0.1, so that
 // end-to-end tests, benchmarks and the sandbox script can drive jt through
 // the real ssh client against a real sshd, with no remote machine.

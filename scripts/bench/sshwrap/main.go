@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command sshwrap is the JT_SSH of jt's bench: it runs the real ssh
 // ($JTB_SSH_REAL) with the same arguments and file descriptors, and then
 // appends one line to $JTB_SSH_LOG: start and end (Unix nanoseconds), exit

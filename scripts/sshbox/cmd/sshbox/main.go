@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command sshbox starts and stops a throwaway sshd on 127.0.0.1 that
 // outlives the command, so that a shell script (scripts/sandbox) can let
 // someone try jt with no remote machine:
