@@ -14,6 +14,7 @@ import (
 
 	"github.com/mitchellh/go-homedir"
 	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
 
 	"github.com/jt-sh/jt/config"
 	"github.com/jt-sh/jt/sshexec"
@@ -188,10 +189,9 @@ func (r failingRunner) Run(context.Context, sshexec.Cmd) (sshexec.Result, error)
 	return sshexec.Result{}, r.err
 }
 
-func isTerminal(f *os.File) bool {
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
-}
+// isTerminal reports whether f is a terminal (/dev/null, a character
+// device too, is not).
+func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
 
 // action adapts a command body to urfave/cli with real Deps.
 func action(run func(ctx context.Context, c *cli.Context, d *Deps) error) cli.ActionFunc {

@@ -7,14 +7,13 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
-	"golang.org/x/term"
 
 	"github.com/jt-sh/jt/templates"
 )
 
 // stdinIsTerminal reports whether jt's input is a terminal, which the
 // console needs (a character device such as /dev/null is not enough).
-func stdinIsTerminal() bool { return term.IsTerminal(int(os.Stdin.Fd())) }
+func stdinIsTerminal() bool { return isTerminal(os.Stdin) }
 
 func attachCommand() *cli.Command {
 	return &cli.Command{
