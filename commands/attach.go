@@ -48,7 +48,10 @@ Examples:
 			if err != nil {
 				return sshHinted(fmt.Errorf("find session %s on %s: %w", name, host, err), host)
 			}
-			reply, err := templates.ParseReply(res.Stdout)
+			reply, err := templates.Read(host, templates.KindAttach, res.Stdout)
+			if templates.Refused(err) {
+				return err
+			}
 			if err != nil || len(reply.Blocks) == 0 {
 				return fmt.Errorf("no answer from %s", host)
 			}
