@@ -62,6 +62,24 @@ const (
 	hostOther = "hostother"
 )
 
+// A user whose login shell lies (e2e_hostile_test.go): it runs the real
+// /bin/sh, and pipes what it prints through $HOME/filter when there is one.
+const (
+	userHostile = "jthostile"
+	hostHostile = "hosthostile"
+)
+
+// hostileShell is that login shell.
+const hostileShell = `#!/bin/sh
+# The hostile test user's login shell: the real /bin/sh runs the command,
+# and the filter a test chose rewrites everything it prints.
+if [ -f "$HOME/filter" ]; then
+	/bin/sh "$@" | /bin/sh "$HOME/filter"
+	exit 0
+fi
+exec /bin/sh "$@"
+`
+
 // Banners the tcsh, fish and zsh users' rc files print on stdout at every login.
 const (
 	cshBanner  = "Welcome to the cluster (tcsh)"
@@ -193,6 +211,18 @@ func setupE2E() {
 		opts.Users = append(opts.Users, sshbox.User{Name: userZsh, Shell: e2e.zsh,
 			Files: map[string]string{".zshenv": "echo \"" + zshBanner + "\"\n"}})
 	}
+	// The hostile user's shell lives in dir: others may pass through it.
+	shell := filepath.Join(dir, "hostile-shell")
+	if err := os.WriteFile(shell, []byte(hostileShell), 0o755); err != nil {
+		e2e.setupErr = err
+		return
+	}
+	if err := os.Chmod(dir, 0o711); err != nil {
+		e2e.setupErr = err
+		return
+	}
+	opts.Aliases[hostHostile] = userHostile
+	opts.Users = append(opts.Users, sshbox.User{Name: userHostile, Shell: shell})
 	if err := lockE2E(); err != nil {
 		e2e.setupErr = err
 		return

@@ -61,7 +61,10 @@ Examples:
 			if err != nil {
 				return sshHinted(fmt.Errorf("find session %s on %s: %w", name, host, err), host)
 			}
-			console, err := templates.ParseAttach(res.Stdout, name)
+			console, err := templates.ParseAttach(host, res.Stdout, name)
+			if templates.Refused(err) {
+				return err
+			}
 			if err != nil {
 				return fmt.Errorf("find session %s on %s: %w", name, host, err)
 			}

@@ -14,6 +14,11 @@ import (
 // token never appears on the browser's (or xdg-open's) command line. This is
 // what Jupyter itself does when it opens a browser.
 func redirectFile(dir, name, url string) (string, error) {
+	// The name is jt's own, checked when given; checked again here because
+	// it becomes a path that jt first removes.
+	if err := validName(name); err != nil {
+		return "", err
+	}
 	path := filepath.Join(dir, "open-"+name+".html")
 	page := `<!DOCTYPE html>
 <html><head><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=` + html.EscapeString(url) + `">

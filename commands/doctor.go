@@ -164,7 +164,11 @@ func runDoctor(ctx context.Context, d *Deps, o openOptions) error {
 	sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	res, runErr := d.SSH.RunScript(sctx, host, strings.NewReader(script))
 	cancel()
-	reply, perr := templates.ParseReply(res.Stdout)
+	reply, perr := templates.Read(host, templates.KindDoctor, res.Stdout)
+	if templates.Refused(perr) {
+		r.add("remote", "fail", perr.Error(), "the host answered what jt's check script never prints: is it the machine you mean?", nil)
+		return r.err(host)
+	}
 	if runErr != nil && len(reply.Blocks) == 0 && d.SSH.NoMux {
 		return loginFailed(runErr)
 	}
@@ -180,7 +184,7 @@ func runDoctor(ctx context.Context, d *Deps, o openOptions) error {
 		r.add("remote", "fail", "the check script on "+host+" stopped early", "see the last check above (does a setup line run exit?)", nil)
 	}
 	if noise := beforeFirstMarker(res.Stdout); noise != "" {
-		r.add("banner", "ok", fmt.Sprintf("the login prints text on stdout (%q); jt ignores it, but scp and rsync may not", noise), "", nil)
+		r.add("banner", "ok", fmt.Sprintf("the login prints text on stdout (%s); jt ignores it, but scp and rsync may not", sshexec.Printable(noise)), "", nil)
 	}
 	return r.err(host)
 }

@@ -20,14 +20,17 @@ func remoteSessions(ctx context.Context, d *Deps, host string, lines int) ([]tem
 	if err != nil {
 		return nil, err
 	}
-	return listing(ctx, d, host, script)
+	return listing(ctx, d, host, templates.KindSession, script)
 }
 
 // listing runs a script that answers with blocks up to its end mark (ls,
 // Slurm status): an answer cut short is an error, even when ssh says 0.
-func listing(ctx context.Context, d *Deps, host, script string) ([]templates.Block, error) {
+func listing(ctx context.Context, d *Deps, host string, kind templates.Kind, script string) ([]templates.Block, error) {
 	res, err := d.SSH.RunScript(ctx, host, strings.NewReader(script))
-	reply, perr := templates.ParseReply(res.Stdout)
+	reply, perr := templates.Read(host, kind, res.Stdout)
+	if templates.Refused(perr) {
+		return nil, perr
+	}
 	if err != nil && !reply.Complete {
 		return nil, sshHinted(err, host)
 	}
@@ -134,7 +137,7 @@ func checkHost(ctx context.Context, d *Deps, host string, recorded []state.Sessi
 			rows[i].State = StateTunnelDown
 			if b.Server.PID != rows[i].PID || b.Server.Token != rows[i].Token {
 				// Another server now runs under this name (started elsewhere).
-				if live, err := sessionFromBlock(host, d.SSH.ControlPath(), b); err == nil {
+				if live, err := sessionFromBlock(host, b.Values["name"], d.SSH.ControlPath(), b); err == nil {
 					live.LocalPort = 0
 					rows[i].Session = live
 				}
@@ -151,7 +154,7 @@ func checkHost(ctx context.Context, d *Deps, host string, recorded []state.Sessi
 				r.State, r.Node = StateElsewhere, b.Values["node"]
 			}
 			if b.Values["state"] == "running" && b.Server != nil {
-				if live, err := sessionFromBlock(host, d.SSH.ControlPath(), b); err == nil {
+				if live, err := sessionFromBlock(host, b.Values["name"], d.SSH.ControlPath(), b); err == nil {
 					r.Session = live
 					r.State = StateTunnelDown
 				}

@@ -50,7 +50,9 @@ func logsCommand() *cli.Command {
 				if d, _, err = ensureMaster(ctx, d, host); err != nil {
 					return err
 				}
-				err := d.SSH.StreamScript(ctx, host, strings.NewReader(script), &templates.AfterLog{W: d.Stdout})
+				out := &templates.VisibleWriter{W: d.Stdout}
+				err := d.SSH.StreamScript(ctx, host, strings.NewReader(script), &templates.AfterLog{W: out})
+				out.Flush()
 				if ctx.Err() != nil {
 					return nil // Ctrl-C is how -f ends
 				}
@@ -65,8 +67,13 @@ func logsCommand() *cli.Command {
 				}
 				return sshHinted(fmt.Errorf("read the log on %s: %w", host, err), host)
 			}
-			_, err = (&templates.AfterLog{W: d.Stdout}).Write(res.Stdout)
-			return err
+			// The host writes the log: its escape sequences are shown, not
+			// obeyed (the raw file is the log path jt ls --json names).
+			out := &templates.VisibleWriter{W: d.Stdout}
+			if _, err := (&templates.AfterLog{W: out}).Write(res.Stdout); err != nil {
+				return err
+			}
+			return out.Flush()
 		}),
 	}
 }

@@ -141,6 +141,9 @@ type openResult struct {
 	Started    time.Time `json:"started"`
 	SlurmJob   string    `json:"slurm_job,omitempty"`
 	SlurmNode  string    `json:"slurm_node,omitempty"`
+	// Fallback says why the server listens on TCP though a private unix
+	// socket was asked for; empty when nothing fell back.
+	Fallback string `json:"fallback,omitempty"`
 }
 
 func runOpen(ctx context.Context, d *Deps, o openOptions) error {
@@ -160,7 +163,7 @@ func runOpen(ctx context.Context, d *Deps, o openOptions) error {
 	// Warm: the recorded tunnel answers with the recorded token, so master,
 	// forward and server are all up and ours. No ssh needed.
 	if known && answers(ctx, rec) {
-		return finishOpen(d, o, rec, "warm")
+		return finishOpen(d, o, rec, "warm", "")
 	}
 
 	unlock, err := lockHost(ctx, d, o.Host, o.Timeout+30*time.Second)
@@ -174,7 +177,7 @@ func runOpen(ctx context.Context, d *Deps, o openOptions) error {
 		return err
 	}
 	if known && answers(ctx, rec) {
-		return finishOpen(d, o, rec, "warm")
+		return finishOpen(d, o, rec, "warm", "")
 	}
 
 	// Until the session is recorded, a pending record lets the next jt
@@ -184,7 +187,7 @@ func runOpen(ctx context.Context, d *Deps, o openOptions) error {
 		return err
 	}
 	var u undoer
-	sess, status, err := openSteps(ctx, d, o, rec, known, nonce, &u)
+	sess, status, fallback, err := openSteps(ctx, d, o, rec, known, nonce, &u)
 	if err != nil {
 		if ctx.Err() != nil {
 			u.run(d, "interrupted")
@@ -195,7 +198,7 @@ func runOpen(ctx context.Context, d *Deps, o openOptions) error {
 	if err := recordOpened(ctx, d, sess, nonce); err != nil {
 		return err
 	}
-	return finishOpen(d, o, sess, status)
+	return finishOpen(d, o, sess, status, fallback)
 }
 
 // answers reports whether a recorded session's tunnel answers (with its
@@ -267,8 +270,9 @@ func newNonce() string {
 }
 
 // openSteps connects, finds or starts the server, forwards and probes,
-// registering the undo of each step that changes something.
-func openSteps(ctx context.Context, d *Deps, o openOptions, rec state.Session, known bool, nonce string, u *undoer) (state.Session, string, error) {
+// registering the undo of each step that changes something. It also says
+// why the server listens on TCP, when it does though a socket was asked for.
+func openSteps(ctx context.Context, d *Deps, o openOptions, rec state.Session, known bool, nonce string, u *undoer) (sess state.Session, status, fallback string, err error) {
 	d.progress("connecting to %s", o.Host)
 	if d.SSH.NoMux {
 		noMuxNotice(d)
@@ -280,17 +284,17 @@ func openSteps(ctx context.Context, d *Deps, o openOptions, rec state.Session, k
 		u.push(func(ctx context.Context) { exitIdleMasterLocked(ctx, d, o.Host) })
 	}
 	if err != nil {
-		return state.Session{}, "", err
+		return state.Session{}, "", "", err
 	}
 	// Registered before the script runs: an interrupt may come while the
 	// server starts. The remote side stops it only if this open started it.
 	u.push(func(ctx context.Context) { killRemote(ctx, d, o.Host, o.Name, nonce, 20*time.Second) })
-	sess, status, err := findOrStart(ctx, d, o, nonce)
+	sess, status, fallback, err = findOrStart(ctx, d, o, nonce)
 	if err != nil {
-		return sess, status, err
+		return sess, status, "", err
 	}
 	if err := forward(ctx, d, o, rec, known, &sess); err != nil {
-		return sess, status, err
+		return sess, status, "", err
 	}
 	lp := sess.LocalPort
 	u.push(func(ctx context.Context) {
@@ -302,18 +306,20 @@ func openSteps(ctx context.Context, d *Deps, o openOptions, rec state.Session, k
 	cancel()
 	if err != nil && ctx.Err() == nil && sess.Mode == "socket" && status == "started" && !o.TCP {
 		// Forwards to unix sockets fail only when used: sshd may forbid
-		// them (AllowStreamLocalForwarding no). Start over on TCP.
-		d.warn("the tunnel to Jupyter's unix socket on %s does not answer (does sshd forbid stream-local forwarding?); falling back to TCP on 127.0.0.1", o.Host)
+		// them (AllowStreamLocalForwarding no), or Jupyter is slow to
+		// serve. Start over on TCP, and say why, here and in --json.
+		fallback = fmt.Sprintf("the tunnel to Jupyter's unix socket gave no answer within 15s (%v): does sshd forbid stream-local forwarding, or is Jupyter slow to serve?", err)
+		d.warn("%s: %s; falling back to TCP on 127.0.0.1", o.Host, fallback)
 		d.SSH.CancelForward(ctx, o.Host, sshexec.Forward{LocalPort: lp, RemoteSock: sess.RemoteSock, PID: sess.ForwardPID})
 		if _, kerr := killRemote(ctx, d, o.Host, o.Name, nonce, 30*time.Second); kerr != nil {
-			return sess, status, kerr
+			return sess, status, fallback, kerr
 		}
 		o.TCP = true
-		if sess, status, err = findOrStart(ctx, d, o, nonce); err != nil {
-			return sess, status, err
+		if sess, status, _, err = findOrStart(ctx, d, o, nonce); err != nil {
+			return sess, status, fallback, err
 		}
 		if err = forward(ctx, d, o, rec, false, &sess); err != nil {
-			return sess, status, err
+			return sess, status, fallback, err
 		}
 		u.push(func(ctx context.Context) {
 			d.SSH.CancelForward(ctx, o.Host, sshexec.Forward{LocalPort: sess.LocalPort, RemotePort: sess.RemotePort, PID: sess.ForwardPID})
@@ -324,11 +330,11 @@ func openSteps(ctx context.Context, d *Deps, o openOptions, rec state.Session, k
 	}
 	if err != nil {
 		if ctx.Err() != nil {
-			return sess, status, ctx.Err()
+			return sess, status, fallback, ctx.Err()
 		}
-		return sess, status, hinted(err, "the server runs on "+o.Host+" (pid "+strconv.Itoa(sess.PID)+") but the tunnel does not reach it; see jt logs "+o.Host)
+		return sess, status, fallback, hinted(err, "the server runs on "+o.Host+" (pid "+strconv.Itoa(sess.PID)+") but the tunnel does not reach it; see jt logs "+o.Host)
 	}
-	return sess, status, nil
+	return sess, status, fallback, nil
 }
 
 // cleanPending undoes the opens of host that were killed before they
@@ -355,7 +361,7 @@ func cleanPending(ctx context.Context, d *Deps, host, name string) {
 
 // findOrStart runs open.sh on the host: one round trip that finds the
 // session's server or starts it and waits, on the host, until it is ready.
-func findOrStart(ctx context.Context, d *Deps, o openOptions, nonce string) (state.Session, string, error) {
+func findOrStart(ctx context.Context, d *Deps, o openOptions, nonce string) (sess state.Session, status, fallback string, err error) {
 	mode := "socket"
 	if o.TCP || o.Port != 0 {
 		mode = "tcp"
@@ -365,43 +371,48 @@ func findOrStart(ctx context.Context, d *Deps, o openOptions, nonce string) (sta
 		Mode: mode, Timeout: int((o.Timeout + time.Second - 1) / time.Second), Mux: o.Mux, Nonce: nonce, Env: o.Env,
 	})
 	if err != nil {
-		return state.Session{}, "", err
+		return state.Session{}, "", "", err
 	}
 	d.progress("finding or starting Jupyter (session %s) on %s", o.Name, o.Host)
 	sctx, cancel := context.WithTimeout(ctx, o.Timeout+20*time.Second)
 	res, runErr := runScript(sctx, d, o.Host, script)
 	cancel()
-	reply, perr := templates.ParseReply(res.Stdout)
+	reply, perr := templates.Read(o.Host, templates.KindSession, res.Stdout)
 	var none state.Session
+	if templates.Refused(perr) {
+		return none, "", "", perr
+	}
 	if runErr != nil && (perr != nil || len(reply.Blocks) == 0) {
-		return none, "", sshHinted(fmt.Errorf("run jt's script on %s: %w", o.Host, runErr), o.Host)
+		return none, "", "", sshHinted(fmt.Errorf("run jt's script on %s: %w", o.Host, runErr), o.Host)
 	}
 	if perr != nil {
-		return none, "", fmt.Errorf("read the answer from %s: %w", o.Host, perr)
+		return none, "", "", fmt.Errorf("read the answer from %s: %w", o.Host, perr)
 	}
 	if len(reply.Blocks) == 0 {
 		err := fmt.Errorf("no answer from jt's script on %s (is /bin/sh there a POSIX shell?)", o.Host)
 		if len(o.Env.Setup) > 0 {
 			// bash as /bin/sh keeps the setup's redirection when a setup line exits.
-			return none, "", hinted(err, "does a setup line of the profile run exit? jt doctor "+o.Host+" runs the setup and shows its output")
+			return none, "", "", hinted(err, "does a setup line of the profile run exit? jt doctor "+o.Host+" runs the setup and shows its output")
 		}
-		return none, "", err
+		return none, "", "", err
 	}
 	b := reply.Blocks[0]
 	if b.Error {
-		return none, "", &HintError{Err: errors.New(b.Values["error"]), Hint: b.Values["hint"], Detail: b.Log}
+		return none, "", "", &HintError{Err: errors.New(b.Values["error"]), Hint: b.Values["hint"], Detail: b.Log}
 	}
-	sess, err := sessionFromBlock(o.Host, d.SSH.ControlPath(), b)
+	sess, err = sessionFromBlock(o.Host, o.Name, d.SSH.ControlPath(), b)
 	if err != nil {
-		return none, "", err
+		return none, "", "", err
 	}
-	status := b.Values["status"]
-	if reason := b.Values["fallback"]; reason != "" {
-		d.warn("%s: %s; the server listens on TCP 127.0.0.1:%d instead", o.Host, reason, sess.RemotePort)
-	} else if mode == "socket" && sess.Mode == "tcp" && status == "started" {
-		d.warn("%s: this jupyter ignored --sock; the server listens on TCP 127.0.0.1:%d instead", o.Host, sess.RemotePort)
+	status = b.Values["status"]
+	if mode == "socket" && sess.Mode == "tcp" && status == "started" {
+		fallback = b.Values["fallback"]
+		if fallback == "" {
+			fallback = "this jupyter ignored --sock"
+		}
+		d.warn("%s: %s; the server listens on TCP 127.0.0.1:%d instead", o.Host, fallback, sess.RemotePort)
 	}
-	return sess, status, nil
+	return sess, status, fallback, nil
 }
 
 // killRemote stops a session's server and removes its remote files; with
@@ -414,7 +425,10 @@ func killRemote(ctx context.Context, d *Deps, host, name, nonce string, timeout 
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	res, runErr := runScript(cctx, d, host, script)
-	reply, _ := templates.ParseReply(res.Stdout)
+	reply, perr := templates.Read(host, templates.KindClose, res.Stdout)
+	if templates.Refused(perr) {
+		return templates.Block{}, perr
+	}
 	if len(reply.Blocks) == 0 {
 		if runErr == nil {
 			runErr = errors.New("no answer")
@@ -503,15 +517,20 @@ func ensureMaster(ctx context.Context, d *Deps, host string) (*Deps, bool, error
 	return d, started, nil
 }
 
-// sessionFromBlock turns the remote answer into a state record.
-func sessionFromBlock(host, controlPath string, b templates.Block) (state.Session, error) {
+// sessionFromBlock turns the remote answer (checked by templates.Read)
+// about session name into a state record. The name is jt's own: an answer
+// about another session is refused.
+func sessionFromBlock(host, name, controlPath string, b templates.Block) (state.Session, error) {
 	if b.Server == nil {
 		return state.Session{}, fmt.Errorf("%s answered without server details", host)
 	}
 	v := b.Values
+	if v["name"] != name {
+		return state.Session{}, &templates.AnswerError{Host: host, Field: "a session name", Value: v["name"], Why: "jt asked about session " + name}
+	}
 	s := state.Session{
 		Host:        host,
-		Name:        v["name"],
+		Name:        name,
 		ControlPath: controlPath,
 		PID:         b.Server.PID,
 		Mux:         v["mux"],
@@ -619,7 +638,7 @@ func forward(ctx context.Context, d *Deps, o openOptions, rec state.Session, kno
 	return fmt.Errorf("no free local port from %d", want)
 }
 
-func finishOpen(d *Deps, o openOptions, s state.Session, status string) error {
+func finishOpen(d *Deps, o openOptions, s state.Session, status, fallback string) error {
 	url := jupyterURL(s.LocalPort, s.BaseURL, s.Token)
 	if o.quiet {
 		return nil
@@ -629,7 +648,7 @@ func finishOpen(d *Deps, o openOptions, s state.Session, status string) error {
 		if err := enc.Encode(openResult{
 			URL: url, Host: s.Host, Name: s.Name, Status: status, LocalPort: s.LocalPort,
 			RemotePort: s.RemotePort, PID: s.PID, Flavour: s.Flavour, Dir: s.Dir, Node: s.Node, Started: s.Started,
-			SlurmJob: s.SlurmJob, SlurmNode: s.SlurmNode,
+			SlurmJob: s.SlurmJob, SlurmNode: s.SlurmNode, Fallback: fallback,
 		}); err != nil {
 			return err
 		}

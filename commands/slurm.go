@@ -220,7 +220,7 @@ func runSlurmOpen(ctx context.Context, d *Deps, o openOptions) error {
 		err := probe(pctx, rec.LocalPort, rec.BaseURL, rec.Token)
 		cancel()
 		if err == nil {
-			return finishOpen(d, o, rec, "warm")
+			return finishOpen(d, o, rec, "warm", "")
 		}
 	}
 	// The wait in the queue may be long: it holds this session's lock, and
@@ -262,7 +262,7 @@ func runSlurmOpen(ctx context.Context, d *Deps, o openOptions) error {
 		}
 		d.progress("job %s runs on %s, %s", sess.SlurmJob, sess.SlurmNode, until)
 	}
-	return finishOpen(d, o, sess, status)
+	return finishOpen(d, o, sess, status, "")
 }
 
 // slurmSteps connects, runs the waiting script (relaying its queue lines),
@@ -372,7 +372,10 @@ func waitForJob(ctx context.Context, d *Deps, o openOptions, nonce string, relay
 	if ctx.Err() != nil {
 		return none, "", ctx.Err()
 	}
-	reply, perr := templates.ParseReply(relay.rest.Bytes())
+	reply, perr := templates.Read(o.Host, templates.KindSlurmOpen, relay.rest.Bytes())
+	if templates.Refused(perr) {
+		return none, "", perr
+	}
 	if runErr != nil && (perr != nil || len(reply.Blocks) == 0) {
 		return none, "", sshHinted(fmt.Errorf("run jt's Slurm script on %s: %w", o.Host, runErr), o.Host)
 	}
@@ -387,7 +390,7 @@ func waitForJob(ctx context.Context, d *Deps, o openOptions, nonce string, relay
 		relay.ended = b.Values["ended"] == "yes"
 		return none, "", &HintError{Err: errors.New(b.Values["error"]), Hint: b.Values["hint"], Detail: b.Log}
 	}
-	sess, err := slurmSession(o.Host, d.SSH.ControlPath(), b, d.Now())
+	sess, err := slurmSession(o.Host, o.Name, d.SSH.ControlPath(), b, d.Now())
 	if err != nil {
 		return none, "", err
 	}
@@ -397,11 +400,18 @@ func waitForJob(ctx context.Context, d *Deps, o openOptions, nonce string, relay
 	return sess, b.Values["status"], nil
 }
 
-// slurmSession turns the answer of slurm_open.sh into a state record.
-func slurmSession(host, controlPath string, b templates.Block, now time.Time) (state.Session, error) {
+// slurmSession turns the answer of slurm_open.sh (checked by
+// templates.Read) about session name into a state record.
+func slurmSession(host, name, controlPath string, b templates.Block, now time.Time) (state.Session, error) {
 	v := b.Values
 	if b.Server == nil {
 		return state.Session{}, fmt.Errorf("%s answered without Jupyter's runtime file for job %s", host, v["job"])
+	}
+	if v["name"] != name {
+		return state.Session{}, &templates.AnswerError{Host: host, Field: "a session name", Value: v["name"], Why: "jt asked about session " + name}
+	}
+	if v["job"] == "" {
+		return state.Session{}, fmt.Errorf("%s answered no job id for session %s", host, name)
 	}
 	port, err := strconv.Atoi(v["port"])
 	if err != nil || port <= 0 || port > 65535 {
@@ -413,7 +423,7 @@ func slurmSession(host, controlPath string, b templates.Block, now time.Time) (s
 	}
 	s := state.Session{
 		Host:        host,
-		Name:        v["name"],
+		Name:        name,
 		ControlPath: controlPath,
 		Mode:        "tcp",
 		RemoteHost:  addr,
@@ -529,7 +539,10 @@ func cancelSlurm(ctx context.Context, d *Deps, host, name, nonce string, keep bo
 	cctx, cancel := context.WithTimeout(ctx, 45*time.Second)
 	defer cancel()
 	res, runErr := d.SSH.RunScript(cctx, host, strings.NewReader(script))
-	reply, _ := templates.ParseReply(res.Stdout)
+	reply, perr := templates.Read(host, templates.KindSlurmCancel, res.Stdout)
+	if templates.Refused(perr) {
+		return templates.Block{}, perr
+	}
 	if len(reply.Blocks) == 0 {
 		if runErr == nil {
 			runErr = errors.New("no answer")
@@ -726,7 +739,7 @@ func slurmJobs(ctx context.Context, d *Deps, host string, jobs []string) ([]temp
 	if err != nil {
 		return nil, err
 	}
-	blocks, err := listing(ctx, d, host, script)
+	blocks, err := listing(ctx, d, host, templates.KindSlurmStatus, script)
 	if err != nil {
 		return nil, err
 	}

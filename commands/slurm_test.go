@@ -128,7 +128,7 @@ const slurmAnswer = `motd: welcome to the cluster
 status=started
 name=default
 job=42
-nonce=NONCE
+nonce=0a1b2c3d4e5f60718293a4b5
 node=node7
 addr=10.1.2.7
 port=8888
@@ -138,7 +138,7 @@ started=1700000500
 left=59:50
 limit=1:00:00
 dir=/home/a
-log=/home/a/.local/state/jt/slurm/default/NONCE/log
+log=/home/a/.local/state/jt/slurm/default/0a1b2c3d4e5f60718293a4b5/log
 @@JT-JSON@@
 {"pid":5151,"port":8888,"token":"abc","base_url":"/"}
 @@JT-END@@
@@ -203,7 +203,7 @@ func TestSlurmOpenLsClose(t *testing.T) {
 	checkArgv(t, e.ssh.Calls(), "login1")
 	f, _ := e.d.Store.Load()
 	s, ok := f.Find("login1", "default")
-	if !ok || s.SlurmJob != "42" || s.SlurmNode != "node7" || s.SlurmNonce != "NONCE" || s.RemoteHost != "10.1.2.7" || s.PID != 5151 || s.SlurmLimit != "1:00:00" {
+	if !ok || s.SlurmJob != "42" || s.SlurmNode != "node7" || s.SlurmNonce != "0a1b2c3d4e5f60718293a4b5" || s.RemoteHost != "10.1.2.7" || s.PID != 5151 || s.SlurmLimit != "1:00:00" {
 		t.Fatalf("record %+v", s)
 	}
 	if want := time.Unix(1700000600, 0).Add(59*time.Minute + 50*time.Second).UTC(); !s.SlurmEnd.Equal(want) {

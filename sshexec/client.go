@@ -396,9 +396,13 @@ func (c *Client) CancelForward(ctx context.Context, host string, f Forward) erro
 	return err
 }
 
+// MaxScriptOutput bounds what jt keeps of a script's output: far more than
+// any answer (those are refused above 1 MiB), enough for jt logs.
+const MaxScriptOutput = 64 << 20
+
 // RunScript sends script to a POSIX sh on host through the master.
 func (c *Client) RunScript(ctx context.Context, host string, script io.Reader) (Result, error) {
-	return c.Runner.Run(ctx, Cmd{Args: c.ScriptArgs(host), Stdin: script, AnswerWithin: c.AnswerWithin})
+	return c.Runner.Run(ctx, Cmd{Args: c.ScriptArgs(host), Stdin: script, AnswerWithin: c.AnswerWithin, MaxStdout: MaxScriptOutput})
 }
 
 // StreamScript runs a script whose output goes to out as it comes.

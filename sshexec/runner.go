@@ -42,6 +42,9 @@ type Cmd struct {
 	// AnswerWithin, in Capture mode, ends ssh when no output at all came
 	// within it: the connection behind a live-looking master is dead.
 	AnswerWithin time.Duration
+	// MaxStdout, in Capture mode, bounds the stdout kept (0: no bound);
+	// the rest is read and dropped, so that a host cannot fill jt's memory.
+	MaxStdout int
 }
 
 // Result is what ssh printed and how it exited.
@@ -116,9 +119,14 @@ func (r *ExecRunner) Run(ctx context.Context, c Cmd) (Result, error) {
 	default:
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = c.Stdin, &stdout, &stderr
 	}
+	var out io.Writer = &stdout
+	if c.Mode == Capture && c.MaxStdout > 0 {
+		out = &capped{b: &stdout, max: c.MaxStdout}
+		cmd.Stdout = out
+	}
 	var answered *firstWrite
 	if c.Mode == Capture && c.AnswerWithin > 0 {
-		answered = &firstWrite{w: &stdout, seen: make(chan struct{})}
+		answered = &firstWrite{w: out, seen: make(chan struct{})}
 		cmd.Stdout = answered
 	}
 	err := cmd.Start()
@@ -164,6 +172,19 @@ func (r *ExecRunner) Run(ctx context.Context, c Cmd) (Result, error) {
 		res.ExitCode = -1
 	}
 	return res, newError(c.Args, res, err)
+}
+
+// capped keeps the first max bytes written to it and drops the rest.
+type capped struct {
+	b   *bytes.Buffer
+	max int
+}
+
+func (c *capped) Write(p []byte) (int, error) {
+	if room := c.max - c.b.Len(); room > 0 {
+		c.b.Write(p[:min(room, len(p))])
+	}
+	return len(p), nil
 }
 
 // firstWrite passes output on and tells when the first of it came.

@@ -22,8 +22,8 @@ var screenDirRE = regexp.MustCompile(`^/[A-Za-z0-9._/@+-]{0,1000}$`)
 // ParseAttach reads attach.sh's answer for session name. The answer is
 // untrusted: the ids must be the ones jt gives session name, the screen
 // directory a plain absolute path.
-func ParseAttach(out []byte, name string) (Console, error) {
-	reply, err := ParseReply(out)
+func ParseAttach(host string, out []byte, name string) (Console, error) {
+	reply, err := Read(host, KindAttach, out)
 	if err != nil {
 		return Console{}, err
 	}

@@ -228,7 +228,7 @@ func TestParseAttach(t *testing.T) {
 		{answer("mux=screen"), templates.Console{Mux: "screen"}},
 		{answer("mux=none"), templates.Console{Mux: "none"}},
 	} {
-		got, err := templates.ParseAttach(c.out, "a.b")
+		got, err := templates.ParseAttach("gpu1", c.out, "a.b")
 		if err != nil || got != c.want {
 			t.Errorf("ParseAttach(%q) = %+v, %v; want %+v", c.out, got, err, c.want)
 		}
@@ -271,7 +271,7 @@ func TestParseAttachHostile(t *testing.T) {
 		answer("mux=screen", "id=1.jt-a.b", "screendir=/a:b"),
 		answer("mux=screen", "id=1.jt-a.b", "screendir=/"+strings.Repeat("a", 2000)),
 	} {
-		if got, err := templates.ParseAttach(out, "a.b"); err == nil {
+		if got, err := templates.ParseAttach("gpu1", out, "a.b"); err == nil {
 			t.Errorf("ParseAttach(%q) = %+v, want an error", out, got)
 		}
 	}
@@ -299,7 +299,7 @@ esac
 	if r.code != 0 {
 		t.Fatalf("attach.sh: exit %d\n%s", r.code, r.stderr)
 	}
-	c, err := templates.ParseAttach([]byte(r.stdout), name)
+	c, err := templates.ParseAttach("gpu1", []byte(r.stdout), name)
 	if err != nil {
 		t.Fatalf("ParseAttach(%q): %v", r.stdout, err)
 	}

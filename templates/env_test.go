@@ -340,7 +340,7 @@ func TestDoctorScript(t *testing.T) {
 			t.Errorf("check %s has no message", b.Values["check"])
 		}
 	}
-	for _, c := range []string{"shell", "sh", "state", "env", "mux", "jupyter"} {
+	for _, c := range []string{"shell", "sh", "state", "env", "console", "jupyter"} {
 		if got[c] == "" {
 			t.Errorf("no %s check: %v", c, got)
 		}

@@ -3,6 +3,7 @@ package templates
 import (
 	"bytes"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -89,9 +90,19 @@ func ParseQueueLine(line string) (q QueueLine, ok bool) {
 	if len(f) != 6 {
 		return q, false
 	}
-	q = QueueLine{Job: f[0], State: f[1], Reason: f[2], Nodes: f[4], Status: f[5]}
-	if _, err := fmt.Sscanf(f[3], "%d", &q.Elapsed); err != nil {
-		return q, false
+	q = QueueLine{Job: f[0], State: f[1], Reason: Visible(f[2], 256), Nodes: f[4], Status: f[5]}
+	// Held to the gate's grammars: the job id and node go into messages
+	// and into the commands jt suggests.
+	if (q.Job != "" && !jobRE.MatchString(q.Job)) || !jobStateRE.MatchString(q.State) || !nodeListRE.MatchString(q.Nodes) {
+		return QueueLine{}, false
 	}
+	if q.Status != "started" && q.Status != "running" {
+		return QueueLine{}, false
+	}
+	n, err := strconv.Atoi(f[3])
+	if err != nil || n < 0 {
+		return QueueLine{}, false
+	}
+	q.Elapsed = n
 	return q, true
 }

@@ -1,0 +1,409 @@
+package templates
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/jt-sh/jt/sshexec"
+)
+
+// The gate: every answer of a remote script is read by Read, which checks
+// each value against the grammar of its key before any of it is used. The
+// host may be compromised, and it writes Jupyter's runtime files too: a
+// value that fails is an error naming the field, and nothing is used.
+
+// MaxReply bounds a whole answer; a script's real answers are a few kB.
+const MaxReply = 1 << 20
+
+// Kind says which script answered: each has its own keys.
+type Kind int
+
+const (
+	KindSession     Kind = iota // open.sh and list.sh (answer_session)
+	KindClose                   // close.sh
+	KindAttach                  // attach.sh
+	KindDoctor                  // doctor.sh
+	KindSlurmOpen               // slurm_open.sh
+	KindSlurmStatus             // slurm_status.sh
+	KindSlurmCancel             // slurm_cancel.sh
+)
+
+// AnswerError is a value a host answered that jt refuses to use.
+type AnswerError struct {
+	Host  string
+	Field string // "a socket path", "a port", …
+	Value string
+	Why   string
+}
+
+func (e *AnswerError) Error() string {
+	return fmt.Sprintf("%s answered %s jt will not use: %s (%s)", e.Host, e.Field, sshexec.Printable(e.Value), e.Why)
+}
+
+// Refused reports whether err is the gate refusing an answer (as opposed
+// to an answer that is missing or cut short).
+func Refused(err error) bool {
+	var a *AnswerError
+	return errors.As(err, &a)
+}
+
+// A grammar checks one value; why is "" when it passes.
+type grammar struct {
+	field string
+	check func(string) (why string)
+	text  bool // free text shown to the user: made visible, not refused
+}
+
+var (
+	sessionNameRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$`)
+	hostNameRE    = regexp.MustCompile(`^[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*$`)
+	nodeListRE    = regexp.MustCompile(`^[A-Za-z0-9_.,()\[\]-]{0,1000}$`)
+	jobStateRE    = regexp.MustCompile(`^[A-Za-z0-9_ ]{0,64}$`)
+	sockPathRE    = regexp.MustCompile(`^/[A-Za-z0-9._+/-]*$`)
+	baseURLRE     = regexp.MustCompile(`^/([A-Za-z0-9._~+-]+/)*$`)
+	tokenRE       = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)
+	runtimeRE     = regexp.MustCompile(`^(nb|jp)server-[0-9]{1,10}\.json$`)
+	bootRE        = regexp.MustCompile(`^[A-Za-z0-9-]{1,64}$`)
+	jobRE         = regexp.MustCompile(`^[0-9]{1,12}(_[0-9]{1,12})?$`)
+	jobsRE        = regexp.MustCompile(`^([0-9]{1,12}(_[0-9]{1,12})? ?)*$`)
+	nonceRE       = regexp.MustCompile(`^[0-9a-f]{0,64}$`)
+	wordRE        = regexp.MustCompile(`^[A-Za-z0-9_]{0,32}$`)
+	slurmTimeRE   = regexp.MustCompile(`^[A-Za-z0-9:_-]{0,32}$`)
+	windowRE      = regexp.MustCompile(`^([0-9]+\.)?jt-[A-Za-z0-9._-]{1,64}$`)
+	digitsRE      = regexp.MustCompile(`^[0-9]{0,20}$`)
+)
+
+// maxPID is Linux's PID_MAX_LIMIT; other systems stay below it.
+const maxPID = 1 << 22
+
+func match(re *regexp.Regexp, why string) func(string) string {
+	return func(s string) string {
+		if re.MatchString(s) {
+			return ""
+		}
+		return why
+	}
+}
+
+func oneOf(words ...string) func(string) string {
+	return func(s string) string {
+		for _, w := range words {
+			if s == w {
+				return ""
+			}
+		}
+		return "not one of " + strings.Join(words, ", ")
+	}
+}
+
+func number(lo, hi int, emptyOK bool) func(string) string {
+	return func(s string) string {
+		if s == "" && emptyOK {
+			return ""
+		}
+		n, err := strconv.Atoi(s)
+		if err != nil || n < lo || n > hi || strconv.Itoa(n) != s {
+			return fmt.Sprintf("not a number from %d to %d", lo, hi)
+		}
+		return ""
+	}
+}
+
+// checkPath: a remote file or directory name jt records and shows.
+func checkPath(s string) string {
+	switch {
+	case len(s) > 4096:
+		return "longer than 4096 bytes"
+	case !utf8.ValidString(s):
+		return "not UTF-8"
+	case strings.ContainsFunc(s, isControl):
+		return "holds a control character"
+	}
+	return ""
+}
+
+func checkHostName(s string) string {
+	if s == "" || len(s) > 253 || !hostNameRE.MatchString(s) {
+		return "not a host name"
+	}
+	return ""
+}
+
+func checkAddr(s string) string {
+	if net.ParseIP(s) == nil {
+		return "not an IP address"
+	}
+	return ""
+}
+
+// CheckSocketPath is the grammar of a unix socket path jt hands to
+// ssh -L: ssh expands %, $ and ~ in it and reads ':' as a separator.
+func CheckSocketPath(s string) string {
+	switch {
+	case len(s) > 104:
+		return "longer than a unix socket path may be"
+	case !sockPathRE.MatchString(s):
+		return "not an absolute path of letters, digits and . _ + / -"
+	}
+	for _, part := range strings.Split(s, "/") {
+		if part == ".." {
+			return "holds .."
+		}
+	}
+	return ""
+}
+
+// CheckBaseURL is the grammar of Jupyter's base_url: a plain path that
+// keeps every request on jt's own 127.0.0.1:PORT.
+func CheckBaseURL(s string) string {
+	switch {
+	case len(s) > 1024:
+		return "longer than 1024 bytes"
+	case !baseURLRE.MatchString(s):
+		return "not a plain path: one leading /, letters, digits and . _ ~ + -, ending in /"
+	}
+	for _, part := range strings.Split(s, "/") {
+		if part == "." || part == ".." {
+			return "holds . or .."
+		}
+	}
+	return ""
+}
+
+var text = grammar{text: true}
+
+func g(field string, check func(string) string) grammar { return grammar{field: field, check: check} }
+
+var (
+	gName     = g("a session name", match(sessionNameRE, "not a session name"))
+	gNode     = g("a node name", checkHostName)
+	gPath     = g("a path", checkPath)
+	gDir      = g("a directory", checkPath)
+	gLog      = g("a log path", checkPath)
+	gPID      = g("a pid", number(1, maxPID, false))
+	gPort     = g("a port", number(1, 65535, true))
+	gStarted  = g("a start time", match(digitsRE, "not a number"))
+	gBoot     = g("a boot id", match(bootRE, "not a boot id"))
+	gRuntime  = g("a runtime file name", match(runtimeRE, "not nbserver-PID.json or jpserver-PID.json"))
+	gJob      = g("a job id", match(jobRE, "not a job id"))
+	gJobs     = g("job ids", match(jobsRE, "not job ids"))
+	gNonce    = g("a nonce", match(nonceRE, "not a nonce"))
+	gWord     = g("a word", match(wordRE, "not a word"))
+	gTime     = g("a time", match(slurmTimeRE, "not a Slurm time"))
+	gAddr     = g("a node address", checkAddr)
+	gNodeList = g("a node list", match(nodeListRE, "not a Slurm node list"))
+)
+
+// keys lists, per script, every key jt reads and its grammar. A key not
+// listed is dropped: nothing can read a value that was not checked.
+var keys = map[Kind]map[string]grammar{
+	KindSession: {
+		"status": g("a status", oneOf("started", "running")), "fallback": text,
+		"name": gName, "boot": gBoot, "node": gNode, "here": gNode, "log": gLog,
+		"started": gStarted, "mux": g("a multiplexer", oneOf("screen", "tmux", "none")),
+		"dir": gDir, "flavour": g("a flavour", oneOf("", "notebook", "server", "lab", "custom")),
+		"state": g("a state", oneOf("running", "dead", "elsewhere")), "pid": gPID, "runtime": gRuntime,
+		"exit":  g("an exit status", number(0, 255, true)),
+		"error": text, "hint": text,
+	},
+	KindClose: {
+		"name": gName, "state": g("a state", oneOf("kept", "elsewhere", "gone", "stopped")),
+		"node": gNode, "here": gNode, "pid": gPID,
+	},
+	KindAttach: {
+		"mux": g("a multiplexer", oneOf("screen", "tmux", "none", "")), "id": g("a window id", match(windowRE, "not a window id")),
+		"socket": g("a tmux socket name", match(windowRE, "not a tmux socket name")), "screendir": gPath,
+	},
+	KindDoctor: {
+		"check": gWord, "status": g("a status", oneOf("ok", "warn", "fail")), "msg": text, "fix": text,
+	},
+	KindSlurmOpen: {
+		"status": g("a status", oneOf("started", "running")), "name": gName, "job": gJob, "nonce": gNonce,
+		"node": gNode, "addr": gAddr, "port": gPort, "pid": g("a pid", number(1, maxPID, true)), "runtime": gRuntime,
+		"started": gStarted, "left": gTime, "limit": gTime, "dir": gDir, "log": gLog,
+		"error": text, "hint": text, "ended": g("ended", oneOf("yes")),
+	},
+	KindSlurmStatus: {
+		"job": gJob, "name": gName, "nonce": gNonce, "state": g("a job state", match(jobStateRE, "not a job state")),
+		"reason": text, "nodes": gNodeList, "left": gTime, "limit": gTime, "source": gWord,
+		"info_addr": gAddr, "info_port": gPort, "info_pid": g("a pid", number(1, maxPID, true)),
+		"info_runtime": gRuntime, "info_started": gStarted, "info_dir": gDir, "error": text,
+	},
+	KindSlurmCancel: {
+		"name": gName, "jobs": gJobs, "stuck": gJobs, "scancel": text,
+		"state": g("a state", oneOf("noslurm", "kept", "cancelled", "stuck", "none")),
+	},
+}
+
+// Read is the gate: it parses a script's answer from host and checks it,
+// value by value, for the script of kind. Free text (errors, hints, log
+// lines) comes back with its control characters made visible.
+func Read(host string, kind Kind, out []byte) (Reply, error) {
+	if len(out) > MaxReply {
+		return Reply{}, &AnswerError{Host: host, Field: "an answer", Value: fmt.Sprintf("%d bytes", len(out)), Why: fmt.Sprintf("more than the %d bytes jt reads", MaxReply)}
+	}
+	r, err := ParseReply(out)
+	for i := range r.Blocks {
+		if cerr := checkBlock(host, kind, &r.Blocks[i]); cerr != nil {
+			return Reply{}, cerr
+		}
+	}
+	return r, err
+}
+
+func checkBlock(host string, kind Kind, b *Block) error {
+	table := keys[kind]
+	for k, v := range b.Values {
+		gr, ok := table[k]
+		if !ok {
+			delete(b.Values, k)
+			continue
+		}
+		if gr.text {
+			b.Values[k] = Visible(v, 1024)
+			continue
+		}
+		if why := gr.check(v); why != "" {
+			return &AnswerError{Host: host, Field: gr.field, Value: v, Why: why}
+		}
+	}
+	if len(b.Log) > 100000 {
+		b.Log = b.Log[len(b.Log)-100000:]
+	}
+	for i, l := range b.Log {
+		b.Log[i] = Visible(l, 4096)
+	}
+	if b.Server != nil {
+		if err := b.Server.check(host); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// check holds Jupyter's runtime file to the grammars above.
+func (s *ServerInfo) check(host string) error {
+	bad := func(field, value, why string) error {
+		return &AnswerError{Host: host, Field: field, Value: value, Why: why + " (in Jupyter's runtime file)"}
+	}
+	if s.PID < 1 || s.PID > maxPID {
+		return bad("a pid", strconv.Itoa(s.PID), fmt.Sprintf("not a number from 1 to %d", maxPID))
+	}
+	lo := 1
+	if s.Sock != "" {
+		lo = 0 // a server on a unix socket has no port
+		if why := CheckSocketPath(s.Sock); why != "" {
+			return bad("a socket path", s.Sock, why)
+		}
+	}
+	if s.Port < lo || s.Port > 65535 {
+		return bad("a port", strconv.Itoa(s.Port), fmt.Sprintf("not a number from %d to 65535", lo))
+	}
+	if s.BaseURL == "" {
+		s.BaseURL = "/"
+	}
+	if why := CheckBaseURL(s.BaseURL); why != "" {
+		return bad("a base_url", s.BaseURL, why)
+	}
+	if s.Token != "" || !s.Password {
+		if !tokenRE.MatchString(s.Token) {
+			return bad("a token", s.Token, "not 1-256 letters, digits, _ or -")
+		}
+	}
+	for _, dir := range []string{s.RootDir, s.NotebookDir} {
+		if why := checkPath(dir); why != "" {
+			return bad("a directory", dir, why)
+		}
+	}
+	// Shown by nothing, used by nothing: kept plain all the same.
+	s.URL, s.Hostname, s.Version = "", "", Visible(s.Version, 64)
+	return nil
+}
+
+func isControl(r rune) bool {
+	return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0)
+}
+
+// Visible makes remote text safe to show on a terminal: control characters
+// other than tab (escape sequences, carriage returns, newlines) and bytes
+// that are not UTF-8 become \x1b-style escapes, so the text cannot move the
+// cursor, retitle the window or start a line of its own. At most max bytes
+// of s are kept.
+func Visible(s string, max int) string {
+	cut := false
+	if len(s) > max {
+		s, cut = s[:max], true
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		if cut && !utf8.FullRuneInString(s[i:]) {
+			break // a rune cut by max
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		visibleRune(&b, s[i:i+n], r)
+		i += n
+	}
+	if cut {
+		b.WriteString("…")
+	}
+	return b.String()
+}
+
+func visibleRune(b *strings.Builder, raw string, r rune) {
+	switch {
+	case r == utf8.RuneError && len(raw) == 1:
+		fmt.Fprintf(b, `\x%02x`, raw[0])
+	case r == '\t':
+		b.WriteByte('\t')
+	case r < 0x80 && isControl(r):
+		fmt.Fprintf(b, `\x%02x`, r)
+	case isControl(r):
+		fmt.Fprintf(b, `\u%04x`, r)
+	default:
+		b.WriteString(raw)
+	}
+}
+
+// VisibleWriter passes text on as Visible shows it, newlines kept: what a
+// host sends for jt logs. Flush writes what is left of a cut rune.
+type VisibleWriter struct {
+	W    io.Writer
+	rest []byte
+}
+
+func (v *VisibleWriter) Write(p []byte) (int, error) {
+	buf := append(v.rest, p...)
+	var b strings.Builder
+	i := 0
+	for i < len(buf) && utf8.FullRune(buf[i:]) {
+		r, n := utf8.DecodeRune(buf[i:])
+		if r == '\n' {
+			b.WriteByte('\n')
+		} else {
+			visibleRune(&b, string(buf[i:i+n]), r)
+		}
+		i += n
+	}
+	v.rest = append([]byte(nil), buf[i:]...)
+	if _, err := io.WriteString(v.W, b.String()); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// Flush writes the bytes of an incomplete rune at the end, escaped.
+func (v *VisibleWriter) Flush() error {
+	var b strings.Builder
+	for _, c := range v.rest {
+		fmt.Fprintf(&b, `\x%02x`, c)
+	}
+	v.rest = nil
+	_, err := io.WriteString(v.W, b.String())
+	return err
+}
