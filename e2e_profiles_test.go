@@ -564,7 +564,7 @@ done
 	if !regexp.MustCompile(`(?m)^FAIL neither screen nor tmux is installed.*\n     fix: install screen .* or tmux, or set console = "none"`).MatchString(stdout) {
 		t.Errorf("jt doctor pnomux does not name the problem and the fix:\n%s", stdout)
 	}
-	if !strings.Contains(stdout, "ok   environment set up (1 setup line); python3 ") || !strings.Contains(stderr, "jt: error: 1 check(s) failed (mux)") {
+	if !strings.Contains(stdout, "ok   environment set up (1 setup line); python3 ") || !strings.Contains(stderr, "jt: error: 1 check(s) failed (console)") {
 		t.Errorf("jt doctor pnomux:\n%s%s", stdout, stderr)
 	}
 }
