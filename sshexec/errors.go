@@ -139,5 +139,6 @@ func trim(s string) string {
 	if len(kept) > 6 {
 		kept = kept[len(kept)-6:]
 	}
-	return strings.Join(kept, "; ")
+	// The remote side writes some of it: it must not drive the terminal.
+	return Visible(strings.Join(kept, "; "), 4096)
 }

@@ -115,3 +115,10 @@ func TestTrimKeepsLastLinesOnOneLine(t *testing.T) {
 		t.Error("not ErrAuth")
 	}
 }
+
+func TestErrorStderrVisible(t *testing.T) {
+	e := newError([]string{"ssh"}, Result{ExitCode: 1, Stderr: []byte("bad\x1b]0;title\x07\r\njt: hint: rm -rf ~\n")}, errors.New("exit status 1"))
+	if got, want := e.Error(), `bad\x1b]0;title\x07; jt: hint: rm -rf ~`; got != want {
+		t.Errorf("Error() = %q, want %q", got, want)
+	}
+}

@@ -122,7 +122,7 @@ func checkPath(s string) string {
 		return "longer than 4096 bytes"
 	case !utf8.ValidString(s):
 		return "not UTF-8"
-	case strings.ContainsFunc(s, isControl):
+	case strings.ContainsFunc(s, sshexec.IsControl):
 		return "holds a control character"
 	}
 	return ""
@@ -326,49 +326,8 @@ func (s *ServerInfo) check(host string) error {
 	return nil
 }
 
-func isControl(r rune) bool {
-	return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0)
-}
-
-// Visible makes remote text safe to show on a terminal: control characters
-// other than tab (escape sequences, carriage returns, newlines) and bytes
-// that are not UTF-8 become \x1b-style escapes, so the text cannot move the
-// cursor, retitle the window or start a line of its own. At most max bytes
-// of s are kept.
-func Visible(s string, max int) string {
-	cut := false
-	if len(s) > max {
-		s, cut = s[:max], true
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); {
-		if cut && !utf8.FullRuneInString(s[i:]) {
-			break // a rune cut by max
-		}
-		r, n := utf8.DecodeRuneInString(s[i:])
-		visibleRune(&b, s[i:i+n], r)
-		i += n
-	}
-	if cut {
-		b.WriteString("…")
-	}
-	return b.String()
-}
-
-func visibleRune(b *strings.Builder, raw string, r rune) {
-	switch {
-	case r == utf8.RuneError && len(raw) == 1:
-		fmt.Fprintf(b, `\x%02x`, raw[0])
-	case r == '\t':
-		b.WriteByte('\t')
-	case r < 0x80 && isControl(r):
-		fmt.Fprintf(b, `\x%02x`, r)
-	case isControl(r):
-		fmt.Fprintf(b, `\u%04x`, r)
-	default:
-		b.WriteString(raw)
-	}
-}
+// Visible makes remote text safe to show on a terminal (sshexec.Visible).
+func Visible(s string, max int) string { return sshexec.Visible(s, max) }
 
 // VisibleWriter passes text on as Visible shows it, newlines kept: what a
 // host sends for jt logs. Flush writes what is left of a cut rune.
@@ -386,7 +345,7 @@ func (v *VisibleWriter) Write(p []byte) (int, error) {
 		if r == '\n' {
 			b.WriteByte('\n')
 		} else {
-			visibleRune(&b, string(buf[i:i+n]), r)
+			sshexec.WriteVisibleRune(&b, string(buf[i:i+n]), r)
 		}
 		i += n
 	}
