@@ -400,6 +400,9 @@ func findOrStart(ctx context.Context, d *Deps, o openOptions, nonce string) (sta
 	} else if mode == "socket" && sess.Mode == "tcp" && status == "started" {
 		d.warn("%s: this jupyter ignored --sock; the server listens on TCP 127.0.0.1:%d instead", o.Host, sess.RemotePort)
 	}
+	if w := templates.KernelWarning(b); w != "" {
+		d.warn("%s: %s", o.Host, w)
+	}
 	return sess, status, nil
 }
 
