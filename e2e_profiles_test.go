@@ -592,3 +592,120 @@ func TestE2EProfileSharesMaster(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// A profile whose venv was made the usual way where Jupyter comes from the
+// system (python3 -m venv --system-site-packages, no kernelspec of its
+// own): its python is the session's default kernel, so the notebook runs
+// in the venv and imports what only the venv has. The user's own
+// kernelspecs of other names still show; a session without the profile
+// still runs in /usr; close --kill removes the session's kernelspec. A
+// venv whose python cannot import ipykernel keeps the system's kernel,
+// and jt open says so in one line.
+func TestE2EProfileVenvKernel(t *testing.T) {
+	e := newEnv(t)
+	home := "/home/" + userA
+	remote(t, hostA, `set -e
+rm -rf "$HOME/kvenv" "$HOME/kbare"
+python3 -m venv --system-site-packages --without-pip "$HOME/kvenv"
+site=$("$HOME/kvenv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+echo 'WHERE = "venv"' >"$site/jt_venv_only.py"
+python3 -m venv --without-pip "$HOME/kbare"
+mkdir -p "$HOME/.local/share/jupyter/kernels/jt-e2e-own"
+cat >"$HOME/.local/share/jupyter/kernels/jt-e2e-own/kernel.json" <<'EOF2'
+{"argv": ["/usr/bin/python3", "-m", "ipykernel_launcher", "-f", "{connection_file}"], "display_name": "the user's own", "language": "python"}
+EOF2
+`)
+	t.Cleanup(func() {
+		remoteRun(hostA, `rm -rf "$HOME/kvenv" "$HOME/kbare" "$HOME/.local/share/jupyter/kernels/jt-e2e-own"`+"\n")
+	})
+	e.useConfig(fmt.Sprintf(`[hosts.pvk]
+host = %q
+name = "kvenv"
+venv = "~/kvenv"
+
+[hosts.pbare]
+host = %q
+name = "kbare"
+venv = "~/kbare"
+`, hostA, hostA))
+
+	e.opened[[2]string{"pvk", "kvenv"}] = true
+	stdout, stderr := e.jt("open", "--no-browser", "--json", "pvk")
+	var r openResult
+	if err := json.Unmarshal([]byte(stdout), &r); err != nil || r.PID <= 0 {
+		t.Fatalf("jt open --json pvk printed %q: %v", stdout, err)
+	}
+	if strings.Contains(stderr, "ipykernel") {
+		t.Errorf("jt open warned about the kernel of a venv that has ipykernel:\n%s", stderr)
+	}
+	const probe = `import sys
+print(sys.prefix)
+try:
+    import jt_venv_only
+    print(jt_venv_only.WHERE)
+except ImportError:
+    print("not importable")`
+	if got, want := kernelOutput(t, r.URL, probe), home+"/kvenv\nvenv\n"; got != want {
+		t.Errorf("the venv profile's kernel printed %q, want %q (the venv's prefix, its own module)", got, want)
+	}
+	status, body, err := api(r.URL, "GET", "api/kernelspecs", nil)
+	var specs struct {
+		Default     string `json:"default"`
+		Kernelspecs map[string]struct {
+			Spec struct {
+				Argv        []string `json:"argv"`
+				DisplayName string   `json:"display_name"`
+			} `json:"spec"`
+		} `json:"kernelspecs"`
+	}
+	if err != nil || status != 200 || json.Unmarshal(body, &specs) != nil {
+		t.Fatalf("GET /api/kernelspecs: %d %v %s", status, err, body)
+	}
+	py := specs.Kernelspecs["python3"].Spec
+	if specs.Default != "python3" || py.DisplayName != "Python 3 (venv ~/kvenv)" || len(py.Argv) == 0 || py.Argv[0] != home+"/kvenv/bin/python" {
+		t.Errorf("kernelspecs: default %q, python3 %+v; want python3 as the venv's python", specs.Default, py)
+	}
+	if specs.Kernelspecs["jt-e2e-own"].Spec.DisplayName != "the user's own" {
+		t.Errorf("the user's own kernelspec is gone: %s", body)
+	}
+
+	// Another session on the same host, without the profile: the system's Python.
+	plain := e.open(hostA, "kplain")
+	if got, want := kernelOutput(t, plain.URL, probe), "/usr\nnot importable\n"; got != want {
+		t.Errorf("a session without the venv printed %q, want %q", got, want)
+	}
+
+	if out, _ := e.jt("doctor", "pvk"); !strings.Contains(out, "ok   notebooks run in "+home+"/kvenv/bin/python (python 3.") {
+		t.Errorf("jt doctor pvk does not name the kernel's python:\n%s", out)
+	}
+
+	spec := sessDir(userA, "kvenv") + "/jupyter/kernels/python3/kernel.json"
+	if out := remote(t, hostA, "test -f "+shellQuote(spec)+" && echo yes\n"); strings.TrimSpace(out) != "yes" {
+		t.Fatalf("no kernelspec at %s", spec)
+	}
+	e.jt("close", "--kill", "pvk")
+	if out := remote(t, hostA, "test -e "+shellQuote(spec)+" && echo left; true\n"); strings.TrimSpace(out) != "" {
+		t.Errorf("jt close --kill left %s", spec)
+	}
+	mustAnswer(t, plain.URL)
+
+	// No ipykernel in the venv: today's kernel, and one line that says so.
+	e.opened[[2]string{"pbare", "kbare"}] = true
+	stdout, stderr = e.jt("open", "--no-browser", "--json", "pbare")
+	if err := json.Unmarshal([]byte(stdout), &r); err != nil || r.PID <= 0 {
+		t.Fatalf("jt open --json pbare printed %q: %v", stdout, err)
+	}
+	var warned []string
+	for _, l := range lines(stderr) {
+		if strings.Contains(l, "ipykernel") {
+			warned = append(warned, l)
+		}
+	}
+	want := "jt: pbare: the venv ~/kbare cannot import ipykernel: notebooks run in Jupyter's default Python kernel, not in it; to run them there: " + home + "/kbare/bin/python -m pip install ipykernel"
+	if len(warned) != 1 || warned[0] != want {
+		t.Errorf("jt open pbare warned %q, want one line %q", warned, want)
+	}
+	if got := kernelOutput(t, r.URL, probe); got != "/usr\nnot importable\n" {
+		t.Errorf("the kernel of a venv without ipykernel printed %q, want the system's /usr", got)
+	}
+}

@@ -412,6 +412,9 @@ func findOrStart(ctx context.Context, d *Deps, o openOptions, nonce string) (ses
 		}
 		d.warn("%s: %s; the server listens on TCP 127.0.0.1:%d instead", o.Host, fallback, sess.RemotePort)
 	}
+	if w := templates.KernelWarning(b); w != "" {
+		d.warn("%s: %s", o.Host, w)
+	}
 	return sess, status, fallback, nil
 }
 

@@ -397,6 +397,9 @@ func waitForJob(ctx context.Context, d *Deps, o openOptions, nonce string, relay
 	if sess.Flavour == "" {
 		sess.Flavour = o.Flavour
 	}
+	if w := templates.KernelWarning(b); w != "" {
+		d.warn("%s: %s", o.Host, w)
+	}
 	return sess, b.Values["status"], nil
 }
 

@@ -210,7 +210,7 @@ var keys = map[Kind]map[string]grammar{
 		"dir": gDir, "flavour": g("a flavour", oneOf("", "notebook", "server", "lab", "custom")),
 		"state": g("a state", oneOf("running", "dead", "elsewhere")), "pid": gPID, "runtime": gRuntime,
 		"exit":  g("an exit status", number(0, 255, true)),
-		"error": text, "hint": text,
+		"error": text, "hint": text, "kernel_warning": text,
 	},
 	KindClose: {
 		"name": gName, "state": g("a state", oneOf("kept", "elsewhere", "gone", "stopped")),
@@ -227,7 +227,7 @@ var keys = map[Kind]map[string]grammar{
 		"status": g("a status", oneOf("started", "running")), "name": gName, "job": gJob, "nonce": gNonce,
 		"node": gNode, "addr": gAddr, "port": gPort, "pid": g("a pid", number(1, maxPID, true)), "runtime": gRuntime,
 		"started": gStarted, "left": gTime, "limit": gTime, "dir": gDir, "log": gLog,
-		"error": text, "hint": text, "ended": g("ended", oneOf("yes")),
+		"error": text, "hint": text, "ended": g("ended", oneOf("yes")), "kernel_warning": text,
 	},
 	KindSlurmStatus: {
 		"job": gJob, "name": gName, "nonce": gNonce, "state": g("a job state", match(jobStateRE, "not a job state")),

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"strings"
 	"text/template"
+	"unicode"
 )
 
 //go:embed *.sh.tmpl
@@ -66,6 +67,21 @@ func (e Env) Summary() string {
 		parts = append(parts, "venv "+e.Venv)
 	}
 	return strings.Join(parts, ", ")
+}
+
+// KernelWarning is what an open's answer says when the Python of the
+// profile's venv or conda env cannot be the session's kernel, with control
+// characters made visible; "" when it is, or when there is no such env.
+func KernelWarning(b Block) string {
+	var out strings.Builder
+	for _, r := range b.Values["kernel_warning"] {
+		if unicode.IsControl(r) {
+			fmt.Fprintf(&out, "\\x%02x", r)
+			continue
+		}
+		out.WriteRune(r)
+	}
+	return out.String()
 }
 
 // Doctor is the input of doctor.sh: what jt open would need on the host.
