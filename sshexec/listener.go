@@ -42,8 +42,16 @@ func (c *Client) ListenerOwned(ctx context.Context, host string, localPort, fwdP
 		return err
 	}
 	pid, err := c.listenerHolder(ctx, host, fwdPID, fwdStarted)
-	if err != nil {
+	switch {
+	case err == nil:
+	case errors.Is(err, ErrTimeout), ctx.Err() != nil:
 		return fmt.Errorf("127.0.0.1:%d: %w", localPort, err)
+	case errors.Is(err, ErrPortTaken):
+		return fmt.Errorf("127.0.0.1:%d: %w", localPort, err)
+	default:
+		// Something listens, and the process that should is gone or is
+		// not the one recorded: the listener is another program's.
+		return fmt.Errorf("127.0.0.1:%d: %w (%v)", localPort, ErrPortTaken, err)
 	}
 	return ls.heldBy(pid)
 }

@@ -48,7 +48,7 @@ func listenersOn(port int) (procListeners, error) {
 func (p procListeners) heldBy(pid int) error {
 	socks, err := socketInodes(pid)
 	if err != nil {
-		return fmt.Errorf("127.0.0.1:%d: open files of ssh pid %d: %w", p.port, pid, err)
+		return fmt.Errorf("127.0.0.1:%d: %w (open files of ssh pid %d: %v)", p.port, ErrPortTaken, pid, err)
 	}
 	return checkHeld(p.port, p.entries, pid, socks)
 }

@@ -99,9 +99,10 @@ func TestListenerOwnedMaster(t *testing.T) {
 		{"another user on [::]", tcpLine(lo, 18888, "0A", me, "4242"), tcpLine(hexAddr("::"), 18888, "0A", "65534", "779"), &checkRunner{pid: 4321}, ErrPortTaken, 0},
 		{"[::1] is not in the way", tcpLine(lo, 18888, "0A", me, "4242"), tcpLine(hexAddr("::1"), 18888, "0A", "65534", "780"), &checkRunner{pid: 4321}, nil, 1},
 		{"our own other program", tcpLine(lo, 18888, "0A", me, "5555"), "", &checkRunner{pid: 4321}, ErrPortTaken, 1},
-		{"the master is gone", tcpLine(lo, 18888, "0A", me, "4242"), "", &checkRunner{err: ErrNoMaster}, ErrNoMaster, 1},
-		{"a master that does not tell its pid", tcpLine(lo, 18888, "0A", me, "4242"), "", &checkRunner{pid: 0}, errAny, 1},
-		{"a master pid without /proc entry", tcpLine(lo, 18888, "0A", me, "4242"), "", &checkRunner{pid: 999}, errAny, 1},
+		{"the master is gone", tcpLine(lo, 18888, "0A", me, "4242"), "", &checkRunner{err: ErrNoMaster}, ErrPortTaken, 1},
+		{"the master hangs", tcpLine(lo, 18888, "0A", me, "4242"), "", &checkRunner{err: ErrTimeout}, ErrTimeout, 1},
+		{"a master that does not tell its pid", tcpLine(lo, 18888, "0A", me, "4242"), "", &checkRunner{pid: 0}, ErrPortTaken, 1},
+		{"a master pid without /proc entry", tcpLine(lo, 18888, "0A", me, "4242"), "", &checkRunner{pid: 999}, ErrPortTaken, 1},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			p := newFakeProc(t, c.tcp, c.tcp6)
@@ -132,10 +133,10 @@ func TestListenerOwnedForward(t *testing.T) {
 	}{
 		{"the forward's ssh", 77, rec, false, true, nil},
 		{"the forward's ssh, mux client", 77, rec, false, false, nil},
-		{"a reused pid, started later", 88, rec, false, true, errAny},
+		{"a reused pid, started later", 88, rec, false, true, ErrPortTaken},
 		{"another user's process", 77, rec, true, true, ErrPortTaken},
 		{"no start time recorded", 77, time.Time{}, false, true, errAny},
-		{"a pid that is gone", 99, rec, false, true, errAny},
+		{"a pid that is gone", 99, rec, false, true, ErrPortTaken},
 		{"no pid recorded", 0, rec, false, true, errAny},
 	} {
 		t.Run(c.name, func(t *testing.T) {
