@@ -292,7 +292,7 @@ func exitIdleMasterLocked(ctx context.Context, d *Deps, host string) {
 			continue
 		}
 		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		err := probe(pctx, s.LocalPort, s.BaseURL, s.Token)
+		err := probe(pctx, d, s)
 		cancel()
 		if err == nil {
 			return

@@ -96,7 +96,9 @@ func (f *fakeSSH) Run(ctx context.Context, c sshexec.Cmd) (sshexec.Result, error
 		if !master {
 			return fail(c.Args, 255, "Control socket connect(/tmp/jt/cm-abc): No such file or directory", sshexec.ErrNoMaster)
 		}
-		return sshexec.Result{Stderr: []byte("Master running (pid=4321)\r\n")}, nil
+		// The fake's forwards listen in this process: it is the master
+		// whose sockets jt checks before it sends the token.
+		return sshexec.Result{Stderr: []byte("Master running (pid=" + strconv.Itoa(os.Getpid()) + ")\r\n")}, nil
 	case "master":
 		f.mu.Lock()
 		f.master = true

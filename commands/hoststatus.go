@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jt-sh/jt/sshexec"
 	"github.com/jt-sh/jt/state"
 	"github.com/jt-sh/jt/templates"
 )
@@ -45,8 +46,11 @@ func listing(ctx context.Context, d *Deps, host string, kind templates.Kind, scr
 
 // Row states of jt ls.
 const (
-	StateUp          = "up"
-	StateTunnelDown  = "tunnel down"
+	StateUp         = "up"
+	StateTunnelDown = "tunnel down"
+	// StatePortTaken: the server runs, but another program listens on the
+	// tunnel's local port (it is sent no token; jt open moves the tunnel).
+	StatePortTaken   = "port taken"
 	StateServerDead  = "server dead"
 	StateUnreachable = "unreachable"
 	// StateElsewhere: the server runs on another machine that shares the
@@ -85,8 +89,11 @@ func checkHost(ctx context.Context, d *Deps, host string, recorded []state.Sessi
 			defer wg.Done()
 			pctx, cancel := context.WithTimeout(hctx, 2*time.Second)
 			defer cancel()
-			if probe(pctx, s.LocalPort, s.BaseURL, s.Token) == nil {
+			switch err := probe(pctx, d, s); {
+			case err == nil:
 				rows[i].State = StateUp
+			case errors.Is(err, sshexec.ErrPortTaken):
+				rows[i].State = StatePortTaken
 			}
 		}()
 	}
@@ -134,6 +141,7 @@ func checkHost(ctx context.Context, d *Deps, host string, recorded []state.Sessi
 		case b.Values["state"] != "running" || b.Server == nil:
 			rows[i].State, rows[i].LogTail = StateServerDead, b.Log
 		default:
+			taken := rows[i].State == StatePortTaken
 			rows[i].State = StateTunnelDown
 			if b.Server.PID != rows[i].PID || b.Server.Token != rows[i].Token {
 				// Another server now runs under this name (started elsewhere).
@@ -141,6 +149,9 @@ func checkHost(ctx context.Context, d *Deps, host string, recorded []state.Sessi
 					live.LocalPort = 0
 					rows[i].Session = live
 				}
+			}
+			if taken && rows[i].LocalPort != 0 {
+				rows[i].State = StatePortTaken
 			}
 		}
 	}

@@ -116,7 +116,7 @@ func keepOpen(ctx context.Context, d *Deps, o openOptions, interval time.Duratio
 			return nil
 		case <-time.After(wait):
 		}
-		if rec, known, err := lookup(d, o.Host, o.Name); err == nil && known && answers(ctx, rec) {
+		if rec, known, err := lookup(d, o.Host, o.Name); err == nil && known && answers(ctx, d, rec) {
 			backoff, wait = interval, interval
 			continue
 		}

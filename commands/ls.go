@@ -32,6 +32,8 @@ func lsCommand() *cli.Command {
 		Description: `Every session jt recorded is checked now, hosts in parallel:
    up           the server answers through the local tunnel
    tunnel down  the server runs, but nothing forwards it (jt open reattaches)
+   port taken   the server runs, but another program listens on its local port: it is sent
+                no token (jt open moves the tunnel to a free port)
    server dead  jt has a record, but the server is gone (jt open starts a new one)
    unreachable  the host did not answer within --timeout
    queued       a Slurm job waits in the queue (jt open --slurm waits for it)
@@ -109,7 +111,7 @@ func runLs(ctx context.Context, d *Deps, o lsOptions) error {
 		if r.State == StateUp && r.LocalPort > 0 {
 			r.URL = jupyterURL(r.LocalPort, r.BaseURL, r.Token)
 		}
-		if !r.Started.IsZero() && (r.State == StateUp || r.State == StateTunnelDown) {
+		if !r.Started.IsZero() && (r.State == StateUp || r.State == StateTunnelDown || r.State == StatePortTaken) {
 			r.Uptime = now.Sub(r.Started).Round(time.Second).String()
 		}
 	}

@@ -162,7 +162,7 @@ func runOpen(ctx context.Context, d *Deps, o openOptions) error {
 	}
 	// Warm: the recorded tunnel answers with the recorded token, so master,
 	// forward and server are all up and ours. No ssh needed.
-	if known && answers(ctx, rec) {
+	if known && answers(ctx, d, rec) {
 		return finishOpen(d, o, rec, "warm", "")
 	}
 
@@ -176,7 +176,7 @@ func runOpen(ctx context.Context, d *Deps, o openOptions) error {
 	if rec, known, err = lookup(d, o.Host, o.Name); err != nil {
 		return err
 	}
-	if known && answers(ctx, rec) {
+	if known && answers(ctx, d, rec) {
 		return finishOpen(d, o, rec, "warm", "")
 	}
 
@@ -203,13 +203,13 @@ func runOpen(ctx context.Context, d *Deps, o openOptions) error {
 
 // answers reports whether a recorded session's tunnel answers (with its
 // token, when the server has one).
-func answers(ctx context.Context, s state.Session) bool {
+func answers(ctx context.Context, d *Deps, s state.Session) bool {
 	if s.LocalPort == 0 {
 		return false
 	}
 	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	return probe(pctx, s.LocalPort, s.BaseURL, s.Token) == nil
+	return probe(pctx, d, s) == nil
 }
 
 // undoer collects how to take back each step of an open, newest first.
@@ -302,7 +302,7 @@ func openSteps(ctx context.Context, d *Deps, o openOptions, rec state.Session, k
 	})
 	d.progress("waiting for Jupyter to answer through the tunnel")
 	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	err = probeUntil(pctx, sess.LocalPort, sess.BaseURL, sess.Token)
+	err = probeUntil(pctx, d, sess)
 	cancel()
 	if err != nil && ctx.Err() == nil && sess.Mode == "socket" && status == "started" && !o.TCP {
 		// Forwards to unix sockets fail only when used: sshd may forbid
@@ -325,7 +325,7 @@ func openSteps(ctx context.Context, d *Deps, o openOptions, rec state.Session, k
 			d.SSH.CancelForward(ctx, o.Host, sshexec.Forward{LocalPort: sess.LocalPort, RemotePort: sess.RemotePort, PID: sess.ForwardPID})
 		})
 		pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-		err = probeUntil(pctx, sess.LocalPort, sess.BaseURL, sess.Token)
+		err = probeUntil(pctx, d, sess)
 		cancel()
 	}
 	if err != nil {
@@ -588,8 +588,9 @@ func forward(ctx context.Context, d *Deps, o openOptions, rec state.Session, kno
 		old := sshexec.Forward{LocalPort: rec.LocalPort, RemoteHost: rec.RemoteHost, RemotePort: rec.RemotePort, RemoteSock: rec.RemoteSock, PID: rec.ForwardPID}
 		same := old.RemoteHost == fw.RemoteHost && old.RemotePort == fw.RemotePort && old.RemoteSock == fw.RemoteSock
 		if same && d.SSH.NoMux && (want == 0 || want == rec.LocalPort) {
-			// The recorded tunnel's own ssh may still run: keep it.
-			if pid := d.SSH.ForwardPID(o.Host, old); pid > 0 {
+			// The recorded tunnel's own ssh may still run: keep it, once
+			// proved to be the one holding the port.
+			if pid := d.SSH.ForwardPID(o.Host, old); pid > 0 && d.SSH.ListenerOwned(ctx, o.Host, rec.LocalPort, pid, rec.ForwardStarted) == nil {
 				s.LocalPort, s.ForwardPID, s.ForwardStarted = rec.LocalPort, pid, rec.ForwardStarted
 				return nil
 			}
@@ -625,6 +626,9 @@ func forward(ctx context.Context, d *Deps, o openOptions, rec state.Session, kno
 		pid, err := d.SSH.AddForwardPID(fctx, o.Host, fw)
 		cancel()
 		if err == nil {
+			if mine > 0 && lp != mine {
+				d.warn("127.0.0.1:%d is taken by another program; the tunnel moves to 127.0.0.1:%d", mine, lp)
+			}
 			s.LocalPort, s.ForwardPID = lp, pid
 			if pid > 0 {
 				s.ForwardStarted = d.Now().UTC()

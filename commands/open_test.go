@@ -39,7 +39,7 @@ func TestOpenColdThenWarm(t *testing.T) {
 		t.Fatalf("cold open: %v\nstderr: %s", err, e.stderr)
 	}
 	calls := e.ssh.Calls()
-	if got, want := e.ssh.Kinds(), []string{"check", "master", "script", "forward"}; !slices.Equal(got, want) {
+	if got, want := e.ssh.Kinds(), []string{"check", "master", "script", "forward", "check"}; !slices.Equal(got, want) {
 		t.Fatalf("cold open made %q, want %q", got, want)
 	}
 	checkArgv(t, calls, "gpu1")
@@ -86,8 +86,9 @@ func TestOpenColdThenWarm(t *testing.T) {
 	if err := runOpen(ctx, e.d, openOpts()); err != nil {
 		t.Fatalf("warm open: %v", err)
 	}
-	if k := e.ssh.Kinds(); len(k) != 0 {
-		t.Errorf("warm open made %d ssh calls: %q", len(k), k)
+	// One -O check (local to the master) proves the listener is its own.
+	if k := e.ssh.Kinds(); !slices.Equal(k, []string{"check"}) {
+		t.Errorf("warm open made ssh calls %q, want only a check", k)
 	}
 	if e.stdout.String() != out {
 		t.Errorf("warm open printed %q, cold %q", e.stdout, out)
@@ -101,7 +102,7 @@ func TestOpenColdThenWarm(t *testing.T) {
 	if err := runOpen(ctx, e.d, openOpts()); err != nil {
 		t.Fatalf("reopen: %v", err)
 	}
-	if got, want := e.ssh.Kinds(), []string{"check", "master", "script", "forward"}; !slices.Equal(got, want) {
+	if got, want := e.ssh.Kinds(), []string{"check", "master", "script", "forward", "check"}; !slices.Equal(got, want) {
 		t.Errorf("reopen made %q, want %q", got, want)
 	}
 	if e.stdout.String() != out {
@@ -232,7 +233,10 @@ func TestOpenSocket(t *testing.T) {
 		t.Fatalf("open: %v\nstderr: %s", err, e.stderr)
 	}
 	calls := e.ssh.Calls()
-	last := calls[len(calls)-1]
+	if k := calls[len(calls)-1].Kind; k != "check" {
+		t.Errorf("the last call is %s, want the check before the probe", k)
+	}
+	last := calls[len(calls)-2]
 	lp := localPortOf(t, e.stdout.String())
 	if spec := last.Args[slices.Index(last.Args, "-L")+1]; last.Kind != "forward" || spec != "127.0.0.1:"+strconv.Itoa(lp)+":"+sock {
 		t.Errorf("last call %s %q", last.Kind, last.Args)

@@ -2,12 +2,16 @@ package commands
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/jt-sh/jt/sshexec"
+	"github.com/jt-sh/jt/state"
 )
 
 // jupyterURL is the address the user opens; the token is the one secret in it.
@@ -31,9 +35,32 @@ var probeClient = &http.Client{
 	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 }
 
-// probe asks the server through the tunnel for /api/status with its token:
-// 200 proves the forward, the server, and that it is ours.
-func probe(ctx context.Context, localPort int, baseURL, token string) error {
+// probe asks session s's server through its tunnel for /api/status with
+// the token: 200 proves the forward, the server, and that it is ours. The
+// token goes only to jt's own listener: after a tunnel dropped, another
+// program (another user's, too) may have taken the local port.
+func probe(ctx context.Context, d *Deps, s state.Session) error {
+	if err := ownListener(ctx, d, s); err != nil {
+		return err
+	}
+	return probePort(ctx, s.LocalPort, s.BaseURL, s.Token)
+}
+
+// ownListener proves that what listens on s's local port is its tunnel:
+// the master's forward or, for a session opened without a master, the
+// forward's own ssh, whatever this command's flags say.
+func ownListener(ctx context.Context, d *Deps, s state.Session) error {
+	c := d.clientFor(s)
+	if s.Transport != "direct" && c.NoMux {
+		m := *c
+		m.NoMux = false
+		c = &m
+	}
+	return c.ListenerOwned(ctx, s.Host, s.LocalPort, s.ForwardPID, s.ForwardStarted)
+}
+
+// probePort sends the request; only probe may call it.
+func probePort(ctx context.Context, localPort int, baseURL, token string) error {
 	if baseURL == "" {
 		baseURL = "/"
 	}
@@ -61,14 +88,18 @@ func probe(ctx context.Context, localPort int, baseURL, token string) error {
 
 // probeUntil retries probe until it succeeds or ctx ends: a server that just
 // wrote its runtime file may take a moment to serve.
-func probeUntil(ctx context.Context, localPort int, baseURL, token string) error {
+func probeUntil(ctx context.Context, d *Deps, s state.Session) error {
+	localPort := s.LocalPort
 	delay := 20 * time.Millisecond
 	for {
 		pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-		err := probe(pctx, localPort, baseURL, token)
+		err := probe(pctx, d, s)
 		cancel()
 		if err == nil {
 			return nil
+		}
+		if errors.Is(err, sshexec.ErrPortTaken) {
+			return fmt.Errorf("no token sent: %w", err)
 		}
 		if strings.Contains(err.Error(), "the server answered 403") {
 			return fmt.Errorf("the server on port %d refused jt's token: it is not this session's server", localPort)

@@ -217,7 +217,7 @@ func runSlurmOpen(ctx context.Context, d *Deps, o openOptions) error {
 	}
 	if known && rec.Token != "" && rec.LocalPort > 0 {
 		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		err := probe(pctx, rec.LocalPort, rec.BaseURL, rec.Token)
+		err := probe(pctx, d, rec)
 		cancel()
 		if err == nil {
 			return finishOpen(d, o, rec, "warm", "")
@@ -315,7 +315,7 @@ func slurmSteps(ctx context.Context, d *Deps, o openOptions, rec state.Session, 
 	u.push(func(ctx context.Context) { d.SSH.CancelForward(ctx, o.Host, fw) })
 	d.progress("waiting for Jupyter on %s to answer through the tunnel", sess.SlurmNode)
 	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	err = probeUntil(pctx, sess.LocalPort, sess.BaseURL, sess.Token)
+	err = probeUntil(pctx, d, sess)
 	cancel()
 	if err != nil {
 		if ctx.Err() != nil {
@@ -626,7 +626,7 @@ func checkSlurmHost(ctx context.Context, d *Deps, host string, recorded []state.
 	for i, s := range recorded {
 		rows[i] = row{Session: s, Recorded: true}
 		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		if s.LocalPort > 0 && probe(pctx, s.LocalPort, s.BaseURL, s.Token) == nil {
+		if s.LocalPort > 0 && probe(pctx, d, s) == nil {
 			rows[i].State = StateUp
 			rows[i].slurmLive = slurmLive{JobState: "RUNNING", TimeLeft: timeLeft(s.SlurmEnd, now)}
 			if s.SlurmLimit == "UNLIMITED" {

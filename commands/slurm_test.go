@@ -213,14 +213,15 @@ func TestSlurmOpenLsClose(t *testing.T) {
 		t.Errorf("pending records left: %+v", f.Pending)
 	}
 
-	// ls: the tunnel answers, so no ssh at all; the JOB column shows the time left.
+	// ls: the tunnel answers, so no ssh but the master's check; the JOB
+	// column shows the time left.
 	e.ssh.Reset()
 	e.stdout.Reset()
 	if err := runLs(context.Background(), e.d, lsOptions{Timeout: 5 * time.Second}); err != nil {
 		t.Fatal(err)
 	}
-	if k := e.ssh.Kinds(); len(k) != 0 {
-		t.Errorf("ls ran ssh %v; the tunnel answered", k)
+	if k := e.ssh.Kinds(); !slices.Equal(k, []string{"check"}) {
+		t.Errorf("ls ran ssh %v, want only a check; the tunnel answered", k)
 	}
 	if out := e.stdout.String(); !strings.Contains(out, "node7:8888") || !strings.Contains(out, "42 RUNNING 59m50s left") {
 		t.Errorf("ls:\n%s", out)

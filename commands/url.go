@@ -40,7 +40,7 @@ Examples:
 			}
 			pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 			defer cancel()
-			if err := probe(pctx, s.LocalPort, s.BaseURL, s.Token); err != nil {
+			if err := probe(pctx, d, s); err != nil {
 				return hinted(fmt.Errorf("session %s on %s does not answer: %v", name, host, err), "reattach with: jt open --name "+name+" "+host)
 			}
 			fmt.Fprintln(d.Stdout, jupyterURL(s.LocalPort, s.BaseURL, s.Token))
