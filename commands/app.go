@@ -215,6 +215,7 @@ Examples:
 			configCommand(),
 			doctorCommand(),
 			completionCommand(),
+			keeperCommand(),
 			aliasCommand(),
 		},
 		ExitErrHandler: func(*cli.Context, error) {},
