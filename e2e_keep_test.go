@@ -239,3 +239,51 @@ func TestE2EKeepStalePIDFile(t *testing.T) {
 	}
 }
 
+// jt close --kill over a runtime file whose server died, its pid now an
+// unrelated process of the same remote user: that process lives on. Once
+// a plain process; once one with the session's environment that started
+// after the files were written (only its start time tells it apart).
+func TestE2EKeepsUnrelatedRemoteProcess(t *testing.T) {
+	e := newEnv(t)
+	for i, sameEnv := range []bool{false, true} {
+		name := "reuse" + strconv.Itoa(i)
+		r := e.open(hostA, name)
+		kill9(t, hostA, r.PID)
+		env, age := "", ""
+		if sameEnv {
+			env, age = `JUPYTER_RUNTIME_DIR="$sess/runtime"`, `touch -d '1 hour ago' "$new" "$sess/window.pid" || exit 1`
+		}
+		// The dead server's runtime file and window.pid are made to name
+		// the new process, a session and group leader (pids cannot be chosen).
+		out := remote(t, hostA, `sess="$HOME/.local/state/jt/sessions/`+name+`"
+n=0
+while [ ! -f "$sess/exit" ] && [ $n -lt 200 ]; do sleep 0.05; n=$((n + 1)); done
+f=$(ls "$sess"/runtime/*server-`+strconv.Itoa(r.PID)+`.json) || exit 1
+rm -f "$HOME/bystander.pid"
+env `+env+` setsid sh -c 'echo $$ >"$1"; exec sleep 300' sh "$HOME/bystander.pid" </dev/null >/dev/null 2>&1 &
+n=0
+while [ ! -s "$HOME/bystander.pid" ] && [ $n -lt 200 ]; do sleep 0.05; n=$((n + 1)); done
+b=$(cat "$HOME/bystander.pid")
+base=${f##*/}
+new="$sess/runtime/${base%%-*}-$b.json"
+mv "$f" "$new" || exit 1
+echo "$b" >"$sess/window.pid"
+`+age+`
+echo "bystander=$b"
+`)
+		m := regexp.MustCompile(`bystander=([0-9]+)`).FindStringSubmatch(out)
+		if m == nil {
+			t.Fatalf("no bystander started: %q", out)
+		}
+		b, _ := strconv.Atoi(m[1])
+		t.Cleanup(func() { remoteRun(hostA, "kill -9 "+m[1]+" 2>/dev/null; true\n") })
+		if !remoteAlive(t, hostA, b) {
+			t.Fatalf("the bystander %d does not run", b)
+		}
+		e.jt("close", "--kill", "--name", name, hostA)
+		time.Sleep(300 * time.Millisecond)
+		if !remoteAlive(t, hostA, b) {
+			t.Errorf("session environment %v: jt close --kill ended process %d, which its runtime file named after the server died", sameEnv, b)
+		}
+	}
+}
