@@ -56,8 +56,13 @@ func TestE2EKeepBackground(t *testing.T) {
 	e.jt("close", "--name", "kb", hostA)
 	waitDead(t, keeper)
 	time.Sleep(4 * time.Second) // longer than the keeper's interval
-	if code, err := getStatus(u); err == nil {
+	// A reopened tunnel reaches the same server, which takes its token
+	// (200); another program that took the freed port (403) is not jt's.
+	if code, err := getStatus(u); err == nil && code == 200 {
 		t.Errorf("after jt close the URL answers again (%d): something reopened it", code)
+	}
+	if f, err := e.loadState(); err != nil || len(f.Sessions) != 1 || f.Sessions[0].LocalPort != 0 {
+		t.Errorf("after jt close the state records a tunnel: %+v, %v", f, err)
 	}
 	if !remoteAlive(t, hostA, server) {
 		t.Errorf("jt close (without --kill) stopped the server %d", server)
