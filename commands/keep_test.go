@@ -8,7 +8,6 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -121,7 +120,7 @@ func TestStopKeeperChecksIdentity(t *testing.T) {
 	} {
 		os.WriteFile(path, []byte(record), 0o600)
 		stopKeeper(e.d, "gpu1", "default")
-		if err := syscall.Kill(other.Process.Pid, 0); err != nil {
+		if !processAlive(other.Process.Pid) {
 			t.Fatalf("%s: stopKeeper signalled pid %s, which is not the keeper", name, pid)
 		}
 		if _, err := os.Stat(path); err == nil {
