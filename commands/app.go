@@ -248,6 +248,7 @@ Examples:
 			configCommand(),
 			doctorCommand(),
 			completionCommand(),
+			keeperCommand(),
 			aliasCommand(),
 		},
 		ExitErrHandler: func(*cli.Context, error) {},

@@ -133,6 +133,19 @@ func bashCompletion(s compSpec) string {
 		w("\t%s) echo %q ;;\n", strings.Join(c.Names, "|"), strings.Join(vals, " "))
 	}
 	w("\tesac\n}\n")
+	// Host names come from the user's ssh config: data, never shell words
+	// (compgen -W would expand $(…), ${…} and $((…)) in them).
+	w(`# _jt_hosts adds the hosts of "$@ hosts --names" that start with $cur to
+# COMPREPLY, compared as plain text (in zsh, all of them: compadd matches
+# them its own way); a name that is not one plain word is left out.
+_jt_hosts() {
+	local h
+	while IFS= read -r h; do
+		[[ -n $h && $h != -* && $h != *[!%s]* ]] || continue
+		[[ -n ${ZSH_VERSION-} || $h == "$cur"* ]] && COMPREPLY+=("$h")
+	done < <("$@" hosts --names 2>/dev/null)
+}
+`, hostChars)
 	var hostCmds, subCmds []string
 	for _, c := range s.Commands {
 		if c.Hosts {
@@ -181,11 +194,11 @@ func bashCompletion(s compSpec) string {
 		return
 	fi
 	case $cmd in
-	%s) COMPREPLY=($(compgen -W "$("$jt" "${global[@]}" hosts --names 2>/dev/null)" -- "$cur")) ;;
+	%s) _jt_hosts "$jt" "${global[@]}" ;;
 	config)
 		case $sub in
 		'') COMPREPLY=($(compgen -W %q -- "$cur")) ;;
-		show) COMPREPLY=($(compgen -W "$("$jt" "${global[@]}" hosts --names 2>/dev/null)" -- "$cur")) ;;
+		show) _jt_hosts "$jt" "${global[@]}" ;;
 		esac
 		;;
 	completion) [[ -z $sub ]] && COMPREPLY=($(compgen -W "bash zsh fish" -- "$cur")) ;;
@@ -198,6 +211,14 @@ complete -F _jt jt
 		strings.Join(hostCmds, "|"), strings.Join(subNames(s, "config", &subCmds), " "), strings.Join(s.commandNames(), " "))
 	return b.String()
 }
+
+// hostChars is what a completed host name may hold (a bracket expression's
+// body, for bash, zsh and fish's PCRE alike): nothing a shell expands. Its
+// first character is one of hostFirst: a name is never read as a flag.
+const (
+	hostFirst = "[:alnum:]._@:+%,/"
+	hostChars = hostFirst + "-"
+)
 
 // alt joins the flags other than skip as a bash case pattern.
 func alt(flags []string, skip string) string {
@@ -267,8 +288,11 @@ func fishCompletion(s compSpec) string {
 			}
 		}
 	}
-	w("complete -c jt -n %s -a '(jt hosts --names 2>/dev/null)'\n", fishQuote("__fish_seen_subcommand_from "+strings.Join(hostCmds, " ")))
-	w("complete -c jt -n %s -a '(jt hosts --names 2>/dev/null)'\n", fishQuote("__fish_seen_subcommand_from config; and __fish_seen_subcommand_from show"))
+	// Lines of command output are data to fish; names that are not one
+	// plain word are left out, as in bash and zsh.
+	hosts := fishQuote("(jt hosts --names 2>/dev/null | string match -r -- " + fishQuote("^["+hostFirst+"]["+hostChars+"]*$") + ")")
+	w("complete -c jt -n %s -a %s\n", fishQuote("__fish_seen_subcommand_from "+strings.Join(hostCmds, " ")), hosts)
+	w("complete -c jt -n %s -a %s\n", fishQuote("__fish_seen_subcommand_from config; and __fish_seen_subcommand_from show"), hosts)
 	w("complete -c jt -n %s -a 'bash zsh fish'\n", fishQuote("__fish_seen_subcommand_from completion"))
 	w("complete -c jt -n %s -a %s\n", fishQuote("__fish_seen_subcommand_from help"), fishQuote(all))
 	w("complete -c jt -l console -x -a 'auto screen tmux none'\n")

@@ -4,21 +4,28 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/urfave/cli/v2"
 
 	"github.com/jt-sh/jt/sshexec"
 )
 
-// keeperEnv marks the background jt open --keep that a foreground one
-// started (--background).
+// keeperEnv carries the open options (JSON) from the jt open --keep
+// --background that starts a keeper to the keeper itself, which then sets
+// it to "1": a mark on the keeper and on everything it runs.
 const keeperEnv = "JT_KEEPER"
+
+// keeperCommandName is the hidden command a keeper runs as. Its argv is
+// built from the options, never copied from the jt open that started it.
+const keeperCommandName = "__keeper"
 
 // keeperFile is where the background keeper of host/name keeps its pid
 // ("pid") or its log ("log"), next to the state file.
@@ -27,13 +34,70 @@ func keeperFile(d *Deps, host, name, kind string) string {
 	return filepath.Join(filepath.Dir(d.Store.Path), "keep-"+hex.EncodeToString(sum[:8])+"."+kind)
 }
 
-// keepInBackground starts this same jt open --keep detached, its output to
-// a 0600 log: the open already happened here, with the terminal at hand for
-// any password, so the keeper starts from a working tunnel.
+// keeperCommand is the background keeper: jt open --keep without the
+// first open (done in the foreground), without stdout (where the URL and
+// its token would go) and without a browser.
+func keeperCommand() *cli.Command {
+	return &cli.Command{
+		Name:   keeperCommandName,
+		Usage:  "the background keeper started by jt open --keep --background",
+		Hidden: true,
+		Action: action(func(ctx context.Context, c *cli.Context, d *Deps) error {
+			o, err := keeperOptions(os.Getenv(keeperEnv))
+			if err != nil {
+				return err
+			}
+			os.Setenv(keeperEnv, "1")
+			d.Browser = nil
+			return keepOpen(ctx, d, o, 3*time.Second)
+		}),
+	}
+}
+
+// keeperOptions reads the options a keeper was started with.
+func keeperOptions(req string) (openOptions, error) {
+	var o openOptions
+	if req == "" || req == "1" {
+		return o, usageErrorf("%s is started by jt open --keep --background, not by hand", keeperCommandName)
+	}
+	if err := json.Unmarshal([]byte(req), &o); err != nil {
+		return o, fmt.Errorf("read the keeper's options: %w", err)
+	}
+	if err := o.validate(); err != nil {
+		return o, err
+	}
+	o.Keep, o.NoBrowser, o.JSON = true, true, false
+	return o, nil
+}
+
+// keeperArgs is the keeper's argv after the program: the global settings
+// this jt runs with, then the hidden command.
+func keeperArgs(d *Deps) []string {
+	var args []string
+	if d.SSH.ConfigFile != "" {
+		args = append(args, "--ssh-config", d.SSH.ConfigFile)
+	}
+	if d.SSH.NoMux {
+		args = append(args, "--no-master")
+	}
+	return append(args, keeperCommandName)
+}
+
+// keepInBackground starts a keeper for the session just opened, detached,
+// its stderr to a 0600 log: the open already happened here, with the
+// terminal at hand for any password, so the keeper starts from a working
+// tunnel.
 func keepInBackground(d *Deps, o openOptions) error {
+	if os.Getenv(keeperEnv) != "" {
+		return fmt.Errorf("this jt runs under a keeper (%s is set), and a keeper never starts another", keeperEnv)
+	}
 	self, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("find jt itself: %w", err)
+	}
+	req, err := json.Marshal(o)
+	if err != nil {
+		return err
 	}
 	stopKeeper(d, o.Host, o.Name)
 	logPath := keeperFile(d, o.Host, o.Name, "log")
@@ -42,37 +106,39 @@ func keepInBackground(d *Deps, o openOptions) error {
 		return err
 	}
 	defer logFile.Close()
-	var args []string
-	for _, a := range os.Args[1:] {
-		if a != "--background" && a != "-background" {
-			args = append(args, a)
-		}
-	}
-	cmd := exec.Command(self, args...)
-	cmd.Env = append(os.Environ(), keeperEnv+"=1", "BROWSER=")
-	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd := exec.Command(self, keeperArgs(d)...)
+	cmd.Env = append(withoutVar(os.Environ(), keeperEnv), keeperEnv+"="+string(req))
+	cmd.Stderr = logFile // stdin and stdout: the null device
 	cmd.SysProcAttr = detachedAttr()
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start the keeper: %w", err)
 	}
 	pid := cmd.Process.Pid
 	cmd.Process.Release()
+	if err := sshexec.WritePIDFile(keeperFile(d, o.Host, o.Name, "pid"), pid); err != nil {
+		d.warn("could not record the keeper's pid (%v): jt close cannot stop it; end pid %d yourself", err, pid)
+	}
 	d.warn("keeping session %s on %s open from the background (pid %d, log %s); jt close %s stops it", o.Name, o.Host, pid, logPath, o.Host)
 	return nil
 }
 
-// stopKeeper ends the background keeper of host/name, if one runs.
+// withoutVar is env without the variable name.
+func withoutVar(env []string, name string) []string {
+	var out []string
+	for _, kv := range env {
+		if k, _, _ := strings.Cut(kv, "="); k != name {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+// stopKeeper ends the background keeper of host/name, if one runs: only
+// the process its pid file names, with the start time recorded there.
 func stopKeeper(d *Deps, host, name string) {
 	path := keeperFile(d, host, name, "pid")
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return
-	}
-	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-	if pid > 0 && pid != os.Getpid() && processAlive(pid) {
-		if p, err := os.FindProcess(pid); err == nil {
-			p.Signal(os.Interrupt)
-		}
+	if pid := sshexec.RecordedPID(path); pid > 0 && pid != os.Getpid() {
+		stopProcess(pid)
 	}
 	os.Remove(path)
 }
@@ -103,8 +169,13 @@ func waitForMaster(ctx context.Context, d *Deps, host string, interval time.Dura
 func keepOpen(ctx context.Context, d *Deps, o openOptions, interval time.Duration) error {
 	background := os.Getenv(keeperEnv) != ""
 	if background {
-		os.WriteFile(keeperFile(d, o.Host, o.Name, "pid"), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600)
-		defer os.Remove(keeperFile(d, o.Host, o.Name, "pid"))
+		// The pid file is its starter's; a keeper removes it only while
+		// it still names this process.
+		defer func() {
+			if path := keeperFile(d, o.Host, o.Name, "pid"); sshexec.RecordedPID(path) == os.Getpid() {
+				os.Remove(path)
+			}
+		}()
 	}
 	d.warn("keeping session %s on %s open; Ctrl-C stops watching (the server keeps running)", o.Name, o.Host)
 	o.quiet, o.NoBrowser, o.LocalPort = true, true, 0

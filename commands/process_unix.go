@@ -15,3 +15,7 @@ func processAlive(pid int) bool {
 	err := syscall.Kill(pid, 0)
 	return err == nil || errors.Is(err, syscall.EPERM)
 }
+
+// stopProcess asks a local jt to stop (as Ctrl-C would). The caller has
+// checked that pid is still the process it means.
+func stopProcess(pid int) { syscall.Kill(pid, syscall.SIGINT) }

@@ -15,3 +15,12 @@ func processAlive(pid int) bool {
 	p.Release()
 	return true
 }
+
+// stopProcess ends a local jt: Windows has no signal to ask it with. The
+// caller has checked that pid is still the process it means.
+func stopProcess(pid int) {
+	if p, err := os.FindProcess(pid); err == nil {
+		p.Kill()
+		p.Release()
+	}
+}

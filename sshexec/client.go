@@ -234,7 +234,7 @@ func (c *Client) EnsureMaster(ctx context.Context, host string) (started bool, r
 		if pid > 0 {
 			// Remembered for the day this master hangs (see killMaster);
 			// learning it here costs no extra ssh process.
-			os.WriteFile(c.pidFile(host), []byte(strconv.Itoa(pid)+"\n"), 0o600)
+			WritePIDFile(c.pidFile(host), pid)
 		}
 		return false, Result{}, nil
 	case errors.Is(err, ErrTimeout):
@@ -285,9 +285,7 @@ func (c *Client) pidFile(host string) string {
 // it is gone its socket is stale, and ControlMaster=auto replaces it.
 func (c *Client) killMaster(host string, pid int) {
 	if pid <= 0 {
-		if b, err := os.ReadFile(c.pidFile(host)); err == nil {
-			pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
-		}
+		pid = RecordedPID(c.pidFile(host))
 	}
 	if pid <= 0 || !isOurMaster(pid, c.ControlDir) {
 		pid = findMaster(c.ControlDir, c.Dest(host))
@@ -350,6 +348,9 @@ func (c *Client) AddForwardPID(ctx context.Context, host string, f Forward) (int
 		if err != nil {
 			return 0, err
 		}
+		// Windows shows no argv to find this ssh by later: its pid and
+		// start time are what CancelForward checks before a kill.
+		WritePIDFile(c.forwardPIDFile(host, f), res.PID)
 		for !LocalPortListening(f.LocalPort) {
 			select {
 			case <-ctx.Done():
@@ -381,8 +382,14 @@ func LocalPortListening(port int) bool {
 func (c *Client) CancelForward(ctx context.Context, host string, f Forward) error {
 	if c.NoMux {
 		pid := c.ForwardPID(host, f)
-		if pid == 0 && runtime.GOOS == "windows" {
-			pid = f.PID // no argv to check there: trust jt's record
+		if runtime.GOOS == "windows" {
+			// No argv to check there: only the ssh jt started for this
+			// forward, with the start time it had then, is ended.
+			path := c.forwardPIDFile(host, f)
+			if pid = RecordedPID(path); pid > 0 && f.PID > 0 && pid != f.PID {
+				pid = 0
+			}
+			os.Remove(path)
 		}
 		if pid > 0 {
 			return killProcess(pid)
@@ -399,6 +406,13 @@ func (c *Client) CancelForward(ctx context.Context, host string, f Forward) erro
 // MaxScriptOutput bounds what jt keeps of a script's output: far more than
 // any answer (those are refused above 1 MiB), enough for jt logs.
 const MaxScriptOutput = 64 << 20
+
+// forwardPIDFile records the ssh that holds forward f to host without a
+// master, where its argv cannot be read (Windows).
+func (c *Client) forwardPIDFile(host string, f Forward) string {
+	sum := sha256.Sum256([]byte(c.Dest(host) + "\x00" + f.Spec()))
+	return filepath.Join(c.ControlDir, "forward-"+hex.EncodeToString(sum[:8])+".pid")
+}
 
 // RunScript sends script to a POSIX sh on host through the master.
 func (c *Client) RunScript(ctx context.Context, host string, script io.Reader) (Result, error) {

@@ -6,6 +6,34 @@ import (
 	"strings"
 )
 
+// ProcessStart tells a running process from a later one that got the same
+// pid: the boot it belongs to and its start time in clock ticks since that
+// boot. "" when pid does not run (a zombie counts as gone) or cannot be read.
+func ProcessStart(pid int) string {
+	if pid <= 0 {
+		return ""
+	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return ""
+	}
+	// The command name (field 2) may hold spaces and parentheses: the
+	// fields that follow start after its last ')'.
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return ""
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 20 || f[0] == "Z" || f[0] == "X" {
+		return ""
+	}
+	boot, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(boot)) + "/" + f[19]
+}
+
 // isOurMaster checks, before a kill, that pid is still an ssh master of
 // jt's (its argv names jt's control directory), not a recycled pid.
 func isOurMaster(pid int, controlDir string) bool {

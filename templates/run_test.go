@@ -51,11 +51,20 @@ func uniqueName(t *testing.T, s string) string {
 	return fmt.Sprintf("unit%d-%s", os.Getpid(), s)
 }
 
-// liveProcess starts a process that stands in for a Jupyter server and
-// reaps it as soon as it dies, so that kill -0 stops seeing it.
-func liveProcess(t *testing.T) int {
+// liveProcess starts a process that stands in for the Jupyter server of
+// session dir sess (started, as the window starts it, with the session's
+// JUPYTER_RUNTIME_DIR) and reaps it as soon as it dies, so that kill -0
+// stops seeing it. The session's files are to be written after it started.
+func liveProcess(t *testing.T, sess string) int {
 	t.Helper()
-	cmd := exec.Command("sleep", "60")
+	return startProcess(t, exec.Command("sleep", "60"), "JUPYTER_RUNTIME_DIR="+filepath.Join(sess, "runtime"))
+}
+
+// startProcess starts cmd with env added to this process's environment,
+// and reaps it as soon as it dies.
+func startProcess(t *testing.T, cmd *exec.Cmd, env ...string) int {
+	t.Helper()
+	cmd.Env = append(os.Environ(), env...)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -99,8 +108,8 @@ func TestListEmptyHome(t *testing.T) {
 func TestListSessions(t *testing.T) {
 	home := t.TempDir()
 	live, dead := uniqueName(t, "live"), uniqueName(t, "dead")
-	livePID, deadPIDv := liveProcess(t), deadPID(t)
 	sessions := sessionsDir(home)
+	livePID, deadPIDv := liveProcess(t, filepath.Join(sessions, live)), deadPID(t)
 	writeFiles(t, filepath.Join(sessions, live), map[string]string{
 		"mux": "screen\n", "dir": "/srv/proj dir\n", "flavour": "lab\n", "started": "1700000000\n",
 		"log": "line 1\n",
@@ -158,8 +167,8 @@ func TestCloseMissingSession(t *testing.T) {
 func TestCloseStopsServer(t *testing.T) {
 	home := t.TempDir()
 	name := uniqueName(t, "live")
-	pid := liveProcess(t)
 	sess := filepath.Join(sessionsDir(home), name)
+	pid := liveProcess(t, sess)
 	writeFiles(t, sess, map[string]string{
 		"log": "x\n",
 		"runtime/nbserver-" + strconv.Itoa(pid) + ".json": `{"pid": 1}`,
