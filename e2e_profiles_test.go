@@ -218,51 +218,8 @@ setup = ["export JT_TEST_VAR=hello"]
 // remote tmux window shows Jupyter's console, and detaches with Ctrl-B d.
 func attachTmux(t *testing.T, e *env, profile, name string) {
 	t.Helper()
-	tmux, _ := exec.LookPath("tmux")
-	sock := filepath.Join(e.dir, "tmux.sock")
-	exitFile := filepath.Join(e.dir, "attach.exit")
-	tm := func(args ...string) (string, error) {
-		out, err := exec.Command(tmux, append([]string{"-S", sock}, args...)...).CombinedOutput()
-		return string(out), err
-	}
-	defer tm("kill-server")
-	envWords := []string{"env", "-u", "BROWSER"}
-	for _, kv := range e.vars {
-		for _, k := range []string{"XDG_STATE_HOME=", "XDG_RUNTIME_DIR=", "JT_SSH_CONFIG=", "XDG_CONFIG_HOME="} {
-			if strings.HasPrefix(kv, k) {
-				envWords = append(envWords, kv)
-			}
-		}
-	}
-	inner := shellJoin(append(envWords, e2e.jt, "attach", profile)) + "; echo EXIT=$? >" + shellQuote(exitFile) + "; sleep 30"
-	if out, err := tm("new-session", "-d", "-s", "T", "-x", "200", "-y", "50", inner); err != nil {
-		t.Fatalf("tmux new-session: %v: %s", err, out)
-	}
-	consoleRE := regexp.MustCompile(`Jupyter Notebook|is running at|http://127\.0\.0\.1`)
-	var pane string
-	for deadline := time.Now().Add(60 * time.Second); !consoleRE.MatchString(pane); time.Sleep(200 * time.Millisecond) {
-		pane, _ = tm("capture-pane", "-p", "-t", "T")
-		if data, err := os.ReadFile(exitFile); err == nil {
-			t.Fatalf("jt attach ended before showing the console (%s); pane:\n%s", strings.TrimSpace(string(data)), pane)
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("jt attach never showed Jupyter's console; pane:\n%s", pane)
-		}
-	}
-	if out, err := tm("send-keys", "-t", "T", "C-b", "d"); err != nil {
-		t.Fatalf("tmux send-keys: %v: %s", err, out)
-	}
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		if data, err := os.ReadFile(exitFile); err == nil && strings.HasSuffix(string(data), "\n") {
-			if got := strings.TrimSpace(string(data)); got != "EXIT=0" {
-				t.Errorf("jt attach ended with %s, want EXIT=0", got)
-			}
-			return
-		}
-		if time.Now().After(deadline) {
-			pane, _ = tm("capture-pane", "-p", "-t", "T")
-			t.Fatalf("jt attach did not end after Ctrl-B d; pane:\n%s", pane)
-		}
+	if exit, pane := attachInTerminal(t, e, "C-b", profile); exit != "EXIT=0" {
+		t.Errorf("jt attach %s (session %s) ended with %s, want EXIT=0; pane:\n%s", profile, name, exit, pane)
 	}
 }
 
