@@ -13,15 +13,21 @@ import (
 
 // zshTab drives an interactive zsh through a pseudo-terminal (zsh/zpty):
 // it loads jt's completion, types $1 (with its TABs) and prints what the
-// terminal showed.
+// terminal showed once $2 appears on it (completion runs jt, which a loaded
+// machine or a -race build makes slow), or after 30 s.
 const zshTab = `zmodload zsh/zpty
 zpty -b z 'zsh -f -i'
 zpty -w z 'PS1="> "; autoload -U compinit && compinit -u; source <(jt completion zsh); echo READY'
 zpty -r -m z out '*READY*'
 zpty -r -m z out '*> '
 zpty -w -n z "$1"
-sleep 1
 all=
+for i in {1..300}; do
+	while zpty -r -t z out; do all+=$out; done
+	[[ $all == *"$2"* ]] && break
+	sleep 0.1
+done
+sleep 0.2
 while zpty -r -t z out; do all+=$out; done
 print -r -- "$all"
 zpty -d z
@@ -119,9 +125,9 @@ printf '%s\n' "${COMPREPLY[@]}"
 		t.Fatal(err)
 	}
 	ansi := regexp.MustCompile(`\x1b\[[0-9;?]*[A-Za-z]|[\x00-\x08\x0b-\x1f]`)
-	screen := ansi.ReplaceAllString(run("zsh", "-f", script, "jt open \t\t"), " ")
+	screen := ansi.ReplaceAllString(run("zsh", "-f", script, "jt open \t\t", "normal2"), " ")
 	check("zsh", "", strings.Fields(screen), "normal1", "normal2", "gpu-node.example")
-	screen = ansi.ReplaceAllString(run("zsh", "-f", script, "jt open g\t"), " ")
+	screen = ansi.ReplaceAllString(run("zsh", "-f", script, "jt open g\t", "gpu-node.example"), " ")
 	if !strings.Contains(screen, "jt open gpu-node.example") {
 		t.Errorf("zsh: jt open g<TAB> did not complete gpu-node.example: %q", screen)
 	}
