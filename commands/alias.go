@@ -34,7 +34,7 @@ Examples:
 			if !regexp.MustCompile(`^([A-Za-z0-9_][A-Za-z0-9_-]*)?$`).MatchString(prefix) {
 				return usageErrorf("--prefix %q: use letters, digits, _ and - (not first)", prefix)
 			}
-			conf, err := loadConfig()
+			conf, err := loadConfig(c.App.ErrWriter)
 			if err != nil {
 				return err
 			}

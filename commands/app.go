@@ -105,18 +105,11 @@ func stateDirFor(goos string, getenv func(string) string, home, appData func() (
 // newDeps builds the real dependencies from the environment and global flags.
 func newDeps(c *cli.Context) (*Deps, error) {
 	// A mistake in jt's config stops every command before anything runs.
-	conf, err := loadConfig()
+	conf, err := loadConfig(c.App.ErrWriter)
 	if err != nil {
 		return nil, err
 	}
-	for _, n := range conf.Notices {
-		fmt.Fprintln(c.App.ErrWriter, "jt: "+n)
-	}
-	for old, notice := range renamedFlags {
-		if c.IsSet(old) {
-			fmt.Fprintf(c.App.ErrWriter, "jt: %s; the old name still works\n", notice)
-		}
-	}
+	flagNotices(c)
 	stateDir, err := StateDir()
 	if err != nil {
 		return nil, err
@@ -181,6 +174,15 @@ func newDeps(c *cli.Context) (*Deps, error) {
 var renamedFlags = map[string]string{
 	"no-mux": "--no-mux (JT_NO_MUX) is now called --no-master (JT_NO_MASTER)",
 	"mux":    "--mux is now called --console (what keeps the server and its console: screen, tmux or none)",
+}
+
+// flagNotices says which flags the user gave under an old name.
+func flagNotices(c *cli.Context) {
+	for old, notice := range renamedFlags {
+		if c.IsSet(old) {
+			fmt.Fprintf(c.App.ErrWriter, "jt: %s; the old name still works\n", notice)
+		}
+	}
 }
 
 type failingRunner struct{ err error }

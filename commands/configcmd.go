@@ -61,7 +61,8 @@ Examples:
 					if err != nil {
 						return err
 					}
-					conf, err := loadConfig()
+					flagNotices(c)
+					conf, err := loadConfig(c.App.ErrWriter)
 					if err != nil {
 						return err
 					}

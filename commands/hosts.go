@@ -32,7 +32,7 @@ Examples:
 			if c.NArg() > 0 {
 				return usageErrorf("hosts takes no arguments, got %q", c.Args().Slice())
 			}
-			conf, err := loadConfig()
+			conf, err := loadConfig(c.App.ErrWriter)
 			if err != nil {
 				return err
 			}

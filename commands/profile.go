@@ -3,6 +3,7 @@ package commands
 import (
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -15,7 +16,8 @@ import (
 
 // loadConfig reads jt's config file. A mistake in it is a usage error
 // (exit 2): nothing runs until it is fixed.
-func loadConfig() (*config.File, error) {
+// Keys written under an old name are read, and said so on w.
+func loadConfig(w io.Writer) (*config.File, error) {
 	path, err := config.Path()
 	if err != nil {
 		return nil, err
@@ -27,6 +29,9 @@ func loadConfig() (*config.File, error) {
 			return nil, &UsageError{Msg: err.Error()}
 		}
 		return nil, err
+	}
+	for _, n := range f.Notices {
+		fmt.Fprintln(w, "jt: "+n)
 	}
 	return f, nil
 }
