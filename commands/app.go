@@ -19,6 +19,7 @@ import (
 	"github.com/jt-sh/jt/config"
 	"github.com/jt-sh/jt/sshexec"
 	"github.com/jt-sh/jt/state"
+	"github.com/jt-sh/jt/validate"
 )
 
 // Deps is everything a command touches outside its own logic.
@@ -283,7 +284,7 @@ func unknownCommand(cmds []*cli.Command, name string) error {
 	best, bestDist := "", 3
 	for _, c := range cmds {
 		for _, n := range c.Names() {
-			if d := config.EditDistance(name, n); d < bestDist {
+			if d := validate.EditDistance(name, n); d < bestDist {
 				best, bestDist = c.Name, d
 			}
 		}

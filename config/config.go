@@ -21,6 +21,7 @@ import (
 	"github.com/mitchellh/go-homedir"
 
 	"github.com/jt-sh/jt/sshexec"
+	"github.com/jt-sh/jt/validate"
 )
 
 // Kind is the TOML type a key takes.
@@ -195,8 +196,6 @@ func Parse(path, text string) (*File, error) {
 	return f, nil
 }
 
-var profileNameRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$`)
-
 func parse(f *File, text string) error {
 	var raw map[string]any
 	md, err := toml.Decode(text, &raw)
@@ -221,7 +220,7 @@ func parse(f *File, text string) error {
 		if _, ok := f.Profiles[name]; ok {
 			return nil
 		}
-		if !profileNameRE.MatchString(name) {
+		if !validate.IsName(name) {
 			return fail(k, "profile name %s is not valid: use 1-64 letters, digits, '.', '_' or '-', not starting with '.' or '-'", sshexec.Printable(name))
 		}
 		if _, ok := raw["hosts"].(map[string]any)[name].(map[string]any); !ok {
@@ -241,7 +240,7 @@ func parse(f *File, text string) error {
 					return fail(k, "%q must be a table ([%s])", k[0], k[0])
 				}
 			default:
-				return fail(k, "unknown key %q at the top level%s; jt's config has [defaults] and [hosts.NAME] tables", k[0], suggest(k[0], []string{"defaults", "hosts"}))
+				return fail(k, "unknown key %q at the top level%s; jt's config has [defaults] and [hosts.NAME] tables", k[0], validate.Suggest(k[0], []string{"defaults", "hosts"}))
 			}
 		case k[0] == "defaults" && len(k) == 2:
 			if err := setKey(f.Defaults, "[defaults]", false, k[1], raw["defaults"].(map[string]any)[k[1]], func(format string, a ...any) error {
@@ -321,7 +320,7 @@ func setKey(t Table, where string, profile bool, name string, raw any, fail func
 				names = append(names, k.Name)
 			}
 		}
-		return fail("unknown key %q in %s%s", name, where, suggest(name, names))
+		return fail("unknown key %q in %s%s", name, where, validate.Suggest(name, names))
 	}
 	if key.ProfileOnly && !profile {
 		why := ""
@@ -387,7 +386,6 @@ func setKey(t Table, where string, profile bool, name string, raw any, fail func
 
 var (
 	sshOptionRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9]*=`)
-	nameRE      = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$`)
 )
 
 // jtOwned are ssh options jt sets itself: a profile's would be ignored.
@@ -395,62 +393,28 @@ var jtOwned = []string{"controlpath", "controlmaster", "controlpersist", "batchm
 
 // checkValue returns what is wrong with a well-typed value, or "".
 func checkValue(name string, v any) string {
-	oneLine := func(s string) string {
-		if strings.ContainsAny(s, "\x00\n\r") {
-			return fmt.Sprintf("%s contains a NUL or newline", sshexec.Printable(s))
-		}
-		if len(s) > 4096 {
-			return fmt.Sprintf("is %d bytes long, more than 4096", len(s))
-		}
-		return ""
-	}
 	switch name {
 	case "host":
-		if err := sshexec.ValidateHost(v.(string)); err != nil {
-			return err.Error()
-		}
+		return why(validate.Host(v.(string)))
 	case "jump":
 		for _, h := range strings.Split(v.(string), ",") {
-			if err := sshexec.ValidateHost(h); err != nil {
+			if err := validate.Host(h); err != nil {
 				return err.Error()
 			}
 		}
 	case "ssh_options":
-		for _, o := range v.([]string) {
-			if !sshOptionRE.MatchString(o) {
-				return fmt.Sprintf("%s is not Key=Value (like \"IdentityFile=~/.ssh/id_gpu\")", sshexec.Printable(o))
-			}
-			if msg := oneLine(o); msg != "" {
-				return msg
-			}
-			k, _, _ := strings.Cut(o, "=")
-			if slices.Contains(jtOwned, strings.ToLower(k)) {
-				return fmt.Sprintf("%s is set by jt itself (its own control socket, no prompts after login); leave it out", k)
-			}
-		}
+		return checkSSHOptions(v.([]string))
 	case "dir", "venv":
-		s := v.(string)
-		if msg := oneLine(s); msg != "" {
-			return msg
-		}
-		if strings.HasPrefix(s, "~") && s != "~" && !strings.HasPrefix(s, "~/") {
-			return "~user is not supported; write the path in full, or ~/… for your own home"
-		}
+		return why(validate.RemotePath(v.(string)))
 	case "cmd", "conda":
-		return oneLine(v.(string))
-	case "slurm_args":
-		for _, a := range v.([]string) {
-			if msg := oneLine(a); msg != "" {
-				return msg
-			}
-		}
-	case "modules":
+		return why(validate.OneLine(v.(string)))
+	case "slurm_args", "modules":
 		for _, m := range v.([]string) {
-			if m == "" {
+			if m == "" && name == "modules" {
 				return "an empty module name"
 			}
-			if msg := oneLine(m); msg != "" {
-				return msg
+			if err := validate.OneLine(m); err != nil {
+				return err.Error()
 			}
 		}
 	case "setup":
@@ -460,17 +424,15 @@ func checkValue(name string, v any) string {
 			}
 		}
 	case "port", "local_port":
-		if n := v.(int); n < 0 || n > 65535 {
-			return fmt.Sprintf("%d is out of range: use 1-65535 (or 0 to let jt choose)", n)
+		if err := validate.Port(v.(int)); err != nil {
+			return err.Error() + " (or 0 to let jt choose)"
 		}
 	case "flavour":
-		return oneOf(v.(string), "notebook", "lab", "server")
+		return why(validate.OneOf(v.(string), validate.Flavours))
 	case "console":
-		return oneOf(v.(string), "auto", "screen", "tmux", "none")
+		return why(validate.OneOf(v.(string), validate.Consoles))
 	case "name":
-		if !nameRE.MatchString(v.(string)) {
-			return fmt.Sprintf("session name %s is not valid: use 1-64 letters, digits, '.', '_' or '-', not starting with '-' or '.'", sshexec.Printable(v.(string)))
-		}
+		return why(validate.Name(v.(string)))
 	case "timeout":
 		if v.(time.Duration) <= 0 {
 			return "must be positive, like \"60s\""
@@ -479,11 +441,29 @@ func checkValue(name string, v any) string {
 	return ""
 }
 
-func oneOf(s string, allowed ...string) string {
-	if slices.Contains(allowed, s) {
+// checkSSHOptions checks ssh_options: Key=Value, one line, none of jt's own.
+func checkSSHOptions(opts []string) string {
+	for _, o := range opts {
+		if !sshOptionRE.MatchString(o) {
+			return fmt.Sprintf("%s is not Key=Value (like \"IdentityFile=~/.ssh/id_gpu\")", sshexec.Printable(o))
+		}
+		if err := validate.OneLine(o); err != nil {
+			return err.Error()
+		}
+		k, _, _ := strings.Cut(o, "=")
+		if slices.Contains(jtOwned, strings.ToLower(k)) {
+			return fmt.Sprintf("%s is set by jt itself (its own control socket, no prompts after login); leave it out", k)
+		}
+	}
+	return ""
+}
+
+// why is err's message, or "" for nil.
+func why(err error) string {
+	if err == nil {
 		return ""
 	}
-	return fmt.Sprintf("%s is not one of %s%s", sshexec.Printable(s), strings.Join(allowed, ", "), suggest(s, allowed))
+	return err.Error()
 }
 
 func tomlType(v any) string {
@@ -504,42 +484,4 @@ func tomlType(v any) string {
 		return "a date"
 	}
 	return fmt.Sprintf("%T", v)
-}
-
-// suggest returns ` (did you mean "x"?)` for the nearest candidate.
-func suggest(got string, candidates []string) string {
-	norm := func(s string) string { return strings.ReplaceAll(strings.ToLower(s), "-", "_") }
-	best, bestDist := "", 3
-	for _, c := range candidates {
-		d := EditDistance(norm(got), norm(c))
-		if d < bestDist {
-			best, bestDist = c, d
-		}
-	}
-	if best == "" || bestDist > 2 || (bestDist == 2 && len(got) < 4) {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
-}
-
-// EditDistance is the Levenshtein distance between a and b, for "did you
-// mean" suggestions.
-func EditDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }
