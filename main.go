@@ -12,7 +12,9 @@ import (
 	"syscall"
 
 	"github.com/jt-sh/jt/commands"
+	"github.com/jt-sh/jt/session"
 	"github.com/jt-sh/jt/sshexec"
+	"github.com/jt-sh/jt/validate"
 )
 
 // Set at build time: -ldflags "-X main.version=… -X main.commit=…".
@@ -38,7 +40,7 @@ func run(args []string, stderr io.Writer) int {
 		return 130
 	}
 	fmt.Fprintf(stderr, "jt: error: %s\n", strings.TrimSpace(err.Error()))
-	hint, detail := commands.Explain(err)
+	hint, detail := session.Explain(err)
 	for _, line := range detail {
 		fmt.Fprintf(stderr, "jt:   | %s\n", line)
 	}
@@ -75,7 +77,7 @@ func interrupts(stderr io.Writer) (context.Context, func()) {
 // exitCode is the one place errors become exit statuses: 2 for usage, 255
 // when ssh itself failed, 1 for everything else.
 func exitCode(err error) int {
-	var usage *commands.UsageError
+	var usage *validate.UsageError
 	if errors.As(err, &usage) {
 		return 2
 	}

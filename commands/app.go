@@ -1,6 +1,7 @@
-// Package commands is jt's command line: one file per command, each turning
-// flags into an options struct and running it against Deps. It is the only
-// package that knows urfave/cli; it never spells an ssh argv itself.
+// Package commands is jt's command line: one file per command, each of one
+// shape: flags → a request → one call into the engine (package session) →
+// what the user sees. It is the only package that knows urfave/cli; it
+// never spells an ssh argv, reads a remote reply or takes a lock.
 package commands
 
 import (
@@ -17,66 +18,45 @@ import (
 	"golang.org/x/term"
 
 	"github.com/jt-sh/jt/config"
+	"github.com/jt-sh/jt/session"
 	"github.com/jt-sh/jt/sshexec"
 	"github.com/jt-sh/jt/state"
 	"github.com/jt-sh/jt/validate"
 )
 
-// Deps is everything a command touches outside its own logic.
+// Deps is what a command works with: the engine, where output goes, the
+// browser and jt's config file.
 type Deps struct {
-	SSH    *sshexec.Client
-	Store  state.Store
+	Engine *session.Engine
 	Stdout io.Writer
 	Stderr io.Writer
-	// Progress is set when stderr is a terminal: jt then says what it waits for.
-	Progress bool
-	// LocalDir is jt's private local directory (locks, browser redirect files).
+	// LocalDir is jt's private local directory (browser redirect files).
 	LocalDir string
 	// Browser opens a URL file; nil means never.
 	Browser func(path string) error
-	Now     func() time.Time
 	// Config is jt's config file (profiles and defaults); never nil.
 	Config *config.File
-}
-
-// direct is a copy of d whose ssh client works without a master.
-func (d *Deps) direct() *Deps {
-	c := *d.SSH
-	c.NoMux = true
-	dd := *d
-	dd.SSH = &c
-	return &dd
-}
-
-// batch is a copy of d whose ssh client never asks for a password.
-func (d *Deps) batch() *Deps {
-	c := *d.SSH
-	c.Batch = true
-	dd := *d
-	dd.SSH = &c
-	return &dd
-}
-
-// clientFor is the ssh client for an existing session: one opened without
-// a master is handled without one, whatever this command's flags say.
-func (d *Deps) clientFor(s state.Session) *sshexec.Client {
-	if s.Transport == "direct" && !d.SSH.NoMux {
-		c := *d.SSH
-		c.NoMux = true
-		return &c
-	}
-	return d.SSH
-}
-
-func (d *Deps) progress(format string, a ...any) {
-	if d.Progress {
-		fmt.Fprintf(d.Stderr, "jt: "+format+"\n", a...)
-	}
 }
 
 func (d *Deps) warn(format string, a ...any) {
 	fmt.Fprintf(d.Stderr, "jt: "+format+"\n", a...)
 }
+
+// reporter shows the engine's progress on a terminal, and its notices
+// always, on stderr.
+type reporter struct {
+	w        io.Writer
+	terminal bool
+}
+
+func (r reporter) Progress(msg string) {
+	if r.terminal {
+		fmt.Fprintln(r.w, "jt: "+msg)
+	}
+}
+
+func (r reporter) Notice(msg string) { fmt.Fprintln(r.w, "jt: "+msg) }
+func (r reporter) SSH(text string)   { fmt.Fprintln(r.w, text) }
 
 // StateDir is where jt keeps its state file: $XDG_STATE_HOME/jt, else
 // ~/.local/state/jt (macOS too: its ~/Library paths hold spaces and are
@@ -131,7 +111,7 @@ func newDeps(c *cli.Context) (*Deps, error) {
 	var runner sshexec.Runner
 	if sshPath, err := sshexec.LookPath(); err != nil {
 		// Reported when ssh is needed, so that usage errors come first.
-		runner = failingRunner{hinted(fmt.Errorf("no ssh client found: %w", err), "install OpenSSH (Debian: apt install openssh-client; macOS and Windows ship it), or point JT_SSH at it")}
+		runner = failingRunner{session.Hinted(fmt.Errorf("no ssh client found: %w", err), "install OpenSSH (Debian: apt install openssh-client; macOS and Windows ship it), or point JT_SSH at it")}
 	} else {
 		runner = &sshexec.ExecRunner{Path: sshPath, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
 	}
@@ -141,31 +121,35 @@ func newDeps(c *cli.Context) (*Deps, error) {
 			return nil, err
 		}
 		if _, err := os.Stat(cfg); err != nil {
-			return nil, usageErrorf("ssh config %s: %v", cfg, err)
+			return nil, validate.Usagef("ssh config %s: %v", cfg, err)
 		}
 	}
+	client := &sshexec.Client{
+		Runner:     runner,
+		ConfigFile: cfg,
+		ControlDir: controlDir,
+		// A script's first line comes at once; silence this long means
+		// the link behind the master is dead.
+		AnswerWithin: 15 * time.Second,
+		Routes:       routes(conf),
+		// Windows' OpenSSH has no ControlMaster.
+		NoMux: c.Bool("no-master") || c.Bool("no-mux") || runtime.GOOS == "windows",
+	}
 	d := &Deps{
-		SSH: &sshexec.Client{
-			Runner:     runner,
-			ConfigFile: cfg,
-			ControlDir: controlDir,
-			// A script's first line comes at once; silence this long means
-			// the link behind the master is dead.
-			AnswerWithin: 15 * time.Second,
-			Routes:       routes(conf),
-			// Windows' OpenSSH has no ControlMaster.
-			NoMux: c.Bool("no-master") || c.Bool("no-mux") || runtime.GOOS == "windows",
-		},
-		Store: state.Store{
-			Path: filepath.Join(stateDir, "state.toml"),
-			Warn: func(msg string) { fmt.Fprintln(c.App.ErrWriter, "jt: warning: "+msg) },
+		Engine: &session.Engine{
+			SSH: client,
+			Store: state.Store{
+				Path: filepath.Join(stateDir, "state.toml"),
+				Warn: func(msg string) { fmt.Fprintln(c.App.ErrWriter, "jt: warning: "+msg) },
+			},
+			Report:   reporter{w: c.App.ErrWriter, terminal: isTerminal(os.Stderr)},
+			LocalDir: controlDir,
+			Now:      time.Now,
 		},
 		Stdout:   c.App.Writer,
 		Stderr:   c.App.ErrWriter,
-		Progress: isTerminal(os.Stderr),
 		LocalDir: controlDir,
 		Browser:  openBrowser,
-		Now:      time.Now,
 		Config:   conf,
 	}
 	return d, nil
@@ -274,9 +258,9 @@ Examples:
 func onUsageError(c *cli.Context, err error, _ bool) error {
 	msg := err.Error()
 	if c.Command != nil && c.Command.Name != "" && c.Command.Name != c.App.Name {
-		return &UsageError{Msg: msg + " (see jt " + c.Command.Name + " --help)"}
+		return &validate.UsageError{Msg: msg + " (see jt " + c.Command.Name + " --help)"}
 	}
-	return &UsageError{Msg: msg + " (see jt --help)"}
+	return &validate.UsageError{Msg: msg + " (see jt --help)"}
 }
 
 // unknownCommand reports a mistyped command with the nearest real one.
@@ -291,7 +275,7 @@ func unknownCommand(cmds []*cli.Command, name string) error {
 	}
 	msg := fmt.Sprintf("%s is not a jt command", sshexec.Printable(name))
 	if best != "" {
-		return &UsageError{Msg: msg + "; did you mean " + best + "? (see jt --help)"}
+		return &validate.UsageError{Msg: msg + "; did you mean " + best + "? (see jt --help)"}
 	}
-	return &UsageError{Msg: msg + " (see jt --help)"}
+	return &validate.UsageError{Msg: msg + " (see jt --help)"}
 }

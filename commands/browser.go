@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+
+	"github.com/jt-sh/jt/session"
 )
 
 // redirectFile writes a 0600 HTML page that sends the browser to url, so the
@@ -16,7 +18,7 @@ import (
 func redirectFile(dir, name, url string) (string, error) {
 	// The name is jt's own, checked when given; checked again here because
 	// it becomes a path that jt first removes.
-	if err := validName(name); err != nil {
+	if err := session.CheckName(name); err != nil {
 		return "", err
 	}
 	path := filepath.Join(dir, "open-"+name+".html")

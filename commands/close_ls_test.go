@@ -10,7 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jt-sh/jt/session"
 	"github.com/jt-sh/jt/sshexec"
+	"github.com/jt-sh/jt/validate"
 )
 
 // openedEnv is an env in which jt open gpu1 has run: master, forward and
@@ -47,7 +49,7 @@ func TestCloseKeepsServer(t *testing.T) {
 	if spec := calls[0].Args[slices.Index(calls[0].Args, "-L")+1]; spec != "127.0.0.1:"+strconv.Itoa(lp)+":127.0.0.1:8888" {
 		t.Errorf("cancelled %q", spec)
 	}
-	f, _ := e.d.Store.Load()
+	f, _ := e.d.Engine.Store.Load()
 	s, ok := f.Find("gpu1", "default")
 	if !ok || s.LocalPort != 0 || s.PID != 4242 {
 		t.Errorf("after close the record is %+v, %v; want it kept without a local port", s, ok)
@@ -75,7 +77,7 @@ func TestCloseKill(t *testing.T) {
 	if got, want := without(e.ssh.Kinds(), "check", "ping", "master"), []string{"cancel", "script", "exit"}; !slices.Equal(got, want) {
 		t.Errorf("close --kill made %q, want %q (besides master checks)", e.ssh.Kinds(), want)
 	}
-	f, _ := e.d.Store.Load()
+	f, _ := e.d.Engine.Store.Load()
 	if _, ok := f.Find("gpu1", "default"); ok {
 		t.Error("the record survived close --kill")
 	}
@@ -97,7 +99,7 @@ func TestCloseNothingRecorded(t *testing.T) {
 	}
 	// Without HOST and without exactly one session, jt cannot guess.
 	err := runClose(context.Background(), e.d, closeOptions{Name: "default", Timeout: time.Second})
-	var u *UsageError
+	var u *validate.UsageError
 	if !errors.As(err, &u) || !strings.Contains(err.Error(), "HOST") {
 		t.Errorf("close without HOST = %v, want a usage error", err)
 	}
@@ -147,7 +149,7 @@ func TestLsTunnelDown(t *testing.T) {
 	if err := json.Unmarshal(e.stdout.Bytes(), &rows); err != nil {
 		t.Fatalf("ls --json: %v\n%s", err, e.stdout)
 	}
-	if len(rows) != 1 || rows[0]["state"] != StateTunnelDown || rows[0]["host"] != "gpu1" || rows[0]["url"] != nil {
+	if len(rows) != 1 || rows[0]["state"] != session.StateTunnelDown || rows[0]["host"] != "gpu1" || rows[0]["url"] != nil {
 		t.Errorf("rows %v", rows)
 	}
 	if _, ok := rows[0]["token"]; ok {
@@ -164,7 +166,7 @@ func TestLsUnreachable(t *testing.T) {
 	if err := runLs(context.Background(), e.d, lsOptions{Timeout: 5 * time.Second}); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(e.stdout.String(), StateUnreachable) || !strings.Contains(e.stderr.String(), "Connection refused") {
+	if !strings.Contains(e.stdout.String(), session.StateUnreachable) || !strings.Contains(e.stderr.String(), "Connection refused") {
 		t.Errorf("stdout %q stderr %q", e.stdout, e.stderr)
 	}
 }

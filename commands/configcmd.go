@@ -56,37 +56,40 @@ Examples:
 				Usage:     "show the settings jt open NAME would use, and where each comes from",
 				ArgsUsage: "NAME",
 				Flags:     settingFlags(),
-				Action: func(c *cli.Context) error {
-					host, err := oneHost(c.Args().Slice(), "config show")
-					if err != nil {
-						return err
-					}
-					flagNotices(c)
-					conf, err := loadConfig(c.App.ErrWriter)
-					if err != nil {
-						return err
-					}
-					ss, err := resolveSettings(c, conf, host)
-					if err != nil {
-						return err
-					}
-					if _, ok := conf.Profile(host); ok {
-						fmt.Fprintf(c.App.ErrWriter, "jt: %s is a profile in %s\n", host, config.Display(conf.Path))
-					} else {
-						fmt.Fprintf(c.App.ErrWriter, "jt: %s is not a profile: an ssh destination, with [defaults] and jt's built-in values\n", host)
-					}
-					tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
-					fmt.Fprintln(tw, "KEY\tVALUE\tFROM")
-					for _, s := range ss {
-						from := s.Source
-						if s.Line > 0 {
-							from = fmt.Sprintf("%s (line %d)", from, s.Line)
-						}
-						fmt.Fprintf(tw, "%s\t%s\t%s\n", s.Key, showValue(s.Value), from)
-					}
-					return tw.Flush()
-				},
+				Action:    configShow,
 			},
 		},
 	}
+}
+
+// configShow is jt config show NAME: the settings jt open NAME would use.
+func configShow(c *cli.Context) error {
+	host, err := oneHost(c.Args().Slice(), "config show")
+	if err != nil {
+		return err
+	}
+	flagNotices(c)
+	conf, err := loadConfig(c.App.ErrWriter)
+	if err != nil {
+		return err
+	}
+	ss, err := resolveSettings(c, conf, host)
+	if err != nil {
+		return err
+	}
+	if _, ok := conf.Profile(host); ok {
+		fmt.Fprintf(c.App.ErrWriter, "jt: %s is a profile in %s\n", host, config.Display(conf.Path))
+	} else {
+		fmt.Fprintf(c.App.ErrWriter, "jt: %s is not a profile: an ssh destination, with [defaults] and jt's built-in values\n", host)
+	}
+	tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "KEY\tVALUE\tFROM")
+	for _, s := range ss {
+		from := s.Source
+		if s.Line > 0 {
+			from = fmt.Sprintf("%s (line %d)", from, s.Line)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", s.Key, showValue(s.Value), from)
+	}
+	return tw.Flush()
 }

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jt-sh/jt/session"
 	"github.com/jt-sh/jt/sshexec"
 	"github.com/jt-sh/jt/state"
 )
@@ -279,12 +280,16 @@ func newTestEnv(t *testing.T) *testEnv {
 	var out, errb bytes.Buffer
 	return &testEnv{
 		d: &Deps{
-			SSH:      &sshexec.Client{Runner: fake, ControlDir: ctl},
-			Store:    state.Store{Path: filepath.Join(t.TempDir(), "state", "state.toml")},
+			Engine: &session.Engine{
+				SSH:      &sshexec.Client{Runner: fake, ControlDir: ctl},
+				Store:    state.Store{Path: filepath.Join(t.TempDir(), "state", "state.toml")},
+				Report:   reporter{w: &errb},
+				LocalDir: ctl,
+				Now:      func() time.Time { return time.Unix(1700000600, 0) },
+			},
 			Stdout:   &out,
 			Stderr:   &errb,
 			LocalDir: ctl,
-			Now:      func() time.Time { return time.Unix(1700000600, 0) },
 		},
 		ssh: fake, stdout: &out, stderr: &errb, jup: jup,
 	}

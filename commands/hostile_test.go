@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jt-sh/jt/state"
+	"github.com/jt-sh/jt/validate"
 )
 
 // TestOpenRefusesHostileInput: every value below is refused as a usage
@@ -69,13 +70,13 @@ func TestOpenRefusesHostileInput(t *testing.T) {
 
 			// The same with a state file in place: its bytes stay as they were.
 			e = newTestEnv(t)
-			if err := e.d.Store.Update(context.Background(), func(f *state.File) error {
+			if err := e.d.Engine.Store.Update(context.Background(), func(f *state.File) error {
 				f.Put(state.Session{Host: "gpu1", Name: "default", LocalPort: 1, PID: 7, Token: "t"})
 				return nil
 			}); err != nil {
 				t.Fatal(err)
 			}
-			before, err := os.ReadFile(e.d.Store.Path)
+			before, err := os.ReadFile(e.d.Engine.Store.Path)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -94,9 +95,9 @@ func TestOpenRefusesHostileInput(t *testing.T) {
 // is given, holding exactly those bytes.
 func checkRefused(t *testing.T, e *testEnv, err error, before ...[]byte) {
 	t.Helper()
-	var u *UsageError
+	var u *validate.UsageError
 	if !errors.As(err, &u) {
-		t.Fatalf("err = %T %v, want *UsageError", err, err)
+		t.Fatalf("err = %T %v, want *validate.UsageError", err, err)
 	}
 	msg := err.Error()
 	if msg == "" || strings.ContainsAny(msg, "\n\r\x00") {
@@ -109,10 +110,10 @@ func checkRefused(t *testing.T, e *testEnv, err error, before ...[]byte) {
 		t.Errorf("ssh ran %d times: %q", len(k), k)
 	}
 	if len(before) > 0 {
-		if now, err := os.ReadFile(e.d.Store.Path); err != nil || !bytes.Equal(now, before[0]) {
+		if now, err := os.ReadFile(e.d.Engine.Store.Path); err != nil || !bytes.Equal(now, before[0]) {
 			t.Errorf("state file changed (%v):\n%s", err, now)
 		}
-	} else if _, err := os.Stat(e.d.Store.Path); !errors.Is(err, os.ErrNotExist) {
+	} else if _, err := os.Stat(e.d.Engine.Store.Path); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("state file touched: %v", err)
 	}
 	if entries, _ := os.ReadDir(e.d.LocalDir); len(entries) != 0 {

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -19,23 +20,21 @@ func TestKeeperOptionsRoundTrip(t *testing.T) {
 	o := openOpts()
 	o.Dir, o.Port, o.Env = "~/proj dir", 9000, templates.Env{Setup: []string{"export A='b c'"}, Modules: []string{"cuda"}, Conda: "ml", Venv: "~/v"}
 	o.Slurm = slurmOptions{Enabled: true, Args: []string{"--time=1:00:00"}, KeepQueued: true}
-	o.JSON, o.NoBrowser, o.Keep = true, false, true
-	req, err := json.Marshal(o)
+	want := o.request()
+	req, err := json.Marshal(want)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := keeperOptions(string(req))
+	got, err := keeperRequest(string(req))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := o
-	want.JSON, want.NoBrowser = false, true // the keeper prints nothing and opens no browser
 	if !reflect.DeepEqual(got, want) {
-		t.Errorf("keeper options:\n got %+v\nwant %+v", got, want)
+		t.Errorf("keeper request:\n got %+v\nwant %+v", got, want)
 	}
 	for _, req := range []string{"", "1", "{", `{"Host": "-oProxyCommand=x", "Name": "default"}`} {
-		if _, err := keeperOptions(req); err == nil {
-			t.Errorf("keeperOptions(%q) took it", req)
+		if _, err := keeperRequest(req); err == nil {
+			t.Errorf("keeperRequest(%q) took it", req)
 		}
 	}
 }
@@ -47,7 +46,7 @@ func TestKeeperArgs(t *testing.T) {
 	if got := keeperArgs(e.d); !reflect.DeepEqual(got, []string{keeperCommandName}) {
 		t.Errorf("keeperArgs = %q", got)
 	}
-	e.d.SSH.ConfigFile, e.d.SSH.NoMux = "/home/u/my ssh config", true
+	e.d.Engine.SSH.ConfigFile, e.d.Engine.SSH.NoMux = "/home/u/my ssh config", true
 	want := []string{"--ssh-config", "/home/u/my ssh config", "--no-master", keeperCommandName}
 	if got := keeperArgs(e.d); !reflect.DeepEqual(got, want) {
 		t.Errorf("keeperArgs = %q, want %q", got, want)
@@ -66,11 +65,11 @@ func TestKeeperArgs(t *testing.T) {
 func TestKeeperStartsNoKeeper(t *testing.T) {
 	e := newTestEnv(t)
 	t.Setenv(keeperEnv, "1")
-	err := keepInBackground(e.d, openOpts())
+	err := keepInBackground(e.d, openOpts().request())
 	if err == nil || !strings.Contains(err.Error(), "never starts another") {
 		t.Fatalf("keepInBackground under a keeper: %v", err)
 	}
-	if _, err := os.Stat(keeperFile(e.d, "gpu1", "default", "pid")); err == nil {
+	if _, err := os.Stat(e.d.Engine.KeeperFile("gpu1", "default", "pid")); err == nil {
 		t.Error("a keeper under a keeper recorded a pid")
 	}
 }
@@ -108,7 +107,7 @@ func exited(cmd *exec.Cmd, within time.Duration) bool {
 // A pid file whose pid now names another process signals nothing.
 func TestStopKeeperChecksIdentity(t *testing.T) {
 	e := newTestEnv(t)
-	path := keeperFile(e.d, "gpu1", "default", "pid")
+	path := e.d.Engine.KeeperFile("gpu1", "default", "pid")
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -119,8 +118,8 @@ func TestStopKeeperChecksIdentity(t *testing.T) {
 		"no start":      pid + "\n",
 	} {
 		os.WriteFile(path, []byte(record), 0o600)
-		stopKeeper(e.d, "gpu1", "default")
-		if !processAlive(other.Process.Pid) {
+		e.d.Engine.StopKeeper("gpu1", "default")
+		if other.ProcessState != nil || syscall.Kill(other.Process.Pid, 0) != nil {
 			t.Fatalf("%s: stopKeeper signalled pid %s, which is not the keeper", name, pid)
 		}
 		if _, err := os.Stat(path); err == nil {
@@ -132,7 +131,7 @@ func TestStopKeeperChecksIdentity(t *testing.T) {
 	if err := sshexec.WritePIDFile(path, other.Process.Pid); err != nil {
 		t.Fatal(err)
 	}
-	stopKeeper(e.d, "gpu1", "default")
+	e.d.Engine.StopKeeper("gpu1", "default")
 	if !exited(other, 5*time.Second) {
 		t.Error("stopKeeper left the recorded keeper running")
 	}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jt-sh/jt/session"
 	"github.com/jt-sh/jt/sshexec"
 )
 
@@ -78,7 +79,7 @@ func TestPortTakenAfterTunnelDrop(t *testing.T) {
 	got := squatter(t, lp)
 
 	// The idle-master check finds no tunnel of its own that answers.
-	exitIdleMaster(context.Background(), e.d, "gpu1")
+	e.d.Engine.ExitIdleMaster(context.Background(), "gpu1")
 	if k := e.ssh.Kinds(); !slices.Contains(k, "exit") {
 		t.Errorf("the idle master was kept: ssh calls %q", k)
 	}
@@ -96,8 +97,8 @@ func TestPortTakenAfterTunnelDrop(t *testing.T) {
 	if err := json.Unmarshal(e.stdout.Bytes(), &rows); err != nil || len(rows) != 1 {
 		t.Fatalf("ls --json: %v: %s", err, e.stdout)
 	}
-	if rows[0].State != StatePortTaken || rows[0].URL != "" {
-		t.Errorf("ls: state %q, url %q; want %q and no URL", rows[0].State, rows[0].URL, StatePortTaken)
+	if rows[0].State != session.StatePortTaken || rows[0].URL != "" {
+		t.Errorf("ls: state %q, url %q; want %q and no URL", rows[0].State, rows[0].URL, session.StatePortTaken)
 	}
 
 	e.stdout.Reset()

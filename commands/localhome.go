@@ -7,6 +7,7 @@ import (
 
 	"github.com/mitchellh/go-homedir"
 
+	"github.com/jt-sh/jt/session"
 	"github.com/jt-sh/jt/sshexec"
 )
 
@@ -30,7 +31,7 @@ func remoteHomeDir(dir, localHome string) (string, bool) {
 }
 
 // mapLocalHome applies remoteHomeDir to o.Dir, and says so.
-func mapLocalHome(d *Deps, o *openOptions) {
+func mapLocalHome(d *Deps, o *session.OpenRequest) {
 	home, err := homedir.Dir()
 	if err != nil {
 		return

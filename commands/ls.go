@@ -4,24 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"text/tabwriter"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/jt-sh/jt/state"
+	"github.com/jt-sh/jt/session"
 )
-
-type lsOptions struct {
-	Hosts    []string
-	JSON     bool
-	LogLines int
-	Timeout  time.Duration
-}
 
 func lsCommand() *cli.Command {
 	return &cli.Command{
@@ -50,110 +41,62 @@ Examples:
 			&cli.DurationFlag{Name: "timeout", Value: 8 * time.Second, Usage: "how long to wait for each host"},
 		},
 		Action: action(func(ctx context.Context, c *cli.Context, d *Deps) error {
-			o := lsOptions{Hosts: c.Args().Slice(), JSON: c.Bool("json"), LogLines: c.Int("logs"), Timeout: c.Duration("timeout")}
-			return runLs(ctx, d, o)
+			rows, err := d.Engine.List(ctx, session.ListRequest{Hosts: c.Args().Slice(), LogLines: c.Int("logs"), Timeout: c.Duration("timeout")})
+			if err != nil {
+				return err
+			}
+			if c.Bool("json") {
+				return printRowsJSON(d, rows)
+			}
+			printRows(d, rows)
+			return nil
 		}),
 	}
 }
 
-func runLs(ctx context.Context, d *Deps, o lsOptions) error {
-	for _, h := range o.Hosts {
-		if err := validHost(h); err != nil {
-			return err
-		}
-	}
-	if o.LogLines < 0 || o.LogLines > 10000 {
-		return usageErrorf("--logs %d is out of range: use 0-10000", o.LogLines)
-	}
-	if o.Timeout <= 0 {
-		return usageErrorf("--timeout must be positive, like 8s")
-	}
-	f, err := d.Store.Load()
-	if err != nil {
-		return err
-	}
-	// Checking hosts must never stop to ask for a password.
-	d = d.batch()
-	byHost := map[string][]state.Session{}
-	discover := map[string]bool{}
-	for _, h := range o.Hosts {
-		byHost[h] = nil
-		discover[h] = true
-	}
-	for _, s := range f.Sessions {
-		if len(o.Hosts) == 0 || discover[s.Host] {
-			byHost[s.Host] = append(byHost[s.Host], s)
-		}
-	}
-	hosts := make([]string, 0, len(byHost))
-	for h := range byHost {
-		hosts = append(hosts, h)
-	}
-	sort.Strings(hosts)
+// lsRow is a row of jt ls --json: the live status, and the job's fields
+// under the names jt used before it knew more than one scheduler.
+type lsRow struct {
+	session.Status
+	SlurmJob   string    `json:"slurm_job,omitempty"`
+	SlurmNode  string    `json:"slurm_node,omitempty"`
+	SlurmLimit string    `json:"slurm_limit,omitempty"`
+	SlurmEnd   time.Time `json:"slurm_end,omitzero"`
+}
 
-	results := make([][]row, len(hosts))
-	var wg sync.WaitGroup
-	for i, h := range hosts {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			results[i] = checkHosts(ctx, d, h, byHost[h], discover[h], o.LogLines, o.Timeout)
-		}()
-	}
-	wg.Wait()
-	var rows []row
-	for _, r := range results {
-		rows = append(rows, r...)
-	}
-	now := d.Now()
-	for i := range rows {
-		r := &rows[i]
-		if r.State == StateUp && r.LocalPort > 0 {
-			r.URL = jupyterURL(r.LocalPort, r.BaseURL, r.Token)
+func printRowsJSON(d *Deps, rows []session.Status) error {
+	out := make([]lsRow, 0, len(rows))
+	for _, r := range rows {
+		row := lsRow{Status: r}
+		if j := r.Job; j != nil && j.Scheduler == "slurm" {
+			row.SlurmJob, row.SlurmNode, row.SlurmLimit, row.SlurmEnd = j.ID, j.Node, j.Limit, j.End
 		}
-		if !r.Started.IsZero() && (r.State == StateUp || r.State == StateTunnelDown || r.State == StatePortTaken) {
-			r.Uptime = now.Sub(r.Started).Round(time.Second).String()
-		}
+		out = append(out, row)
 	}
-	if o.JSON {
-		if rows == nil {
-			rows = []row{}
-		}
-		enc := json.NewEncoder(d.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rows)
-	}
+	enc := json.NewEncoder(d.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+func printRows(d *Deps, rows []session.Status) {
 	if len(rows) == 0 {
 		fmt.Fprintln(d.Stderr, "jt: no sessions; start one with: jt open HOST")
-		return nil
+		return
 	}
 	tw := tabwriter.NewWriter(d.Stdout, 0, 4, 2, ' ', 0)
-	header, slurm := "HOST\tNAME\tSTATE\tLOCAL\tREMOTE\tPID\tUPTIME\tFLAVOUR\tDIR", anySlurm(rows)
-	if slurm {
+	header, batch := "HOST\tNAME\tSTATE\tLOCAL\tREMOTE\tPID\tUPTIME\tFLAVOUR\tDIR", anyBatch(rows)
+	if batch {
 		header += "\tJOB"
 	}
 	fmt.Fprintln(tw, header)
 	for _, r := range rows {
-		local := "-"
-		if r.State == StateUp {
-			local = "http://127.0.0.1:" + strconv.Itoa(r.LocalPort) + "/"
-		}
-		remote := "-"
-		if r.RemoteSock != "" {
-			remote = "socket"
-		} else if r.RemotePort > 0 {
-			remote = strconv.Itoa(r.RemotePort)
-		}
-		if r.SlurmJob != "" {
-			remote = remoteColumn(r)
-		}
 		st := r.State
-		if st == StateElsewhere {
+		if st == session.StateElsewhere {
 			st = "on " + r.Node // another machine of the same home
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", r.Host, dash(r.Name), st, local, remote,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", r.Host, dash(r.Name), st, localColumn(r), remoteColumn(r),
 			dashInt(r.PID), dash(r.Uptime), dash(r.Flavour), dash(r.Dir))
-		if slurm {
+		if batch {
 			fmt.Fprint(tw, "\t"+jobColumn(r))
 		}
 		fmt.Fprintln(tw)
@@ -170,7 +113,66 @@ func runLs(ctx context.Context, d *Deps, o lsOptions) error {
 			}
 		}
 	}
-	return nil
+}
+
+func localColumn(r session.Status) string {
+	if r.State == session.StateUp {
+		return "http://127.0.0.1:" + strconv.Itoa(r.LocalPort) + "/"
+	}
+	return "-"
+}
+
+// remoteColumn is where the server listens: "socket", a port, or a batch
+// job's NODE:PORT.
+func remoteColumn(r session.Status) string {
+	switch {
+	case r.Batch():
+		node := r.Job.Node
+		if node == "" {
+			node = r.RemoteHost
+		}
+		if node == "" || r.RemotePort == 0 {
+			return "-"
+		}
+		return node + ":" + strconv.Itoa(r.RemotePort)
+	case r.RemoteSock != "":
+		return "socket"
+	case r.RemotePort > 0:
+		return strconv.Itoa(r.RemotePort)
+	}
+	return "-"
+}
+
+// jobColumn is jt ls's JOB column: "12 RUNNING 59m10s left",
+// "12 PENDING (Priority)", "12 TIMEOUT (TimeLimit)".
+func jobColumn(r session.Status) string {
+	if !r.Batch() {
+		return "-"
+	}
+	s := r.Job.ID
+	if r.JobState != "" {
+		s += " " + r.JobState
+	}
+	if r.JobReason != "" && r.JobReason != "None" {
+		s += " (" + r.JobReason + ")"
+	}
+	switch r.TimeLeft {
+	case "":
+	case "unlimited":
+		s += " no time limit"
+	default:
+		s += " " + r.TimeLeft + " left"
+	}
+	return s
+}
+
+func anyBatch(rows []session.Status) bool {
+	for _, r := range rows {
+		if r.Batch() {
+			return true
+		}
+	}
+	return false
 }
 
 func dash(s string) string {

@@ -10,8 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jt-sh/jt/session"
 	"github.com/jt-sh/jt/sshexec"
 	"github.com/jt-sh/jt/state"
+	"github.com/jt-sh/jt/validate"
 )
 
 func openOpts() openOptions {
@@ -68,12 +70,12 @@ func TestOpenColdThenWarm(t *testing.T) {
 	if want := "127.0.0.1:" + strconv.Itoa(lp) + ":127.0.0.1:8888"; fwd != want {
 		t.Errorf("forward %q, want %q", fwd, want)
 	}
-	f, err := e.d.Store.Load()
+	f, err := e.d.Engine.Store.Load()
 	if err != nil {
 		t.Fatal(err)
 	}
 	s, ok := f.Find("gpu1", "default")
-	if !ok || s.LocalPort != lp || s.PID != 4242 || s.Token != "abc" || s.RemotePort != 8888 || s.Mode != "tcp" || s.Node != "gpu1" || s.Flavour != "notebook" || s.ControlPath != e.d.SSH.ControlPath() {
+	if !ok || s.LocalPort != lp || s.PID != 4242 || s.Token != "abc" || s.RemotePort != 8888 || s.Mode != "tcp" || s.Node != "gpu1" || s.Flavour != "notebook" || s.ControlPath != e.d.Engine.SSH.ControlPath() {
 		t.Errorf("recorded %+v", s)
 	}
 	if s.Started != time.Unix(1700000000, 0).UTC() {
@@ -96,7 +98,7 @@ func TestOpenColdThenWarm(t *testing.T) {
 
 	// The master died (and its forwards with it): the next open reconnects,
 	// finds the same server and forwards the same local port again.
-	e.ssh.Run(ctx, sshexec.Cmd{Args: e.d.SSH.ExitArgs("gpu1")})
+	e.ssh.Run(ctx, sshexec.Cmd{Args: e.d.Engine.SSH.ExitArgs("gpu1")})
 	e.ssh.Reset()
 	e.stdout.Reset()
 	if err := runOpen(ctx, e.d, openOpts()); err != nil {
@@ -134,7 +136,7 @@ func TestOpenLocalPortTaken(t *testing.T) {
 	o := openOpts()
 	o.LocalPort = taken
 	err := runOpen(context.Background(), e.d, o)
-	var u *UsageError
+	var u *validate.UsageError
 	if !errors.As(err, &u) || !strings.Contains(err.Error(), strconv.Itoa(taken)) {
 		t.Errorf("--local-port %d (taken) = %v, want a usage error naming it", taken, err)
 	}
@@ -152,13 +154,13 @@ func TestOpenRemoteError(t *testing.T) {
 	if err == nil || err.Error() != "screen is not installed on gpu1" {
 		t.Fatalf("err = %v", err)
 	}
-	if hint, _ := Explain(err); hint != "install it, or use --mux tmux" {
+	if hint, _ := session.Explain(err); hint != "install it, or use --mux tmux" {
 		t.Errorf("hint %q", hint)
 	}
 	if slices.Contains(e.ssh.Kinds(), "forward") {
 		t.Errorf("forwarded after an error: %q", e.ssh.Kinds())
 	}
-	if f, err := e.d.Store.Load(); err != nil || len(f.Sessions) != 0 || len(f.Pending) != 0 {
+	if f, err := e.d.Engine.Store.Load(); err != nil || len(f.Sessions) != 0 || len(f.Pending) != 0 {
 		t.Errorf("state after an error: %+v, %v", f, err)
 	}
 }
@@ -172,7 +174,7 @@ func TestOpenSSHFailsDuringScript(t *testing.T) {
 	if !errors.Is(err, sshexec.ErrUnreachable) {
 		t.Fatalf("err = %v, want ErrUnreachable", err)
 	}
-	if hint, _ := Explain(err); !strings.Contains(hint, "ssh gpu1") {
+	if hint, _ := session.Explain(err); !strings.Contains(hint, "ssh gpu1") {
 		t.Errorf("hint %q", hint)
 	}
 	if strings.ContainsAny(err.Error(), "\n") {
@@ -188,7 +190,7 @@ func TestOpenTruncatedAnswer(t *testing.T) {
 	if err := runOpen(context.Background(), e.d, openOpts()); err == nil {
 		t.Fatal("a truncated answer was accepted")
 	}
-	if f, err := e.d.Store.Load(); err != nil || len(f.Sessions) != 0 || len(f.Pending) != 0 {
+	if f, err := e.d.Engine.Store.Load(); err != nil || len(f.Sessions) != 0 || len(f.Pending) != 0 {
 		t.Errorf("state from a truncated answer: %+v, %v", f, err)
 	}
 }
@@ -198,7 +200,7 @@ func TestOpenTruncatedAnswer(t *testing.T) {
 func TestOpenWrongTokenIsNotWarm(t *testing.T) {
 	e := newTestEnv(t)
 	lp := localPortOf(t, e.jup.URL)
-	err := e.d.Store.Update(context.Background(), func(f *state.File) error {
+	err := e.d.Engine.Store.Update(context.Background(), func(f *state.File) error {
 		f.Put(state.Session{Host: "gpu1", Name: "default", LocalPort: lp, PID: 1, Token: "stale", BaseURL: "/"})
 		return nil
 	})
@@ -241,7 +243,7 @@ func TestOpenSocket(t *testing.T) {
 	if spec := last.Args[slices.Index(last.Args, "-L")+1]; last.Kind != "forward" || spec != "127.0.0.1:"+strconv.Itoa(lp)+":"+sock {
 		t.Errorf("last call %s %q", last.Kind, last.Args)
 	}
-	f, _ := e.d.Store.Load()
+	f, _ := e.d.Engine.Store.Load()
 	if s, _ := f.Find("gpu1", "default"); s.Mode != "socket" || s.RemoteSock != sock || s.LocalPort != lp {
 		t.Errorf("recorded %+v", s)
 	}

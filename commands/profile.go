@@ -10,8 +10,10 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/jt-sh/jt/config"
+	"github.com/jt-sh/jt/session"
 	"github.com/jt-sh/jt/sshexec"
 	"github.com/jt-sh/jt/templates"
+	"github.com/jt-sh/jt/validate"
 )
 
 // loadConfig reads jt's config file. A mistake in it is a usage error
@@ -26,7 +28,7 @@ func loadConfig(w io.Writer) (*config.File, error) {
 	if err != nil {
 		var ce *config.Error
 		if errors.As(err, &ce) {
-			return nil, &UsageError{Msg: err.Error()}
+			return nil, &validate.UsageError{Msg: err.Error()}
 		}
 		return nil, err
 	}
@@ -174,15 +176,15 @@ func set(ss []setting, s setting) {
 	}
 }
 
-// openSettings is jt open's options for host from its flags and the config.
-func openSettings(c *cli.Context, cfg *config.File, host string) (openOptions, error) {
+// openSettings is jt open's request for host from its flags and the config.
+func openSettings(c *cli.Context, cfg *config.File, host string) (session.OpenRequest, error) {
 	ss, err := resolveSettings(c, cfg, host)
 	if err != nil {
-		return openOptions{}, err
+		return session.OpenRequest{}, err
 	}
 	str := func(k string) string { return get(ss, k).Value.(string) }
 	list := func(k string) []string { return get(ss, k).Value.([]string) }
-	return openOptions{
+	return session.OpenRequest{
 		Host:      host,
 		Name:      str("name"),
 		Dir:       str("dir"),
@@ -191,7 +193,7 @@ func openSettings(c *cli.Context, cfg *config.File, host string) (openOptions, e
 		Port:      get(ss, "port").Value.(int),
 		LocalPort: get(ss, "local_port").Value.(int),
 		Timeout:   get(ss, "timeout").Value.(time.Duration),
-		Mux:       str("console"),
+		Console:   str("console"),
 		TCP:       get(ss, "tcp").Value.(bool),
 		Env: templates.Env{
 			Setup:   list("setup"),

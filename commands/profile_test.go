@@ -8,6 +8,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/jt-sh/jt/config"
+	"github.com/jt-sh/jt/session"
 	"github.com/jt-sh/jt/sshexec"
 )
 
@@ -31,10 +32,10 @@ setup = ["export FROM=profile"]
 
 // settingsFor runs a command with jt open's setting flags on args and
 // returns what it resolved for its argument.
-func settingsFor(t *testing.T, cfg *config.File, args ...string) ([]setting, openOptions, error) {
+func settingsFor(t *testing.T, cfg *config.File, args ...string) ([]setting, session.OpenRequest, error) {
 	t.Helper()
 	var ss []setting
-	var o openOptions
+	var o session.OpenRequest
 	var rerr error
 	app := &cli.App{Name: "jt", Commands: []*cli.Command{{
 		Name: "open", Flags: settingFlags(),
@@ -71,8 +72,8 @@ func TestPrecedence(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := openOptions{Host: "gpu", Name: "exp", Dir: "~/proj", Flavour: "server", Command: "jupyter lab --x",
-		Port: 9000, Timeout: 90 * time.Second, Mux: "tmux"}
+	want := session.OpenRequest{Host: "gpu", Name: "exp", Dir: "~/proj", Flavour: "server", Command: "jupyter lab --x",
+		Port: 9000, Timeout: 90 * time.Second, Console: "tmux"}
 	want.Env.Setup, want.Env.Venv = []string{"export FROM=profile"}, "~/venv"
 	if !reflect.DeepEqual(o, want) {
 		t.Errorf("options\n got %+v\nwant %+v", o, want)
@@ -91,7 +92,7 @@ func TestPrecedence(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.Name != "other" || o.Mux != "none" || o.Flavour != "lab" || o.Command != "" || o.Port != 0 || o.Dir != "~/proj" || o.Timeout != 90*time.Second {
+	if o.Name != "other" || o.Console != "none" || o.Flavour != "lab" || o.Command != "" || o.Port != 0 || o.Dir != "~/proj" || o.Timeout != 90*time.Second {
 		t.Errorf("with flags: %+v", o)
 	}
 	src = sources(ss)
@@ -103,13 +104,13 @@ func TestPrecedence(t *testing.T) {
 
 	// Not a profile: [defaults] and built-in values, the name as destination.
 	_, o, _ = settingsFor(t, cfg, "user@elsewhere")
-	if o.Host != "user@elsewhere" || o.Name != "default" || o.Mux != "tmux" || o.Env.Setup[0] != "export FROM=defaults" || o.Env.Venv != "" {
+	if o.Host != "user@elsewhere" || o.Name != "default" || o.Console != "tmux" || o.Env.Setup[0] != "export FROM=defaults" || o.Env.Venv != "" {
 		t.Errorf("not a profile: %+v", o)
 	}
 
 	// No config file at all: jt's own values, mux auto.
 	_, o, _ = settingsFor(t, nil, "host1")
-	if o.Mux != "auto" || o.Flavour != "notebook" || o.Timeout != 60*time.Second || o.Name != "default" {
+	if o.Console != "auto" || o.Flavour != "notebook" || o.Timeout != 60*time.Second || o.Name != "default" {
 		t.Errorf("built-in: %+v", o)
 	}
 

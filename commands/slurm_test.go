@@ -11,8 +11,11 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/jt-sh/jt/config"
+	"github.com/jt-sh/jt/scheduler/slurm"
+	"github.com/jt-sh/jt/session"
 	"github.com/jt-sh/jt/sshexec"
 	"github.com/jt-sh/jt/state"
+	"github.com/jt-sh/jt/validate"
 )
 
 func TestSplitSlurmArgs(t *testing.T) {
@@ -29,7 +32,7 @@ func TestSplitSlurmArgs(t *testing.T) {
 		{`--gres=gpu:1 --mem=4G --account=proj-1`, []string{"--gres=gpu:1", "--mem=4G", "--account=proj-1"}},
 	}
 	for _, c := range ok {
-		got, err := splitSlurmArgs(c.in)
+		got, err := validate.ShellWords("--slurm-args", c.in)
 		if err != nil || !slices.Equal(got, c.want) {
 			t.Errorf("splitSlurmArgs(%q) = %q, %v; want %q", c.in, got, err, c.want)
 		}
@@ -40,11 +43,11 @@ func TestSplitSlurmArgs(t *testing.T) {
 		"a\x00b", "-p gpu; rm -rf ~", "--x=<(id)", "--x=a|b",
 	}
 	for _, in := range bad {
-		if got, err := splitSlurmArgs(in); err == nil {
-			if verr := validSlurmArgs(got); verr == nil {
+		if got, err := validate.ShellWords("--slurm-args", in); err == nil {
+			if verr := (slurm.Slurm{}).CheckArgs(got); verr == nil {
 				t.Errorf("splitSlurmArgs(%q) = %q, accepted; want a refusal", in, got)
 			}
-		} else if !errors.As(err, new(*UsageError)) {
+		} else if !errors.As(err, new(*validate.UsageError)) {
 			t.Errorf("splitSlurmArgs(%q): %v is not a usage error", in, err)
 		}
 	}
@@ -58,7 +61,7 @@ func TestValidSlurmArgs(t *testing.T) {
 		{"-pgpu", "-c4", "--mem=4G", "--time=2:00:00"},
 		{"--export=ALL,FOO=a b"},
 	} {
-		if err := validSlurmArgs(good); err != nil {
+		if err := (slurm.Slurm{}).CheckArgs(good); err != nil {
 			t.Errorf("validSlurmArgs(%q): %v", good, err)
 		}
 	}
@@ -72,7 +75,7 @@ func TestValidSlurmArgs(t *testing.T) {
 		{"--wrap=id"}, {"--parsable"}, {"--open-mode=truncate"},
 		{"--x=a\nb"}, {"--x=a\rb"}, {"--x=" + strings.Repeat("a", 5000)},
 	} {
-		if err := validSlurmArgs(bad); err == nil {
+		if err := (slurm.Slurm{}).CheckArgs(bad); err == nil {
 			t.Errorf("validSlurmArgs(%q) accepted", bad)
 		}
 	}
@@ -89,28 +92,28 @@ func TestSlurmDuration(t *testing.T) {
 		"1-2":        26 * time.Hour,
 		"1-2:30":     26*time.Hour + 30*time.Minute,
 	} {
-		got, ok := slurmDuration(in)
+		got, ok := slurm.Duration(in)
 		if !ok || got != want {
-			t.Errorf("slurmDuration(%q) = %v, %v; want %v", in, got, ok, want)
+			t.Errorf("slurm.Duration(%q) = %v, %v; want %v", in, got, ok, want)
 		}
 	}
 	for _, in := range []string{"", "UNLIMITED", "NOT_SET", "INVALID", "1:2:3:4", "a:b", "-1:00", "1--2"} {
-		if _, ok := slurmDuration(in); ok {
-			t.Errorf("slurmDuration(%q) accepted", in)
+		if _, ok := slurm.Duration(in); ok {
+			t.Errorf("slurm.Duration(%q) accepted", in)
 		}
 	}
 }
 
 func TestJobColumn(t *testing.T) {
 	for _, c := range []struct {
-		r    row
+		r    session.Status
 		want string
 	}{
-		{row{}, "-"},
-		{row{Session: state.Session{SlurmJob: "12"}, slurmLive: slurmLive{JobState: "RUNNING", TimeLeft: "59m10s"}}, "12 RUNNING 59m10s left"},
-		{row{Session: state.Session{SlurmJob: "12"}, slurmLive: slurmLive{JobState: "RUNNING", TimeLeft: "unlimited"}}, "12 RUNNING no time limit"},
-		{row{Session: state.Session{SlurmJob: "12"}, slurmLive: slurmLive{JobState: "PENDING", JobReason: "Priority"}}, "12 PENDING (Priority)"},
-		{row{Session: state.Session{SlurmJob: "12"}, slurmLive: slurmLive{JobState: "CANCELLED", JobReason: "None"}}, "12 CANCELLED"},
+		{session.Status{}, "-"},
+		{session.Status{Session: state.Session{Job: &state.Job{ID: "12"}}, JobState: "RUNNING", TimeLeft: "59m10s"}, "12 RUNNING 59m10s left"},
+		{session.Status{Session: state.Session{Job: &state.Job{ID: "12"}}, JobState: "RUNNING", TimeLeft: "unlimited"}, "12 RUNNING no time limit"},
+		{session.Status{Session: state.Session{Job: &state.Job{ID: "12"}}, JobState: "PENDING", JobReason: "Priority"}, "12 PENDING (Priority)"},
+		{session.Status{Session: state.Session{Job: &state.Job{ID: "12"}}, JobState: "CANCELLED", JobReason: "None"}, "12 CANCELLED"},
 	} {
 		if got := jobColumn(c.r); got != c.want {
 			t.Errorf("jobColumn(%+v) = %q, want %q", c.r, got, c.want)
@@ -201,13 +204,13 @@ func TestSlurmOpenLsClose(t *testing.T) {
 		t.Errorf("forward %+v, want -L 127.0.0.1:LP:10.1.2.7:8888", forward)
 	}
 	checkArgv(t, e.ssh.Calls(), "login1")
-	f, _ := e.d.Store.Load()
+	f, _ := e.d.Engine.Store.Load()
 	s, ok := f.Find("login1", "default")
-	if !ok || s.SlurmJob != "42" || s.SlurmNode != "node7" || s.SlurmNonce != "0a1b2c3d4e5f60718293a4b5" || s.RemoteHost != "10.1.2.7" || s.PID != 5151 || s.SlurmLimit != "1:00:00" {
+	if !ok || s.Job == nil || s.Job.Scheduler != "slurm" || s.Job.ID != "42" || s.Job.Node != "node7" || s.Job.Nonce != "0a1b2c3d4e5f60718293a4b5" || s.RemoteHost != "10.1.2.7" || s.PID != 5151 || s.Job.Limit != "1:00:00" {
 		t.Fatalf("record %+v", s)
 	}
-	if want := time.Unix(1700000600, 0).Add(59*time.Minute + 50*time.Second).UTC(); !s.SlurmEnd.Equal(want) {
-		t.Errorf("slurm_end %v, want %v", s.SlurmEnd, want)
+	if want := time.Unix(1700000600, 0).Add(59*time.Minute + 50*time.Second).UTC(); !s.Job.End.Equal(want) {
+		t.Errorf("slurm_end %v, want %v", s.Job.End, want)
 	}
 	if len(f.Pending) != 0 {
 		t.Errorf("pending records left: %+v", f.Pending)
@@ -249,7 +252,7 @@ func TestSlurmOpenLsClose(t *testing.T) {
 	if !cancelled {
 		t.Errorf("close did not cancel the forward to the node: %v", e.ssh.Calls())
 	}
-	if f, _ := e.d.Store.Load(); len(f.Sessions) != 0 {
+	if f, _ := e.d.Engine.Store.Load(); len(f.Sessions) != 0 {
 		t.Errorf("records left: %+v", f.Sessions)
 	}
 }
@@ -263,14 +266,14 @@ func TestSlurmOpenRefused(t *testing.T) {
 	o := openOptions{Host: "login1", Name: "default", Flavour: "notebook", Mux: "auto", Timeout: time.Minute, NoBrowser: true,
 		Slurm: slurmOptions{Enabled: true, Args: []string{"-p", "nope"}}}
 	err := runOpen(context.Background(), e.d, o)
-	var h *HintError
+	var h *session.HintError
 	if !errors.As(err, &h) || !strings.Contains(err.Error(), "Invalid partition name") || len(h.Detail) != 1 {
 		t.Fatalf("err %v", err)
 	}
 	if strings.Contains(e.stderr.String(), "undoing") {
 		t.Errorf("stderr %q: nothing was submitted, nothing to undo", e.stderr)
 	}
-	if f, _ := e.d.Store.Load(); len(f.Sessions) != 0 || len(f.Pending) != 0 {
+	if f, _ := e.d.Engine.Store.Load(); len(f.Sessions) != 0 || len(f.Pending) != 0 {
 		t.Errorf("state %+v", f)
 	}
 }
@@ -303,9 +306,9 @@ slurm_args = ["--partition=gpu", "--gres=gpu:1"]
 		{"plain", []string{"--slurm-args", "--job-name=x"}, slurmOptions{}, true},
 	} {
 		var got slurmOptions
-		app := &cli.App{Flags: slurmFlags(), Action: func(cc *cli.Context) error {
-			var err error
-			got, err = slurmSettings(cc, cfg, c.host)
+		app := &cli.App{Flags: batchFlags(), Action: func(cc *cli.Context) error {
+			b, err := batchSettings(cc, cfg, c.host)
+			got = slurmOptions{Enabled: b.Scheduler == "slurm", Args: b.Args, KeepQueued: b.KeepQueued}
 			return err
 		}}
 		err := app.Run(append([]string{"jt"}, c.args...))

@@ -3,7 +3,6 @@ package commands
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/urfave/cli/v2"
 )
@@ -27,23 +26,11 @@ Examples:
 			if err != nil {
 				return err
 			}
-			name := sessionName(c, d, host)
-			if err := validName(name); err != nil {
-				return err
-			}
-			s, ok, err := lookup(d, host, name)
+			url, err := d.Engine.URL(ctx, host, sessionName(c, d, host))
 			if err != nil {
 				return err
 			}
-			if !ok || s.LocalPort == 0 {
-				return hinted(fmt.Errorf("no open session %s on %s", name, host), "start or reattach it with: jt open --name "+name+" "+host)
-			}
-			pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-			defer cancel()
-			if err := probe(pctx, d, s); err != nil {
-				return hinted(fmt.Errorf("session %s on %s does not answer: %v", name, host, err), "reattach with: jt open --name "+name+" "+host)
-			}
-			fmt.Fprintln(d.Stdout, jupyterURL(s.LocalPort, s.BaseURL, s.Token))
+			fmt.Fprintln(d.Stdout, url)
 			return nil
 		}),
 	}

@@ -21,8 +21,11 @@ import (
 	"github.com/gofrs/flock"
 )
 
-// SchemaVersion is the version of the file this jt writes.
-const SchemaVersion = 1
+// SchemaVersion is the version of the file this jt writes. Version 1 kept
+// a Slurm job in slurm_* keys of the session; version 2 keeps any batch
+// scheduler's job in the session's job table. Older files are read and
+// migrated (see migrate.go).
+const SchemaVersion = 2
 
 // Session is one Jupyter server jt knows of.
 type Session struct {
@@ -48,16 +51,28 @@ type Session struct {
 	Transport      string    `toml:"transport,omitempty" json:"transport,omitempty"`
 	ForwardPID     int       `toml:"forward_pid,omitempty" json:"forward_pid,omitempty"`
 	ForwardStarted time.Time `toml:"forward_started,omitempty" json:"forward_started,omitzero"`
-	// A Slurm session (jt open --slurm) runs as batch job SlurmJob on a
-	// compute node: Jupyter listens on RemoteHost:RemotePort there, and
-	// Host is the login node the tunnel goes through.
-	RemoteHost string    `toml:"remote_host,omitempty" json:"remote_host,omitempty"`
-	SlurmJob   string    `toml:"slurm_job,omitempty" json:"slurm_job,omitempty"`
-	SlurmNode  string    `toml:"slurm_node,omitempty" json:"slurm_node,omitempty"`
-	SlurmNonce string    `toml:"slurm_nonce,omitempty" json:"-"` // the job's comment jt:NONCE: ids restart after a cluster wipe
-	SlurmLimit string    `toml:"slurm_limit,omitempty" json:"slurm_limit,omitempty"`
-	SlurmEnd   time.Time `toml:"slurm_end,omitempty" json:"slurm_end,omitzero"`
+	// RemoteHost is where the tunnel leads when it is not the host itself:
+	// the compute node of a batch job (its address).
+	RemoteHost string `toml:"remote_host,omitempty" json:"remote_host,omitempty"`
+	// Job is set for a batch session: Jupyter runs as a job on a compute
+	// node, and Host is the login node the tunnel goes through.
+	Job *Job `toml:"job,omitempty" json:"job,omitempty"`
 }
+
+// Job is a batch scheduler's job that runs a session's Jupyter.
+type Job struct {
+	Scheduler string `toml:"scheduler" json:"scheduler"` // "slurm"
+	ID        string `toml:"id" json:"id"`
+	Node      string `toml:"node,omitempty" json:"node,omitempty"`
+	// Nonce marks the job as this session's (a comment jt gives it): job
+	// ids restart when a cluster's state is wiped.
+	Nonce string    `toml:"nonce,omitempty" json:"-"`
+	Limit string    `toml:"limit,omitempty" json:"limit,omitempty"` // as the scheduler writes it
+	End   time.Time `toml:"end,omitempty" json:"end,omitzero"`      // zero without a limit
+}
+
+// Batch reports whether s runs as a batch job.
+func (s Session) Batch() bool { return s.Job != nil && s.Job.ID != "" }
 
 // Key identifies a session: one server per name per host.
 func (s Session) Key() string { return s.Host + "\x00" + s.Name }
@@ -231,7 +246,7 @@ func (st Store) load() (File, bool, error) {
 	if err != nil {
 		return f, false, fmt.Errorf("read state: %w", err)
 	}
-	md, err := toml.Decode(string(b), &f)
+	md, err := decode(b, &f)
 	if err != nil {
 		version, hosts := salvage(b)
 		if version > SchemaVersion {

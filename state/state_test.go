@@ -424,3 +424,94 @@ func TestWriteFileAtomicReplaces(t *testing.T) {
 		t.Errorf("mode %v", fi.Mode().Perm())
 	}
 }
+
+// A schema 1 file (a Slurm job in slurm_* keys) is read as schema 2, and
+// rewritten as schema 2 on the next update.
+func TestMigrateV1(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "state.toml")
+	v1 := `schema_version = 1
+
+[[sessions]]
+  host = "login1"
+  name = "default"
+  control_path = "/tmp/cp"
+  local_port = 8890
+  mode = "tcp"
+  remote_port = 8888
+  pid = 42
+  flavour = "notebook"
+  mux = "slurm"
+  dir = "/home/u"
+  log = "/home/u/log"
+  node = "c1"
+  boot_id = ""
+  token = "abc"
+  base_url = "/"
+  started = 2026-01-02T03:04:05Z
+  remote_host = "10.0.0.2"
+  slurm_job = "17"
+  slurm_node = "c1"
+  slurm_nonce = "ff00"
+  slurm_limit = "1:00:00"
+  slurm_end = 2026-01-02T04:04:05Z
+
+[[sessions]]
+  host = "gpu1"
+  name = "default"
+  control_path = "/tmp/cp"
+  local_port = 8888
+  mode = "socket"
+  remote_sock = "/home/u/.jt/s"
+  pid = 7
+  flavour = "lab"
+  mux = "screen"
+  dir = "/home/u"
+  log = "/home/u/log2"
+  node = "gpu1"
+  boot_id = "b"
+  token = "def"
+  base_url = "/"
+  started = 2026-01-02T03:04:05Z
+
+[[pending]]
+  host = "gpu1"
+  name = "x"
+  nonce = "aa"
+  pid = 1
+  since = 2026-01-02T03:04:05Z
+`
+	if err := os.WriteFile(path, []byte(v1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	st := state.Store{Path: path}
+	f, err := st.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Sessions) != 2 || len(f.Pending) != 1 {
+		t.Fatalf("read %d sessions, %d pending; want 2, 1", len(f.Sessions), len(f.Pending))
+	}
+	s, _ := f.Find("login1", "default")
+	want := state.Job{Scheduler: "slurm", ID: "17", Node: "c1", Nonce: "ff00", Limit: "1:00:00", End: time.Date(2026, 1, 2, 4, 4, 5, 0, time.UTC)}
+	if s.Job == nil || *s.Job != want || s.RemoteHost != "10.0.0.2" || s.Token != "abc" || !s.Batch() {
+		t.Fatalf("migrated slurm session = %+v, job %+v", s, s.Job)
+	}
+	if p, _ := f.Find("gpu1", "default"); p.Job != nil || p.Batch() || p.RemoteSock != "/home/u/.jt/s" {
+		t.Fatalf("plain session = %+v", p)
+	}
+	if err := st.Update(context.Background(), func(*state.File) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(path)
+	if !strings.Contains(string(b), "schema_version = 2") || strings.Contains(string(b), "slurm_job") || !strings.Contains(string(b), `scheduler = "slurm"`) {
+		t.Fatalf("rewritten file:\n%s", b)
+	}
+	again, err := st.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s2, _ := again.Find("login1", "default"); s2.Job == nil || *s2.Job != want {
+		t.Fatalf("after rewrite: %+v", s2.Job)
+	}
+}

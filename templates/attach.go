@@ -30,7 +30,13 @@ func ParseAttach(host string, out []byte, name string) (Console, error) {
 	if len(reply.Blocks) == 0 || reply.Blocks[0].Error {
 		return Console{}, fmt.Errorf("no answer")
 	}
-	v := reply.Blocks[0].Values
+	return ConsoleOf(reply.Blocks[0], name)
+}
+
+// ConsoleOf reads attach.sh's answer block (checked by Read) for session
+// name.
+func ConsoleOf(b Block, name string) (Console, error) {
+	v := b.Values
 	want := "jt-" + name
 	c := Console{Mux: v["mux"]}
 	switch c.Mux {

@@ -150,3 +150,20 @@ func (a *AfterLog) Write(p []byte) (int, error) {
 	}
 	return len(p), nil
 }
+
+// NoLog reports whether logs.sh said, on stderr, that the session has no log.
+func NoLog(stderr []byte) bool { return bytes.Contains(stderr, []byte("jt: no log")) }
+
+// Noise is what the remote login printed before jt's answer (banners,
+// motd), shortened to 60 characters.
+func Noise(out []byte) string {
+	s := string(out)
+	if i := strings.Index(s, "@@JT-"); i >= 0 {
+		s = s[:i]
+	}
+	s = strings.TrimSpace(s)
+	if len(s) > 60 {
+		s = s[:60] + "…"
+	}
+	return s
+}

@@ -113,6 +113,12 @@ type Logs struct {
 // Attach is the input of attach.sh.
 type Attach struct{ Name string }
 
+// Script is a rendered script and the kind of answer it gives.
+type Script struct {
+	Text string
+	Kind Kind
+}
+
 // Render produces the script for one of the inputs above.
 func Render(data any) (string, error) {
 	var name string

@@ -1,4 +1,4 @@
-package commands
+package session
 
 import (
 	"context"
@@ -14,7 +14,9 @@ import (
 	"github.com/jt-sh/jt/state"
 )
 
-// jupyterURL is the address the user opens; the token is the one secret in it.
+// URL is the address the user opens for s; the token is the one secret in it.
+func URL(s state.Session) string { return jupyterURL(s.LocalPort, s.BaseURL, s.Token) }
+
 func jupyterURL(localPort int, baseURL, token string) string {
 	if baseURL == "" {
 		baseURL = "/"
@@ -39,8 +41,8 @@ var probeClient = &http.Client{
 // the token: 200 proves the forward, the server, and that it is ours. The
 // token goes only to jt's own listener: after a tunnel dropped, another
 // program (another user's, too) may have taken the local port.
-func probe(ctx context.Context, d *Deps, s state.Session) error {
-	if err := ownListener(ctx, d, s); err != nil {
+func (e *Engine) probe(ctx context.Context, s state.Session) error {
+	if err := e.ownListener(ctx, s); err != nil {
 		return err
 	}
 	return probePort(ctx, s.LocalPort, s.BaseURL, s.Token)
@@ -49,8 +51,8 @@ func probe(ctx context.Context, d *Deps, s state.Session) error {
 // ownListener proves that what listens on s's local port is its tunnel:
 // the master's forward or, for a session opened without a master, the
 // forward's own ssh, whatever this command's flags say.
-func ownListener(ctx context.Context, d *Deps, s state.Session) error {
-	c := d.clientFor(s)
+func (e *Engine) ownListener(ctx context.Context, s state.Session) error {
+	c := e.clientFor(s)
 	if s.Transport != "direct" && c.NoMux {
 		m := *c
 		m.NoMux = false
@@ -88,12 +90,12 @@ func probePort(ctx context.Context, localPort int, baseURL, token string) error 
 
 // probeUntil retries probe until it succeeds or ctx ends: a server that just
 // wrote its runtime file may take a moment to serve.
-func probeUntil(ctx context.Context, d *Deps, s state.Session) error {
+func (e *Engine) probeUntil(ctx context.Context, s state.Session) error {
 	localPort := s.LocalPort
 	delay := 20 * time.Millisecond
 	for {
 		pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-		err := probe(pctx, d, s)
+		err := e.probe(pctx, s)
 		cancel()
 		if err == nil {
 			return nil
@@ -113,4 +115,15 @@ func probeUntil(ctx context.Context, d *Deps, s state.Session) error {
 			delay *= 2
 		}
 	}
+}
+
+// answers reports whether a recorded session's tunnel answers (with its
+// token, when the server has one).
+func (e *Engine) answers(ctx context.Context, s state.Session) bool {
+	if s.LocalPort == 0 {
+		return false
+	}
+	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	return e.probe(pctx, s) == nil
 }

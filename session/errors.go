@@ -1,20 +1,10 @@
-package commands
+package session
 
 import (
 	"errors"
-	"fmt"
 
 	"github.com/jt-sh/jt/sshexec"
 )
-
-// UsageError is a mistake in how jt was called (exit status 2).
-type UsageError struct{ Msg string }
-
-func (e *UsageError) Error() string { return e.Msg }
-
-func usageErrorf(format string, a ...any) error {
-	return &UsageError{Msg: fmt.Sprintf(format, a...)}
-}
 
 // HintError carries a line telling the user what to do next, and optional
 // detail lines (a log tail) shown under the error.
@@ -27,7 +17,8 @@ type HintError struct {
 func (e *HintError) Error() string { return e.Err.Error() }
 func (e *HintError) Unwrap() error { return e.Err }
 
-func hinted(err error, hint string) error {
+// Hinted is err with a hint.
+func Hinted(err error, hint string) error {
 	return &HintError{Err: err, Hint: hint}
 }
 
@@ -37,13 +28,14 @@ func sshHinted(err error, host string) error {
 	if err == nil || errors.As(err, &h) {
 		return err
 	}
-	if hint := sshHint(err, host); hint != "" {
+	if hint := SSHHint(err, host); hint != "" {
 		return &HintError{Err: err, Hint: hint}
 	}
 	return err
 }
 
-func sshHint(err error, host string) string {
+// SSHHint is what to do about a known ssh failure on host, or "".
+func SSHHint(err error, host string) string {
 	switch {
 	case errors.Is(err, sshexec.ErrHostKey):
 		// ssh names the known_hosts entry it checked (the real host name

@@ -1,0 +1,148 @@
+// Package scheduler is what jt asks of a batch scheduler (Slurm, and the
+// next ones) to run Jupyter as a job on a compute node: the scripts that
+// submit or find a session's job and wait for it, report the jobs' status
+// and cancel them, and the reading of their answers into typed values.
+// The engine (package session) runs the scripts; a scheduler never runs
+// ssh, never prints and never touches the state file.
+package scheduler
+
+import (
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/jt-sh/jt/templates"
+)
+
+// Scheduler is one batch system. Each lives in a package of its own and
+// registers itself (Register) under its name.
+type Scheduler interface {
+	// Name is the scheduler's name in flags, profiles and the state file.
+	Name() string
+	// Title is the name in messages: "Slurm".
+	Title() string
+	// CheckArgs checks the user's options for the submit command (already
+	// split into words): nothing jt sets itself, nothing the scheduler
+	// would read as its job script.
+	CheckArgs(args []string) error
+	// Submit is the login node script that finds the session's job (by
+	// its name jt-NAME) or submits one, prints a progress line (see
+	// templates.QueueMark) on each change while it waits, and answers
+	// once Jupyter runs on the node.
+	Submit(Submit) (templates.Script, error)
+	// Started reads Submit's answer.
+	Started(b templates.Block, now time.Time) (Started, error)
+	// Status is the script that reports the user's jt jobs, and what the
+	// scheduler still knows of the recorded ones (ids).
+	Status(ids []string) templates.Script
+	// Jobs reads Status's answer.
+	Jobs(blocks []templates.Block) []Job
+	// Cancel is the script that cancels a session's jobs (see Cancel).
+	Cancel(Cancel) templates.Script
+	// Cancelled reads Cancel's answer.
+	Cancelled(b templates.Block) Cancelled
+}
+
+// Submit is what a batch open asks for.
+type Submit struct {
+	Name    string
+	Nonce   string // marks the job this open submits
+	Dir     string // working directory on the node; "" or "~" is the home
+	Flavour string
+	Command string
+	Port    int // on the node; 0 picks the first free one from 8888
+	Env     templates.Env
+	Args    []string // the user's options for the submit command
+	Timeout int      // seconds Jupyter may take once the job runs
+}
+
+// Phase is where a job is in its life.
+type Phase int
+
+const (
+	Gone    Phase = iota // the scheduler no longer knows it
+	Queued               // waiting (pending, held, configuring, suspended)
+	Running              // running
+	Ended                // over: completed, cancelled, timed out, failed
+)
+
+// Job is what the scheduler says of one job.
+type Job struct {
+	ID     string
+	Name   string // the session name (the job is named jt-NAME)
+	Nonce  string
+	State  string // the scheduler's own word: RUNNING, PENDING, qw…
+	Reason string // why it waits or ended, in the scheduler's words
+	Phase  Phase
+	Node   string
+	Limit  string // the time limit as the scheduler writes it
+	// Left is the time a running job has left, as jt writes it ("59m10s"),
+	// "unlimited", or "" when unknown.
+	Left string
+	// Of a running job's Jupyter, from the file the job writes.
+	Addr    string
+	Port    int
+	PID     int
+	Dir     string
+	Started time.Time
+}
+
+// Started is the answer of a Submit script: Jupyter runs in the job.
+type Started struct {
+	Status  string // "started" (this open submitted the job) or "running" (found)
+	Job     Job
+	Server  templates.ServerInfo
+	Log     string
+	Runtime string // Jupyter's runtime file name, which names its flavour
+	// End is when the job's time limit ends; zero without a limit.
+	End           time.Time
+	KernelWarning string
+}
+
+// Cancel asks to cancel a session's jobs and remove their files. With
+// Nonce, only the job that the jt open with that nonce submitted (its
+// undo); with KeepQueued, only stop that open's waiting script.
+type Cancel struct {
+	Name       string
+	Nonce      string
+	KeepQueued bool
+}
+
+// Cancelled is what a Cancel script did.
+type Cancelled struct {
+	// State: "cancelled", "stuck" (still queued after the cancel), "none"
+	// (nothing was queued or running), "kept" or "absent" (no scheduler
+	// commands on the host).
+	State string
+	Jobs  string // the ids cancelled, space separated
+	Stuck string // the ids still in the queue
+}
+
+var registry = map[string]Scheduler{}
+
+// Register makes s known by its name; each scheduler's package calls it
+// from init.
+func Register(s Scheduler) {
+	if _, dup := registry[s.Name()]; dup {
+		panic("scheduler " + s.Name() + " registered twice")
+	}
+	registry[s.Name()] = s
+}
+
+// Named is the scheduler called name.
+func Named(name string) (Scheduler, error) {
+	if s, ok := registry[name]; ok {
+		return s, nil
+	}
+	return nil, fmt.Errorf("no scheduler %q: jt knows %v", name, Names())
+}
+
+// Names lists the registered schedulers, sorted.
+func Names() []string {
+	names := make([]string, 0, len(registry))
+	for n := range registry {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}

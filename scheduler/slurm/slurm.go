@@ -1,0 +1,191 @@
+// Package slurm runs jt's Jupyter as a Slurm batch job (sbatch) on a
+// compute node; the login node's scripts find, watch and cancel it with
+// squeue and scancel.
+package slurm
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jt-sh/jt/scheduler"
+	"github.com/jt-sh/jt/sshexec"
+	"github.com/jt-sh/jt/templates"
+	"github.com/jt-sh/jt/validate"
+)
+
+func init() { scheduler.Register(Slurm{}) }
+
+// Slurm is the scheduler.Scheduler of Slurm.
+type Slurm struct{}
+
+func (Slurm) Name() string  { return "slurm" }
+func (Slurm) Title() string { return "Slurm" }
+
+// options are the rules for sbatch options: jt sets the job's name, its
+// comment and output file, and nothing may replace its job script.
+var options = validate.Options{
+	Label: "--slurm-args",
+	Tool:  "sbatch",
+	Owned: []string{"-J", "--job-name", "--comment", "-o", "--output", "--wrap", "--parsable", "--open-mode"},
+	Why:   "job name jt-NAME, its comment and output file",
+}
+
+func (Slurm) CheckArgs(args []string) error { return options.Check(args) }
+
+func (Slurm) Submit(r scheduler.Submit) (templates.Script, error) {
+	job, err := templates.RenderSlurm(templates.SlurmJob{
+		Name: r.Name, Nonce: r.Nonce, Dir: r.Dir, Flavour: r.Flavour, Command: r.Command, Port: r.Port, Env: r.Env,
+	})
+	if err != nil {
+		return templates.Script{}, err
+	}
+	text, err := templates.RenderSlurm(templates.SlurmOpen{Name: r.Name, Nonce: r.Nonce, Args: r.Args, Job: job, Timeout: r.Timeout})
+	return templates.Script{Text: text, Kind: templates.KindSlurmOpen}, err
+}
+
+func (Slurm) Started(b templates.Block, now time.Time) (scheduler.Started, error) {
+	v := b.Values
+	if b.Server == nil {
+		return scheduler.Started{}, fmt.Errorf("answered without Jupyter's runtime file for job %s", v["job"])
+	}
+	if v["job"] == "" {
+		return scheduler.Started{}, fmt.Errorf("answered no job id")
+	}
+	port, err := strconv.Atoi(v["port"])
+	if err != nil || port <= 0 || port > 65535 {
+		port = b.Server.Port
+	}
+	if net.ParseIP(v["addr"]) == nil {
+		return scheduler.Started{}, fmt.Errorf("job %s answered an unusable node address %s", v["job"], sshexec.Printable(v["addr"]))
+	}
+	st := scheduler.Started{
+		Status:  v["status"],
+		Server:  *b.Server,
+		Log:     v["log"],
+		Runtime: v["runtime"],
+		Job: scheduler.Job{ID: v["job"], Name: v["name"], Nonce: v["nonce"], Node: v["node"], Limit: v["limit"],
+			Addr: v["addr"], Port: port, PID: b.Server.PID, Dir: v["dir"], Phase: scheduler.Running},
+		KernelWarning: templates.KernelWarning(b),
+	}
+	if t, err := strconv.ParseInt(v["started"], 10, 64); err == nil {
+		st.Job.Started = time.Unix(t, 0).UTC()
+	}
+	if left, ok := Duration(v["left"]); ok {
+		st.End = now.Add(left).UTC().Truncate(time.Second)
+	}
+	return st, nil
+}
+
+func (Slurm) Status(ids []string) templates.Script {
+	text, err := templates.RenderSlurm(templates.SlurmStatus{Jobs: ids})
+	if err != nil {
+		panic(err) // job ids come checked from the state file: a bug
+	}
+	return templates.Script{Text: text, Kind: templates.KindSlurmStatus}
+}
+
+func (Slurm) Jobs(blocks []templates.Block) []scheduler.Job {
+	var jobs []scheduler.Job
+	for _, b := range blocks {
+		v := b.Values
+		j := scheduler.Job{ID: v["job"], Name: v["name"], Nonce: v["nonce"], State: v["state"], Reason: v["reason"],
+			Node: v["nodes"], Limit: v["limit"], Left: left(v["left"]), Phase: phase(v["state"])}
+		if j.Phase == scheduler.Running {
+			j.Addr, j.Dir = v["info_addr"], v["info_dir"]
+			j.Port, _ = strconv.Atoi(v["info_port"])
+			if b.Server != nil {
+				j.PID = b.Server.PID
+			}
+			if t, err := strconv.ParseInt(v["info_started"], 10, 64); err == nil {
+				j.Started = time.Unix(t, 0).UTC()
+			}
+		}
+		jobs = append(jobs, j)
+	}
+	return jobs
+}
+
+func (Slurm) Cancel(c scheduler.Cancel) templates.Script {
+	text, err := templates.RenderSlurm(templates.SlurmCancel{Name: c.Name, Nonce: c.Nonce, KeepJob: c.KeepQueued})
+	if err != nil {
+		panic(err) // name and nonce are jt's own, checked: a bug
+	}
+	return templates.Script{Text: text, Kind: templates.KindSlurmCancel}
+}
+
+func (Slurm) Cancelled(b templates.Block) scheduler.Cancelled {
+	st := b.Values["state"]
+	if st == "noslurm" {
+		st = "absent"
+	}
+	return scheduler.Cancelled{State: st, Jobs: strings.TrimSpace(b.Values["jobs"]), Stuck: strings.TrimSpace(b.Values["stuck"])}
+}
+
+// phase maps squeue's state to a job's phase; "gone" is slurm_status.sh's
+// word for a job squeue and sacct no longer know.
+func phase(state string) scheduler.Phase {
+	switch state {
+	case "RUNNING":
+		return scheduler.Running
+	case "PENDING", "CONFIGURING", "REQUEUED", "RESIZING", "SUSPENDED":
+		return scheduler.Queued
+	case "gone":
+		return scheduler.Gone
+	}
+	return scheduler.Ended
+}
+
+// left turns squeue's time left into jt's way of writing it.
+func left(s string) string {
+	if d, ok := Duration(s); ok {
+		return d.String()
+	}
+	if s == "UNLIMITED" {
+		return "unlimited"
+	}
+	return ""
+}
+
+// Duration reads Slurm's time format: [DAYS-]HOURS:MINUTES:SECONDS,
+// MINUTES:SECONDS or MINUTES; not UNLIMITED, NOT_SET or INVALID.
+func Duration(s string) (time.Duration, bool) {
+	days := 0
+	if d, rest, ok := strings.Cut(s, "-"); ok {
+		n, err := strconv.Atoi(d)
+		if err != nil || n < 0 {
+			return 0, false
+		}
+		days, s = n, rest
+	}
+	parts := strings.Split(s, ":")
+	if len(parts) > 3 || s == "" {
+		return 0, false
+	}
+	nums := make([]int, len(parts))
+	for i, p := range parts {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 0 {
+			return 0, false
+		}
+		nums[i] = n
+	}
+	var h, m, sec int
+	switch len(nums) {
+	case 1:
+		m = nums[0]
+		if days > 0 {
+			h, m = nums[0], 0 // DAYS-HOURS
+		}
+	case 2:
+		m, sec = nums[0], nums[1]
+		if days > 0 {
+			h, m, sec = nums[0], nums[1], 0 // DAYS-HOURS:MINUTES
+		}
+	case 3:
+		h, m, sec = nums[0], nums[1], nums[2]
+	}
+	return time.Duration(days)*24*time.Hour + time.Duration(h)*time.Hour + time.Duration(m)*time.Minute + time.Duration(sec)*time.Second, true
+}

@@ -1,0 +1,128 @@
+package session
+
+import (
+	"context"
+	"time"
+
+	"github.com/jt-sh/jt/scheduler"
+	"github.com/jt-sh/jt/state"
+)
+
+// schedulersFor are the schedulers to ask about a host: those of its
+// recorded batch sessions or, when discovering, every one jt knows.
+func schedulersFor(recorded map[string][]state.Session, discover bool) []scheduler.Scheduler {
+	var out []scheduler.Scheduler
+	for _, name := range scheduler.Names() {
+		if sch, err := scheduler.Named(name); err == nil && (discover || len(recorded[name]) > 0) {
+			out = append(out, sch)
+		}
+	}
+	return out
+}
+
+// checkBatchHost decides the live state of host's sessions under sch: up
+// when the tunnel answers, else what the scheduler says of the job.
+func (e *Engine) checkBatchHost(ctx context.Context, sch scheduler.Scheduler, host string, recorded []state.Session, discover bool, timeout time.Duration) []Status {
+	rows := make([]Status, len(recorded))
+	up := true
+	for i, s := range recorded {
+		rows[i] = Status{Session: s, Recorded: true}
+		if e.answers(ctx, s) {
+			rows[i].State, rows[i].JobState, rows[i].TimeLeft = StateUp, "RUNNING", timeLeft(s.Job.End, e.Now())
+			if s.Job.Limit == "UNLIMITED" {
+				rows[i].TimeLeft = "unlimited"
+			}
+		} else {
+			up = false
+		}
+	}
+	if up && !discover {
+		return rows
+	}
+	ids := make([]string, 0, len(recorded))
+	for _, s := range recorded {
+		ids = append(ids, s.Job.ID)
+	}
+	hctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	script := sch.Status(ids)
+	reply, _, err := e.remote(hctx, remoteCall{host: host, kind: script.Kind, script: script.Text, listing: true})
+	if err != nil {
+		if discover && len(recorded) == 0 {
+			return nil // no such scheduler there, or not reachable: checkHost says so
+		}
+		unreachable(rows, err, hctx, timeout)
+		return rows
+	}
+	jobs := sch.Jobs(reply.Blocks)
+	byID := map[string]scheduler.Job{}
+	for _, j := range jobs {
+		byID[j.ID] = j
+	}
+	known := map[string]bool{}
+	for i := range rows {
+		r := &rows[i]
+		known[r.Job.ID] = true
+		if r.State == StateUp {
+			continue
+		}
+		j, ok := byID[r.Job.ID]
+		// The same job id with another nonce is another job: ids restart
+		// when a cluster's state is wiped.
+		if ok && j.Nonce != "" && j.Nonce != r.Job.Nonce {
+			ok = false
+		}
+		judgeJob(sch, r, j, ok)
+	}
+	if discover {
+		for _, j := range jobs {
+			if j.Name != "" && !known[j.ID] && (j.Phase == scheduler.Running || j.Phase == scheduler.Queued) {
+				rows = append(rows, discoveredJob(sch, host, j))
+			}
+		}
+	}
+	return rows
+}
+
+// judgeJob decides a recorded batch session's state from its job.
+func judgeJob(sch scheduler.Scheduler, r *Status, j scheduler.Job, ok bool) {
+	if !ok {
+		j = scheduler.Job{Phase: scheduler.Gone}
+	}
+	switch j.Phase {
+	case scheduler.Running:
+		r.State = StateTunnelDown
+		if j.PID > 0 {
+			r.PID = j.PID
+		}
+		r.JobState, r.TimeLeft = j.State, j.Left
+	case scheduler.Queued:
+		r.State, r.JobState, r.JobReason = StateQueued, j.State, j.Reason
+	case scheduler.Ended:
+		r.State, r.JobState, r.JobReason = StateJobEnded, j.State, j.Reason
+	default:
+		r.State, r.JobReason = StateJobEnded, "no longer known to "+sch.Title()
+	}
+}
+
+// discoveredJob is the row of a job of jt's that it has no record of.
+func discoveredJob(sch scheduler.Scheduler, host string, j scheduler.Job) Status {
+	r := Status{Session: state.Session{Host: host, Name: j.Name, Mux: sch.Name(), Node: j.Node,
+		Job: &state.Job{Scheduler: sch.Name(), ID: j.ID, Node: j.Node, Nonce: j.Nonce, Limit: j.Limit}}}
+	if j.Phase == scheduler.Running {
+		r.State = StateTunnelDown
+		r.RemoteHost, r.RemotePort, r.Dir, r.PID, r.Started = j.Addr, j.Port, j.Dir, j.PID, j.Started
+		r.JobState, r.TimeLeft = j.State, j.Left
+	} else {
+		r.State, r.JobState, r.JobReason = StateQueued, j.State, j.Reason
+	}
+	return r
+}
+
+// timeLeft is the time from now to end, or "" without an end.
+func timeLeft(end, now time.Time) string {
+	if end.IsZero() {
+		return ""
+	}
+	return max(end.Sub(now), 0).Round(time.Second).String()
+}

@@ -1,0 +1,112 @@
+package session
+
+import (
+	"os"
+	"time"
+
+	"github.com/jt-sh/jt/scheduler"
+	"github.com/jt-sh/jt/sshexec"
+	"github.com/jt-sh/jt/state"
+	"github.com/jt-sh/jt/templates"
+	"github.com/jt-sh/jt/validate"
+)
+
+// OpenRequest is what jt open asks for.
+type OpenRequest struct {
+	Host      string
+	Name      string
+	Dir       string
+	Flavour   string // "notebook", "server" or "lab"
+	Command   string // --cmd, overrides Flavour
+	Port      int    // remote; 0 = first free from 8888
+	LocalPort int    // 0 = the remote port if free, else the next free one
+	Timeout   time.Duration
+	Console   string        // "auto", "screen", "tmux" or "none"
+	TCP       bool          // listen on a TCP port instead of a private unix socket
+	Env       templates.Env // set up on the host before Jupyter starts
+	Batch     BatchOptions  // Jupyter as a batch job on a compute node
+}
+
+// BatchOptions are the settings of a batch session.
+type BatchOptions struct {
+	Scheduler  string   // "" for a plain session; else a registered scheduler.Scheduler
+	Args       []string // the submit command's options, one word each
+	KeepQueued bool     // an interrupt while queued leaves the job in the queue
+}
+
+// Opened is an open session.
+type Opened struct {
+	Session state.Session
+	Status  string // "started", "running" (reattached) or "warm" (no ssh needed)
+	// Fallback says why the server listens on TCP though a private unix
+	// socket was asked for; empty when nothing fell back.
+	Fallback string
+}
+
+// Validate checks every value of r, before anything runs.
+func (r OpenRequest) Validate() error {
+	if err := validHost(r.Host); err != nil {
+		return err
+	}
+	if err := validName(r.Name); err != nil {
+		return err
+	}
+	if err := validate.RemotePath(r.Dir); err == validate.ErrTildeUser {
+		return validate.Usagef("--dir %s: %v", sshexec.Printable(r.Dir), err)
+	} else if err != nil {
+		return validate.Usagef("--dir %v", err)
+	}
+	if err := validate.OneLine(r.Command); err != nil {
+		return validate.Usagef("--cmd %v", err)
+	}
+	if err := validPort("port", r.Port, false); err != nil {
+		return err
+	}
+	if err := validPort("local-port", r.LocalPort, true); err != nil {
+		return err
+	}
+	if validate.OneOf(r.Console, validate.Consoles) != nil {
+		return validate.Usagef("--console %s is not known: use auto, screen, tmux or none", sshexec.Printable(r.Console))
+	}
+	if r.Timeout <= 0 {
+		return validate.Usagef("--timeout must be positive, like 60s or 2m")
+	}
+	if r.Batch.Scheduler != "" {
+		s, err := scheduler.Named(r.Batch.Scheduler)
+		if err != nil {
+			return &validate.UsageError{Msg: err.Error()}
+		}
+		return s.CheckArgs(r.Batch.Args)
+	}
+	return nil
+}
+
+func validName(name string) error {
+	if err := validate.Name(name); err != nil {
+		return &validate.UsageError{Msg: err.Error()}
+	}
+	return nil
+}
+
+func validHost(host string) error {
+	if err := validate.Host(host); err != nil {
+		return &validate.UsageError{Msg: err.Error()}
+	}
+	return nil
+}
+
+// validPort checks a port flag; 0 means "choose for me".
+func validPort(flag string, port int, local bool) error {
+	if err := validate.Port(port); err != nil {
+		return validate.Usagef("--%s %v", flag, err)
+	}
+	if local && port > 0 && port < 1024 && os.Geteuid() != 0 {
+		return validate.Usagef("--%s %d needs root: use a port from 1024 up", flag, port)
+	}
+	return nil
+}
+
+// CheckHost and CheckName are the checks of a command's HOST and --name,
+// as usage errors.
+func CheckHost(host string) error { return validHost(host) }
+func CheckName(name string) error { return validName(name) }

@@ -1,0 +1,293 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/jt-sh/jt/sshexec"
+	"github.com/jt-sh/jt/state"
+	"github.com/jt-sh/jt/templates"
+	"github.com/jt-sh/jt/validate"
+)
+
+// The live states of a session, as jt ls shows them.
+const (
+	StateUp         = "up"
+	StateTunnelDown = "tunnel down"
+	// StatePortTaken: the server runs, but another program listens on the
+	// tunnel's local port (it is sent no token; jt open moves the tunnel).
+	StatePortTaken   = "port taken"
+	StateServerDead  = "server dead"
+	StateUnreachable = "unreachable"
+	// StateElsewhere: the server runs on another machine that shares the
+	// home (node says which); this login reached a different one.
+	StateElsewhere = "elsewhere"
+	// A batch session's job waits in the queue, or is over.
+	StateQueued   = "queued"
+	StateJobEnded = "job ended"
+)
+
+// Status is one session, checked live.
+type Status struct {
+	state.Session
+	State    string   `json:"state"`
+	URL      string   `json:"url,omitempty"`
+	Recorded bool     `json:"recorded"`
+	Uptime   string   `json:"uptime,omitempty"`
+	Error    string   `json:"error,omitempty"`
+	LogTail  []string `json:"log_tail,omitempty"`
+	// Of a batch session's job, from the scheduler.
+	JobState  string `json:"job_state,omitempty"`  // RUNNING, PENDING, TIMEOUT, CANCELLED…
+	JobReason string `json:"job_reason,omitempty"` // the scheduler's reason: Priority, Resources, TimeLimit…
+	TimeLeft  string `json:"time_left,omitempty"`  // of a running job, e.g. "59m10s", or "unlimited"
+}
+
+// ListRequest is what jt ls asks for.
+type ListRequest struct {
+	// Hosts to check, also for sessions started elsewhere; none: every
+	// recorded session.
+	Hosts    []string
+	LogLines int // log lines of dead servers
+	Timeout  time.Duration
+}
+
+// List checks sessions, hosts in parallel. It never asks for a password.
+func (e *Engine) List(ctx context.Context, r ListRequest) ([]Status, error) {
+	for _, h := range r.Hosts {
+		if err := validHost(h); err != nil {
+			return nil, err
+		}
+	}
+	if r.LogLines < 0 || r.LogLines > 10000 {
+		return nil, validate.Usagef("--logs %d is out of range: use 0-10000", r.LogLines)
+	}
+	if r.Timeout <= 0 {
+		return nil, validate.Usagef("--timeout must be positive, like 8s")
+	}
+	f, err := e.Store.Load()
+	if err != nil {
+		return nil, err
+	}
+	e = e.batch()
+	byHost := map[string][]state.Session{}
+	discover := map[string]bool{}
+	for _, h := range r.Hosts {
+		byHost[h] = nil
+		discover[h] = true
+	}
+	for _, s := range f.Sessions {
+		if len(r.Hosts) == 0 || discover[s.Host] {
+			byHost[s.Host] = append(byHost[s.Host], s)
+		}
+	}
+	hosts := make([]string, 0, len(byHost))
+	for h := range byHost {
+		hosts = append(hosts, h)
+	}
+	sort.Strings(hosts)
+	results := make([][]Status, len(hosts))
+	var wg sync.WaitGroup
+	for i, h := range hosts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = e.checkHosts(ctx, h, byHost[h], discover[h], r.LogLines, r.Timeout)
+		}()
+	}
+	wg.Wait()
+	var rows []Status
+	for _, r := range results {
+		rows = append(rows, r...)
+	}
+	e.finish(rows)
+	return rows, nil
+}
+
+// finish adds the URL of sessions that are up, and their uptime.
+func (e *Engine) finish(rows []Status) {
+	now := e.Now()
+	for i := range rows {
+		r := &rows[i]
+		if r.State == StateUp && r.LocalPort > 0 {
+			r.URL = URL(r.Session)
+		}
+		if !r.Started.IsZero() && (r.State == StateUp || r.State == StateTunnelDown || r.State == StatePortTaken) {
+			r.Uptime = now.Sub(r.Started).Round(time.Second).String()
+		}
+	}
+}
+
+// checkHosts is jt ls for one host: batch sessions are asked of their
+// scheduler, the others of the host's session directories.
+func (e *Engine) checkHosts(ctx context.Context, host string, recorded []state.Session, discover bool, lines int, timeout time.Duration) []Status {
+	var plain []state.Session
+	batch := map[string][]state.Session{}
+	for _, s := range recorded {
+		if s.Batch() {
+			batch[s.Job.Scheduler] = append(batch[s.Job.Scheduler], s)
+		} else {
+			plain = append(plain, s)
+		}
+	}
+	var rows []Status
+	if len(plain) > 0 || discover {
+		rows = e.checkHost(ctx, host, plain, discover, lines, timeout)
+	}
+	for _, sch := range schedulersFor(batch, discover) {
+		brows := e.checkBatchHost(ctx, sch, host, batch[sch.Name()], discover, timeout)
+		if len(brows) > 0 && len(rows) == 1 && rows[0].Name == "" {
+			rows = nil // the host's "unreachable" row: the batch rows say it
+		}
+		rows = append(rows, brows...)
+	}
+	return rows
+}
+
+// remoteSessions asks host for every jt session of the remote user, with
+// lines of log each. It runs over the master when there is one, else over a
+// fresh non-interactive login (BatchMode: it never prompts).
+func (e *Engine) remoteSessions(ctx context.Context, host string, lines int) ([]templates.Block, error) {
+	script, err := templates.Render(templates.List{LogLines: lines})
+	if err != nil {
+		return nil, err
+	}
+	reply, _, err := e.remote(ctx, remoteCall{host: host, kind: templates.KindSession, script: script, listing: true})
+	return reply.Blocks, err
+}
+
+// probeAll probes the tunnels of recorded sessions, in parallel.
+func (e *Engine) probeAll(ctx context.Context, recorded []state.Session) []Status {
+	rows := make([]Status, len(recorded))
+	var wg sync.WaitGroup
+	for i, s := range recorded {
+		rows[i] = Status{Session: s, Recorded: true}
+		if s.LocalPort == 0 {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			defer cancel()
+			switch err := e.probe(pctx, s); {
+			case err == nil:
+				rows[i].State = StateUp
+			case errors.Is(err, sshexec.ErrPortTaken):
+				rows[i].State = StatePortTaken
+			}
+		}()
+	}
+	wg.Wait()
+	return rows
+}
+
+// unreachable marks the rows that are not up with what kept the host from
+// answering.
+func unreachable(rows []Status, err error, hctx context.Context, timeout time.Duration) {
+	msg := err.Error()
+	if errors.Is(hctx.Err(), context.DeadlineExceeded) {
+		msg = fmt.Sprintf("no answer within %v", timeout)
+	}
+	for i := range rows {
+		if rows[i].State != StateUp {
+			rows[i].State, rows[i].Error = StateUnreachable, msg
+		}
+	}
+}
+
+// checkHost decides the live state of each recorded session of host and,
+// when discover is set, adds the host's sessions jt has no record of.
+func (e *Engine) checkHost(ctx context.Context, host string, recorded []state.Session, discover bool, lines int, timeout time.Duration) []Status {
+	// One deadline for the whole host, probes included: a dead host costs
+	// --timeout, never more.
+	hctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	rows := e.probeAll(hctx, recorded)
+	// The tunnel answering with the session's own token proves master,
+	// forward and server at once; ask the host only when something is not up.
+	if allUp(rows) && !discover {
+		return rows
+	}
+	blocks, err := e.remoteSessions(hctx, host, lines)
+	if err != nil {
+		unreachable(rows, err, hctx, timeout)
+		if len(rows) == 0 {
+			rows = append(rows, Status{Session: state.Session{Host: host}, State: StateUnreachable})
+			unreachable(rows, err, hctx, timeout)
+		}
+		return rows
+	}
+	remote := map[string]templates.Block{}
+	for _, b := range blocks {
+		remote[b.Values["name"]] = b
+	}
+	for i := range rows {
+		b, ok := remote[rows[i].Name]
+		delete(remote, rows[i].Name)
+		if rows[i].State != StateUp {
+			e.judge(host, &rows[i], b, ok)
+		}
+	}
+	if discover {
+		for _, b := range blocks {
+			if _, still := remote[b.Values["name"]]; still {
+				rows = append(rows, e.discovered(host, b))
+			}
+		}
+	}
+	return rows
+}
+
+func allUp(rows []Status) bool {
+	for _, r := range rows {
+		if r.State != StateUp {
+			return false
+		}
+	}
+	return len(rows) > 0
+}
+
+// judge decides a recorded session's state from what the host answered
+// of it (ok: the host knows the session).
+func (e *Engine) judge(host string, r *Status, b templates.Block, ok bool) {
+	switch {
+	case !ok:
+		r.State = StateServerDead
+	case b.Values["state"] == StateElsewhere:
+		r.State, r.Node = StateElsewhere, b.Values["node"]
+	case b.Values["state"] != "running" || b.Server == nil:
+		r.State, r.LogTail = StateServerDead, b.Log
+	default:
+		taken := r.State == StatePortTaken
+		r.State = StateTunnelDown
+		if b.Server.PID != r.PID || b.Server.Token != r.Token {
+			// Another server now runs under this name (started elsewhere).
+			if live, err := sessionFromBlock(host, b.Values["name"], e.SSH.ControlPath(), b); err == nil {
+				live.LocalPort = 0
+				r.Session = live
+			}
+		}
+		if taken && r.LocalPort != 0 {
+			r.State = StatePortTaken
+		}
+	}
+}
+
+// discovered is the row of a session jt has no record of.
+func (e *Engine) discovered(host string, b templates.Block) Status {
+	r := Status{Session: state.Session{Host: host, Name: b.Values["name"]}, State: StateServerDead, LogTail: b.Log}
+	if b.Values["state"] == StateElsewhere {
+		r.State, r.Node = StateElsewhere, b.Values["node"]
+	}
+	if b.Values["state"] == "running" && b.Server != nil {
+		if live, err := sessionFromBlock(host, b.Values["name"], e.SSH.ControlPath(), b); err == nil {
+			r.Session = live
+			r.State = StateTunnelDown
+		}
+	}
+	return r
+}

@@ -1,0 +1,148 @@
+package session
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/jt-sh/jt/templates"
+	"github.com/jt-sh/jt/validate"
+)
+
+// URL is the URL of an open session, once its tunnel answers.
+func (e *Engine) URL(ctx context.Context, host, name string) (string, error) {
+	if err := validHost(host); err != nil {
+		return "", err
+	}
+	if err := validName(name); err != nil {
+		return "", err
+	}
+	s, ok, err := e.lookup(host, name)
+	if err != nil {
+		return "", err
+	}
+	if !ok || s.LocalPort == 0 {
+		return "", Hinted(fmt.Errorf("no open session %s on %s", name, host), "start or reattach it with: jt open --name "+name+" "+host)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	if err := e.probe(pctx, s); err != nil {
+		return "", Hinted(fmt.Errorf("session %s on %s does not answer: %v", name, host, err), "reattach with: jt open --name "+name+" "+host)
+	}
+	return URL(s), nil
+}
+
+// LogsRequest is what jt logs asks for.
+type LogsRequest struct {
+	Host, Name string
+	Lines      int
+	Follow     bool // until ctx ends
+}
+
+// Logs writes the session's Jupyter log to w, its control characters made
+// visible: the host writes the log (the raw file is the log path that jt
+// ls --json names).
+func (e *Engine) Logs(ctx context.Context, r LogsRequest, w io.Writer) error {
+	if err := validHost(r.Host); err != nil {
+		return err
+	}
+	if err := validName(r.Name); err != nil {
+		return err
+	}
+	if r.Lines < 0 || r.Lines > 1000000 {
+		return validate.Usagef("--lines %d is out of range: use 0-1000000", r.Lines)
+	}
+	follow := ""
+	if r.Follow {
+		follow = "yes"
+	}
+	script, err := templates.Render(templates.Logs{Name: r.Name, Lines: r.Lines, Follow: follow})
+	if err != nil {
+		return err
+	}
+	out := &templates.VisibleWriter{W: w}
+	defer out.Flush()
+	if r.Follow {
+		if e, _, err = e.ensureMaster(ctx, r.Host); err != nil {
+			return err
+		}
+		err := e.SSH.StreamScript(ctx, r.Host, strings.NewReader(script), &templates.AfterLog{W: out})
+		if ctx.Err() != nil {
+			return nil // Ctrl-C is how -f ends
+		}
+		return sshHinted(err, r.Host)
+	}
+	lctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	res, err := e.run(lctx, remoteCall{host: r.Host, script: script, replace: true})
+	if err != nil {
+		if templates.NoLog(res.Stderr) {
+			return Hinted(fmt.Errorf("no log for session %s on %s", r.Name, r.Host), "see jt ls "+r.Host+" for the sessions there")
+		}
+		return sshHinted(fmt.Errorf("read the log on %s: %w", r.Host, err), r.Host)
+	}
+	_, err = (&templates.AfterLog{W: out}).Write(res.Stdout)
+	return err
+}
+
+// AttachRequest is what jt attach asks for.
+type AttachRequest struct {
+	Host, Name string
+	// Terminal: jt's input is a terminal, which the console needs.
+	Terminal bool
+}
+
+// Attach opens the session's console (its screen or tmux window) on the
+// user's terminal, until they detach.
+func (e *Engine) Attach(ctx context.Context, r AttachRequest) error {
+	if err := validHost(r.Host); err != nil {
+		return err
+	}
+	if err := validName(r.Name); err != nil {
+		return err
+	}
+	// Checked before any ssh: ssh itself would log in first and only then
+	// fail with "Must be connected to a terminal".
+	if !r.Terminal {
+		// A session recorded without a console has the better answer.
+		if s, ok, err := e.lookup(r.Host, r.Name); err == nil && ok && s.Mux == "none" {
+			return noConsole(r.Name, r.Host)
+		}
+		return validate.Usagef("jt attach needs a terminal (its input is not one): run it in a terminal window, with no input redirected")
+	}
+	e, _, err := e.ensureMaster(ctx, r.Host)
+	if err != nil {
+		return err
+	}
+	script, err := templates.Render(templates.Attach{Name: r.Name})
+	if err != nil {
+		return err
+	}
+	what := "find session " + r.Name + " on " + r.Host
+	reply, _, err := e.remote(ctx, remoteCall{host: r.Host, kind: templates.KindAttach, script: script, what: what, timeout: 30 * time.Second, replace: true})
+	if err != nil {
+		return err
+	}
+	console, err := templates.ConsoleOf(reply.Blocks[0], r.Name)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if console.Mux == "none" {
+		return noConsole(r.Name, r.Host)
+	}
+	if console.ID == "" {
+		return Hinted(fmt.Errorf("session %s has no window on %s", r.Name, r.Host), "start it with: jt open --name "+r.Name+" "+r.Host)
+	}
+	remote, err := templates.ConsoleCommand(console)
+	if err != nil {
+		return fmt.Errorf("attach to session %s on %s: %w", r.Name, r.Host, err)
+	}
+	return e.SSH.RunTerminal(ctx, r.Host, remote)
+}
+
+func noConsole(name, host string) error {
+	return Hinted(fmt.Errorf("session %s on %s has no console (it runs with console none): there is nothing to attach to", name, host),
+		"follow its output with: jt logs -f --name "+name+" "+host)
+}
