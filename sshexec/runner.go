@@ -79,6 +79,9 @@ func LookPath() (string, error) {
 
 // Run executes one ssh command. A non-zero exit is returned as *Error.
 func (r *ExecRunner) Run(ctx context.Context, c Cmd) (Result, error) {
+	if c.Mode == Detach {
+		return r.detach(c)
+	}
 	cmd := exec.CommandContext(ctx, r.Path, c.Args...)
 	cmd.Env = r.Env
 	// Give ssh a moment after the deadline to exit on its own before its
@@ -86,65 +89,20 @@ func (r *ExecRunner) Run(ctx context.Context, c Cmd) (Result, error) {
 	// passed to it: this bounds how long that can delay jt.)
 	cmd.WaitDelay = time.Second
 	var stdout, stderr bytes.Buffer
-	var errFile *os.File
-	if c.Mode == Detach {
-		detach := exec.Command(r.Path, c.Args...)
-		detach.Env = r.Env
-		detach.Stdin, detach.Stderr = r.Stdin, r.Stderr
-		detach.SysProcAttr = detachedAttr()
-		if err := detach.Start(); err != nil {
-			return Result{ExitCode: -1}, newError(c.Args, Result{ExitCode: -1}, err)
-		}
-		pid := detach.Process.Pid
-		detach.Process.Release()
-		return Result{PID: pid}, nil
+	errFile, err := r.connect(cmd, c, &stdout, &stderr)
+	if err != nil {
+		return Result{}, err
 	}
-	switch c.Mode {
-	case Terminal:
-		cmd.Stdin, cmd.Stdout, cmd.Stderr = r.Stdin, r.Stdout, r.Stderr
-	case Stream:
-		cmd.Stdin, cmd.Stdout, cmd.Stderr = c.Stdin, r.Stdout, io.MultiWriter(r.Stderr, &stderr)
-		if c.Stdout != nil {
-			cmd.Stdout = c.Stdout
-		}
-	case Master:
-		f, err := os.CreateTemp("", "jt-ssh-*.err")
-		if err != nil {
-			return Result{}, err
-		}
-		os.Remove(f.Name())
-		defer f.Close()
-		errFile = f
-		cmd.Stdin, cmd.Stderr = r.Stdin, f
-	default:
-		cmd.Stdin, cmd.Stdout, cmd.Stderr = c.Stdin, &stdout, &stderr
+	if errFile != nil {
+		defer errFile.Close()
 	}
-	var out io.Writer = &stdout
-	if c.Mode == Capture && c.MaxStdout > 0 {
-		out = &capped{b: &stdout, max: c.MaxStdout}
-		cmd.Stdout = out
-	}
-	var answered *firstWrite
-	if c.Mode == Capture && c.AnswerWithin > 0 {
-		answered = &firstWrite{w: out, seen: make(chan struct{})}
-		cmd.Stdout = answered
-	}
-	err := cmd.Start()
+	answered := captureStdout(cmd, c, &stdout)
+	err = cmd.Start()
 	var silent atomic.Bool
 	if err == nil && answered != nil {
 		done := make(chan struct{})
 		defer close(done)
-		go func() {
-			t := time.NewTimer(c.AnswerWithin)
-			defer t.Stop()
-			select {
-			case <-answered.seen:
-			case <-done:
-			case <-t.C:
-				silent.Store(true)
-				cmd.Process.Kill()
-			}
-		}()
+		go killIfSilent(cmd, c.AnswerWithin, answered.seen, done, &silent)
 	}
 	if err == nil {
 		err = cmd.Wait()
@@ -154,6 +112,82 @@ func (r *ExecRunner) Run(ctx context.Context, c Cmd) (Result, error) {
 			io.Copy(&stderr, io.LimitReader(errFile, 1<<20))
 		}
 	}
+	return result(ctx, c, cmd, &stdout, &stderr, &silent, err)
+}
+
+// detach starts ssh on its own and returns its pid: it outlives jt.
+func (r *ExecRunner) detach(c Cmd) (Result, error) {
+	detach := exec.Command(r.Path, c.Args...)
+	detach.Env = r.Env
+	detach.Stdin, detach.Stderr = r.Stdin, r.Stderr
+	detach.SysProcAttr = detachedAttr()
+	if err := detach.Start(); err != nil {
+		return Result{ExitCode: -1}, newError(c.Args, Result{ExitCode: -1}, err)
+	}
+	pid := detach.Process.Pid
+	detach.Process.Release()
+	return Result{PID: pid}, nil
+}
+
+// connect gives ssh its stdin, stdout and stderr as c.Mode says. In Master
+// mode stderr is an unlinked temporary file, returned for Run to read back
+// and close.
+func (r *ExecRunner) connect(cmd *exec.Cmd, c Cmd, stdout, stderr *bytes.Buffer) (*os.File, error) {
+	switch c.Mode {
+	case Terminal:
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = r.Stdin, r.Stdout, r.Stderr
+	case Stream:
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = c.Stdin, r.Stdout, io.MultiWriter(r.Stderr, stderr)
+		if c.Stdout != nil {
+			cmd.Stdout = c.Stdout
+		}
+	case Master:
+		f, err := os.CreateTemp("", "jt-ssh-*.err")
+		if err != nil {
+			return nil, err
+		}
+		os.Remove(f.Name())
+		cmd.Stdin, cmd.Stderr = r.Stdin, f
+		return f, nil
+	default:
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = c.Stdin, stdout, stderr
+	}
+	return nil, nil
+}
+
+// captureStdout bounds what Capture mode keeps of stdout (MaxStdout) and,
+// with AnswerWithin, returns the writer that tells when output first came.
+func captureStdout(cmd *exec.Cmd, c Cmd, stdout *bytes.Buffer) *firstWrite {
+	var out io.Writer = stdout
+	if c.Mode == Capture && c.MaxStdout > 0 {
+		out = &capped{b: stdout, max: c.MaxStdout}
+		cmd.Stdout = out
+	}
+	var answered *firstWrite
+	if c.Mode == Capture && c.AnswerWithin > 0 {
+		answered = &firstWrite{w: out, seen: make(chan struct{})}
+		cmd.Stdout = answered
+	}
+	return answered
+}
+
+// killIfSilent kills ssh, and says so in silent, when no output was seen
+// within the time given; done ends the watch.
+func killIfSilent(cmd *exec.Cmd, within time.Duration, seen, done <-chan struct{}, silent *atomic.Bool) {
+	t := time.NewTimer(within)
+	defer t.Stop()
+	select {
+	case <-seen:
+	case <-done:
+	case <-t.C:
+		silent.Store(true)
+		cmd.Process.Kill()
+	}
+}
+
+// result is what ssh printed and how it exited, and the error Run returns:
+// the context's, ErrNoAnswer, or the exit, each as *Error.
+func result(ctx context.Context, c Cmd, cmd *exec.Cmd, stdout, stderr *bytes.Buffer, silent *atomic.Bool, err error) (Result, error) {
 	res := Result{Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}
 	if cmd.ProcessState != nil {
 		res.ExitCode = cmd.ProcessState.ExitCode()
