@@ -108,12 +108,10 @@ func newDeps(c *cli.Context) (*Deps, error) {
 	if err := sshexec.CheckControlDir(controlDir); err != nil {
 		return nil, err
 	}
-	var runner sshexec.Runner
-	if sshPath, err := sshexec.LookPath(); err != nil {
+	runner, err := sshexec.UserRunner()
+	if err != nil {
 		// Reported when ssh is needed, so that usage errors come first.
 		runner = failingRunner{session.Hinted(fmt.Errorf("no ssh client found: %w", err), "install OpenSSH (Debian: apt install openssh-client; macOS and Windows ship it), or point JT_SSH at it")}
-	} else {
-		runner = &sshexec.ExecRunner{Path: sshPath, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
 	}
 	cfg := c.String("ssh-config")
 	if cfg != "" {

@@ -77,6 +77,16 @@ func LookPath() (string, error) {
 	return exec.LookPath("ssh")
 }
 
+// UserRunner is the Runner of the ssh that LookPath finds, on this
+// process's terminal (the master's login may ask on it).
+func UserRunner() (Runner, error) {
+	path, err := LookPath()
+	if err != nil {
+		return nil, err
+	}
+	return &ExecRunner{Path: path, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}, nil
+}
+
 // Run executes one ssh command. A non-zero exit is returned as *Error.
 func (r *ExecRunner) Run(ctx context.Context, c Cmd) (Result, error) {
 	if c.Mode == Detach {
