@@ -324,8 +324,8 @@ func mixedConcurrency(t *testing.T) {
 
 	st, raw := relLoad(t, e)
 	t.Logf("state file after the commands:\n%s", raw)
-	if st.SchemaVersion != 1 {
-		t.Errorf("state file schema_version %d, want 1:\n%s", st.SchemaVersion, raw)
+	if st.SchemaVersion != 2 {
+		t.Errorf("state file schema_version %d, want 2:\n%s", st.SchemaVersion, raw)
 	}
 	if len(st.Pending) > 0 {
 		t.Errorf("pending records left after every command finished: %+v", st.Pending)

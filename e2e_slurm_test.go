@@ -194,10 +194,13 @@ func TestE2ESlurmOpenReattachClose(t *testing.T) {
 	}
 	var f struct {
 		Sessions []struct {
-			SlurmJob   string    `toml:"slurm_job"`
-			SlurmNode  string    `toml:"slurm_node"`
-			RemoteHost string    `toml:"remote_host"`
-			SlurmEnd   time.Time `toml:"slurm_end"`
+			RemoteHost string `toml:"remote_host"`
+			Job        struct {
+				Scheduler string    `toml:"scheduler"`
+				ID        string    `toml:"id"`
+				Node      string    `toml:"node"`
+				End       time.Time `toml:"end"`
+			} `toml:"job"`
 		} `toml:"sessions"`
 	}
 	if _, err := toml.DecodeFile(e.statePath(), &f); err != nil {
@@ -206,7 +209,7 @@ func TestE2ESlurmOpenReattachClose(t *testing.T) {
 	if len(f.Sessions) != 1 {
 		t.Fatalf("state has %d sessions, want 1", len(f.Sessions))
 	}
-	if s := f.Sessions[0]; s.SlurmJob != r.SlurmJob || s.SlurmNode != slurmNode || s.RemoteHost != slurmNodeAddr || s.SlurmEnd.Before(time.Now().Add(9*time.Minute)) {
+	if s := f.Sessions[0]; s.Job.Scheduler != "slurm" || s.Job.ID != r.SlurmJob || s.Job.Node != slurmNode || s.RemoteHost != slurmNodeAddr || s.Job.End.Before(time.Now().Add(9*time.Minute)) {
 		t.Errorf("state %+v; want job %s on %s (%s), ending in about 10 minutes", s, r.SlurmJob, slurmNode, slurmNodeAddr)
 	}
 
