@@ -85,7 +85,7 @@ func builtin(host string) map[string]any {
 		"host": host, "ssh_options": []string(nil), "jump": "", "dir": "", "port": 0, "local_port": 0,
 		"flavour": "notebook", "cmd": "", "name": "default", "console": "auto", "tcp": false,
 		"timeout": 60 * time.Second, "conda": "", "venv": "", "modules": []string(nil), "setup": []string(nil),
-		"slurm": false, "slurm_args": []string(nil),
+		"scheduler": "", "scheduler_args": []string(nil), "slurm": false, "slurm_args": []string(nil),
 	}
 }
 

@@ -287,6 +287,12 @@ slurm_args = ["--time=1:00:00"]
 slurm = true
 slurm_args = ["--partition=gpu", "--gres=gpu:1"]
 [hosts.plain]
+[hosts.generic]
+scheduler = "slurm"
+scheduler_args = ["-c", "8"]
+[hosts.off]
+slurm = true
+scheduler = "none"
 `)
 	if err != nil {
 		t.Fatal(err)
@@ -304,6 +310,17 @@ slurm_args = ["--partition=gpu", "--gres=gpu:1"]
 		{"plain", []string{"--slurm-args", "--mem=1G", "--keep-queued"}, slurmOptions{Enabled: true, Args: []string{"--mem=1G"}, KeepQueued: true}, false},
 		{"plain", []string{"--keep-queued"}, slurmOptions{}, true},
 		{"plain", []string{"--slurm-args", "--job-name=x"}, slurmOptions{}, true},
+		// The scheduler by name: --scheduler and the profile's scheduler key.
+		{"plain", []string{"--scheduler", "slurm"}, slurmOptions{Enabled: true, Args: []string{"--time=1:00:00"}}, false},
+		{"plain", []string{"--scheduler", "slurm", "--scheduler-args", "-p gpu"}, slurmOptions{Enabled: true, Args: []string{"-p", "gpu"}}, false},
+		{"generic", nil, slurmOptions{Enabled: true, Args: []string{"-c", "8"}}, false},
+		{"generic", []string{"--scheduler", "none"}, slurmOptions{Args: []string{"-c", "8"}}, false},
+		{"off", nil, slurmOptions{Args: []string{"--time=1:00:00"}}, false},
+		{"hpc", []string{"--scheduler=none", "--keep-queued"}, slurmOptions{}, true},
+		{"plain", []string{"--scheduler", "pbs"}, slurmOptions{}, true},
+		{"plain", []string{"--scheduler", "slurm", "--slurm"}, slurmOptions{}, true},
+		{"plain", []string{"--scheduler-args", "-c 2"}, slurmOptions{}, true},
+		{"generic", []string{"--scheduler-args", "--wrap=x"}, slurmOptions{}, true},
 	} {
 		var got slurmOptions
 		app := &cli.App{Flags: batchFlags(), Action: func(cc *cli.Context) error {

@@ -69,8 +69,10 @@ var Keys = []Key{
 	{Name: "venv", Kind: String, Help: "Python virtual environment directory to activate"},
 	{Name: "modules", Kind: Strings, Help: "environment modules to load (module load …)"},
 	{Name: "setup", Kind: Strings, Help: "shell lines run before Jupyter starts, in order"},
-	{Name: "slurm", Kind: Bool, Help: "the host is a Slurm login node: run Jupyter as a batch job on a compute node"},
-	{Name: "slurm_args", Kind: Strings, Help: `sbatch options, one word each (like "--partition=gpu", "--time=2:00:00")`},
+	{Name: "scheduler", Kind: String, Help: `the host is a login node of this batch scheduler ("slurm"): run Jupyter as a job on a compute node; "none" for the host itself`},
+	{Name: "scheduler_args", Kind: Strings, Help: `the scheduler's submit options, one word each (like "--partition=gpu", "--time=2:00:00")`},
+	{Name: "slurm", Kind: Bool, Help: `slurm = true is scheduler = "slurm"`},
+	{Name: "slurm_args", Kind: Strings, Help: `sbatch options, one word each: scheduler_args for scheduler = "slurm"`},
 }
 
 // Renamed are keys' old names: still read, with a notice.

@@ -42,8 +42,11 @@ const Example = `# jt's configuration: defaults for every jt open, and profiles.
 # venv = "~/venvs/thesis"     # a Python venv (…/bin/activate)
 #
 # # A Slurm login node: Jupyter runs as a batch job on a compute node.
+# scheduler = "slurm"
+# scheduler_args = ["--partition=gpu", "--time=4:00:00", "--gres=gpu:1"]  # sbatch options
+# # The same, in Slurm's shorthands (give one spelling, not both):
 # slurm = true
-# slurm_args = ["--partition=gpu", "--time=4:00:00", "--gres=gpu:1"]  # sbatch options
+# slurm_args = ["--partition=gpu", "--time=4:00:00", "--gres=gpu:1"]
 `
 
 // Init writes Example to path, refusing to replace an existing file.

@@ -125,7 +125,11 @@ func checkValue(name string, v any) string {
 		return why(validate.RemotePath(v.(string)))
 	case "cmd", "conda":
 		return why(validate.OneLine(v.(string)))
-	case "slurm_args", "modules":
+	case "scheduler":
+		if s := v.(string); !validate.IsName(s) {
+			return fmt.Sprintf("%s is not a scheduler's name (like \"slurm\")", sshexec.Printable(s))
+		}
+	case "slurm_args", "scheduler_args", "modules":
 		for _, m := range v.([]string) {
 			if m == "" && name == "modules" {
 				return "an empty module name"

@@ -88,7 +88,7 @@ func wordText(src string, w *syntax.Word) string {
 
 // Options are the rules for a scheduler's options, given as words.
 type Options struct {
-	Label string   // the flag, in messages: "--slurm-args"
+	Label string   // what they are, in messages: "sbatch options"
 	Tool  string   // the command that reads them: "sbatch"
 	Owned []string // options jt sets itself
 	Why   string   // what jt sets them to, in a few words

@@ -27,7 +27,7 @@ func (Slurm) Title() string { return "Slurm" }
 // options are the rules for sbatch options: jt sets the job's name, its
 // comment and output file, and nothing may replace its job script.
 var options = validate.Options{
-	Label: "--slurm-args",
+	Label: "sbatch options",
 	Tool:  "sbatch",
 	Owned: []string{"-J", "--job-name", "--comment", "-o", "--output", "--wrap", "--parsable", "--open-mode"},
 	Why:   "job name jt-NAME, its comment and output file",
