@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/jt-sh/jt/sshexec"
+	"github.com/jt-sh/jt/validate"
 )
 
 // The gate: every answer of a remote script is read by Read, which checks
@@ -61,22 +62,21 @@ type grammar struct {
 }
 
 var (
-	sessionNameRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$`)
-	hostNameRE    = regexp.MustCompile(`^[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*$`)
-	nodeListRE    = regexp.MustCompile(`^[A-Za-z0-9_.,()\[\]-]{0,1000}$`)
-	jobStateRE    = regexp.MustCompile(`^[A-Za-z0-9_ ]{0,64}$`)
-	sockPathRE    = regexp.MustCompile(`^/[A-Za-z0-9._+/-]*$`)
-	baseURLRE     = regexp.MustCompile(`^/([A-Za-z0-9._~+-]+/)*$`)
-	tokenRE       = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)
-	runtimeRE     = regexp.MustCompile(`^(nb|jp)server-[0-9]{1,10}\.json$`)
-	bootRE        = regexp.MustCompile(`^[A-Za-z0-9-]{1,64}$`)
-	jobRE         = regexp.MustCompile(`^[0-9]{1,12}(_[0-9]{1,12})?$`)
-	jobsRE        = regexp.MustCompile(`^([0-9]{1,12}(_[0-9]{1,12})? ?)*$`)
-	nonceRE       = regexp.MustCompile(`^[0-9a-f]{0,64}$`)
-	wordRE        = regexp.MustCompile(`^[A-Za-z0-9_]{0,32}$`)
-	slurmTimeRE   = regexp.MustCompile(`^[A-Za-z0-9:_-]{0,32}$`)
-	windowRE      = regexp.MustCompile(`^([0-9]+\.)?jt-[A-Za-z0-9._-]{1,64}$`)
-	digitsRE      = regexp.MustCompile(`^[0-9]{0,20}$`)
+	hostNameRE  = regexp.MustCompile(`^[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*$`)
+	nodeListRE  = regexp.MustCompile(`^[A-Za-z0-9_.,()\[\]-]{0,1000}$`)
+	jobStateRE  = regexp.MustCompile(`^[A-Za-z0-9_ ]{0,64}$`)
+	sockPathRE  = regexp.MustCompile(`^/[A-Za-z0-9._+/-]*$`)
+	baseURLRE   = regexp.MustCompile(`^/([A-Za-z0-9._~+-]+/)*$`)
+	tokenRE     = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)
+	runtimeRE   = regexp.MustCompile(`^(nb|jp)server-[0-9]{1,10}\.json$`)
+	bootRE      = regexp.MustCompile(`^[A-Za-z0-9-]{1,64}$`)
+	jobRE       = regexp.MustCompile(`^[0-9]{1,12}(_[0-9]{1,12})?$`)
+	jobsRE      = regexp.MustCompile(`^([0-9]{1,12}(_[0-9]{1,12})? ?)*$`)
+	nonceRE     = regexp.MustCompile(`^[0-9a-f]{0,64}$`)
+	wordRE      = regexp.MustCompile(`^[A-Za-z0-9_]{0,32}$`)
+	slurmTimeRE = regexp.MustCompile(`^[A-Za-z0-9:_-]{0,32}$`)
+	windowRE    = regexp.MustCompile(`^([0-9]+\.)?jt-[A-Za-z0-9._-]{1,64}$`)
+	digitsRE    = regexp.MustCompile(`^[0-9]{0,20}$`)
 )
 
 // maxPID is Linux's PID_MAX_LIMIT; other systems stay below it.
@@ -124,6 +124,14 @@ func checkPath(s string) string {
 		return "not UTF-8"
 	case strings.ContainsFunc(s, sshexec.IsControl):
 		return "holds a control character"
+	}
+	return ""
+}
+
+// checkName: a session name, by the rule names are given by (validate).
+func checkName(s string) string {
+	if !validate.IsName(s) {
+		return "not a session name"
 	}
 	return ""
 }
@@ -181,7 +189,7 @@ var text = grammar{text: true}
 func g(field string, check func(string) string) grammar { return grammar{field: field, check: check} }
 
 var (
-	gName     = g("a session name", match(sessionNameRE, "not a session name"))
+	gName     = g("a session name", checkName)
 	gNode     = g("a node name", checkHostName)
 	gPath     = g("a path", checkPath)
 	gDir      = g("a directory", checkPath)
