@@ -1,4 +1,4 @@
-package main
+package e2e
 
 // End-to-end: the token goes only to jt's own listener. After a tunnel
 // drops, a program of another local user may take its local port; jt ls,

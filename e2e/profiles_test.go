@@ -1,4 +1,4 @@
-package main
+package e2e
 
 // End-to-end tests of issue 4: profiles from jt's config file, the remote
 // environment (venv, setup lines, modules), the multiplexers, jt hosts,

@@ -1,4 +1,4 @@
-package main
+package e2e
 
 // End-to-end tests: the built jt binary against a real sshd, screen and
 // Jupyter (see e2e_helpers_test.go for the harness and its requirements).

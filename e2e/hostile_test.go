@@ -1,4 +1,4 @@
-package main
+package e2e
 
 // End-to-end tests against a hostile host: the user jthostile's login
 // shell runs the real /bin/sh and rewrites what jt's scripts answer

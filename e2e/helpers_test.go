@@ -1,4 +1,4 @@
-package main
+package e2e
 
 // The end-to-end harness (layer 4 of STYLE.md "Tests, in layers"): the
 // built jt binary against a real sshd (scripts/sshbox), real screen, tmux
@@ -183,7 +183,9 @@ func setupE2E() {
 		// The races a user's laptop meets, found by the race detector.
 		args = append(args, "-race")
 	}
-	build := exec.Command("go", append(args, ".")...)
+	// The module path, not a directory: the build does not depend on where
+	// go test runs this package.
+	build := exec.Command("go", append(args, "github.com/jt-sh/jt")...)
 	if out, err := build.CombinedOutput(); err != nil {
 		e2e.setupErr = fmt.Errorf("go build: %v\n%s", err, out)
 		return

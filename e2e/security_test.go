@@ -1,4 +1,4 @@
-package main
+package e2e
 
 // End-to-end security tests (issue 5): what other users of the host can
 // reach, where the token may and may not appear, file modes, forwards that

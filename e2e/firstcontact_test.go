@@ -1,4 +1,4 @@
-package main
+package e2e
 
 // What a new user types in the first hour, through the built jt and, where
 // the shell matters, a real shell.

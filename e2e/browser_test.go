@@ -1,4 +1,4 @@
-package main
+package e2e
 
 // End-to-end browser test (issue 10): jt open, without --no-browser, hands
 // a real headless Chromium the local redirect file, and the page Chromium

@@ -1,4 +1,4 @@
-package main
+package e2e
 
 // End-to-end tests of jt open --slurm against a real Slurm cluster
 // (scripts/slurm-cluster): the box's sshd is the login node, and node1 is a

@@ -1,4 +1,4 @@
-package main
+package e2e
 
 // Issue 6, "Reliability under faults", end to end: the built jt against the
 // real sshd of the harness (e2e_helpers_test.go), with the faults injected
