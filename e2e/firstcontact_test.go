@@ -207,7 +207,7 @@ func TestE2EFirstOpenCloseRace(t *testing.T) {
 				t.Errorf("round %d: jt open failed without saying why:\n%s", i, oErr)
 			}
 		}
-		st, raw := relLoad(t, e)
+		st, raw := e.mustState()
 		if len(st.Pending) > 0 {
 			t.Errorf("round %d: pending records after both commands ended:\n%s", i, raw)
 		}

@@ -236,56 +236,6 @@ func row(t *testing.T, rows []lsRow, host, name string) lsRow {
 	return lsRow{}
 }
 
-// stateFile is the part of state.toml the tests look at.
-type stateFile struct {
-	SchemaVersion int `toml:"schema_version"`
-	Sessions      []struct {
-		Host       string `toml:"host"`
-		Name       string `toml:"name"`
-		PID        int    `toml:"pid"`
-		LocalPort  int    `toml:"local_port"`
-		RemotePort int    `toml:"remote_port"`
-		RemoteSock string `toml:"remote_sock"`
-		Mode       string `toml:"mode"`
-		Token      string `toml:"token"`
-		Dir        string `toml:"dir"`
-		Log        string `toml:"log"`
-		Transport  string `toml:"transport"`
-		ForwardPID int    `toml:"forward_pid"`
-	} `toml:"sessions"`
-}
-
-func (e *env) statePath() string { return filepath.Join(e.State, "jt", "state.toml") }
-
-// loadState reads the state file; a missing file is an empty state.
-func (e *env) loadState() (stateFile, error) {
-	var f stateFile
-	data, err := os.ReadFile(e.statePath())
-	if errors.Is(err, os.ErrNotExist) {
-		return f, nil
-	}
-	if err != nil {
-		return f, err
-	}
-	_, err = toml.Decode(string(data), &f)
-	return f, err
-}
-
-// recorded reports whether the state file has an entry for host and name.
-func (e *env) recorded(host, name string) bool {
-	e.t.Helper()
-	f, err := e.loadState()
-	if err != nil {
-		e.t.Fatalf("state file: %v", err)
-	}
-	for _, s := range f.Sessions {
-		if s.Host == host && s.Name == name {
-			return true
-		}
-	}
-	return false
-}
-
 // masterArgs is an ssh argv that talks to jt's master for this env.
 func (e *env) masterArgs(args ...string) []string {
 	return append([]string{"-F", e2e.box.ConfigPath, "-o", "ControlPath=" + filepath.Join(e.Runtime, "jt", "cm-%C")}, args...)
@@ -449,4 +399,120 @@ func openTogether(t *testing.T, e *env, n int, host, name string) []openResult {
 		opened = append(opened, o)
 	}
 	return opened
+}
+
+// stateFile is the part of jt's state file (state.toml) the tests look at.
+// Every test reads the state file through readState (loadState,
+// mustState, session, recorded), so that a change of its schema is made
+// here, once.
+type stateFile struct {
+	SchemaVersion int            `toml:"schema_version"`
+	Sessions      []stateSession `toml:"sessions"`
+	Pending       []statePending `toml:"pending"`
+}
+
+// stateSession is one [[sessions]] record.
+type stateSession struct {
+	Host       string    `toml:"host"`
+	Name       string    `toml:"name"`
+	PID        int       `toml:"pid"`
+	LocalPort  int       `toml:"local_port"`
+	RemotePort int       `toml:"remote_port"`
+	RemoteSock string    `toml:"remote_sock"`
+	Mode       string    `toml:"mode"`
+	Token      string    `toml:"token"`
+	BaseURL    string    `toml:"base_url"`
+	Dir        string    `toml:"dir"`
+	Log        string    `toml:"log"`
+	Transport  string    `toml:"transport"`
+	ForwardPID int       `toml:"forward_pid"`
+	RemoteHost string    `toml:"remote_host"`
+	SlurmJob   string    `toml:"slurm_job"`
+	SlurmNode  string    `toml:"slurm_node"`
+	SlurmEnd   time.Time `toml:"slurm_end"`
+}
+
+// statePending is one [[pending]] record: an open that has not finished.
+type statePending struct {
+	Host  string `toml:"host"`
+	Name  string `toml:"name"`
+	Nonce string `toml:"nonce"`
+	PID   int    `toml:"pid"`
+}
+
+// url is the session's URL as jt prints it.
+func (s stateSession) url() string {
+	base := s.BaseURL
+	if base == "" {
+		base = "/"
+	}
+	return "http://127.0.0.1:" + strconv.Itoa(s.LocalPort) + base + "?token=" + s.Token
+}
+
+// session finds the record of host and name.
+func (f stateFile) session(host, name string) (stateSession, bool) {
+	for _, s := range f.Sessions {
+		if s.Host == host && s.Name == name {
+			return s, true
+		}
+	}
+	return stateSession{}, false
+}
+
+// hasPending reports whether an open of host and name is pending.
+func (f stateFile) hasPending(host, name string) bool {
+	for _, p := range f.Pending {
+		if p.Host == host && p.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func (e *env) statePath() string { return filepath.Join(e.State, "jt", "state.toml") }
+
+// readState reads and decodes the state file at path with BurntSushi/toml:
+// the one place the tests parse it. A missing file is an empty state; data
+// is the file's text.
+func readState(path string) (f stateFile, data []byte, err error) {
+	data, err = os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return f, nil, nil
+	}
+	if err != nil {
+		return f, nil, err
+	}
+	_, err = toml.Decode(string(data), &f)
+	return f, data, err
+}
+
+// loadState reads the env's state file; a missing file is an empty state.
+func (e *env) loadState() (stateFile, error) {
+	f, _, err := readState(e.statePath())
+	return f, err
+}
+
+// mustState is the env's state file and its text; the test fails if the
+// file cannot be read or does not parse.
+func (e *env) mustState() (stateFile, string) {
+	e.t.Helper()
+	f, data, err := readState(e.statePath())
+	if err != nil {
+		e.t.Fatalf("the state file does not parse: %v\n%s", err, data)
+	}
+	return f, string(data)
+}
+
+// session is the env's record of host and name, if there is one.
+func (e *env) session(host, name string) (stateSession, bool) {
+	e.t.Helper()
+	f, _ := e.mustState()
+	return f.session(host, name)
+}
+
+// recorded reports whether the state file has an entry for host and name.
+func (e *env) recorded(host, name string) bool {
+	e.t.Helper()
+	_, ok := e.session(host, name)
+	return ok
 }

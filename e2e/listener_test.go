@@ -116,17 +116,15 @@ func (e *env) forwardSpec(host, name string) (int, string) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	for _, s := range f.Sessions {
-		if s.Host == host && s.Name == name {
-			lp := strconv.Itoa(s.LocalPort)
-			if s.RemoteSock != "" {
-				return s.LocalPort, "127.0.0.1:" + lp + ":" + s.RemoteSock
-			}
-			return s.LocalPort, "127.0.0.1:" + lp + ":127.0.0.1:" + strconv.Itoa(s.RemotePort)
-		}
+	s, ok := f.session(host, name)
+	if !ok {
+		e.t.Fatalf("no session %s on %s recorded", name, host)
 	}
-	e.t.Fatalf("no session %s on %s recorded", name, host)
-	return 0, ""
+	lp := strconv.Itoa(s.LocalPort)
+	if s.RemoteSock != "" {
+		return s.LocalPort, "127.0.0.1:" + lp + ":" + s.RemoteSock
+	}
+	return s.LocalPort, "127.0.0.1:" + lp + ":127.0.0.1:" + strconv.Itoa(s.RemotePort)
 }
 
 // openMoved runs jt open for a session whose recorded port another program

@@ -29,8 +29,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/BurntSushi/toml"
 )
 
 // noMuxFallback is what ssh prints when it finds a stale control socket
@@ -158,8 +156,8 @@ func TestE2EReliabDeadNetworkKeep(t *testing.T) {
 
 	keep := startJT(t, e, "open", "--keep", "--no-browser", "--name", name, hostB)
 	// answersAgain: the URL in the state file answers, for the same server.
-	answersAgain := func() (relSession, bool) {
-		s, ok := relFind(t, e, hostB, name)
+	answersAgain := func() (stateSession, bool) {
+		s, ok := e.session(hostB, name)
 		if !ok || s.PID != first.PID || s.LocalPort == 0 {
 			return s, false
 		}
@@ -179,7 +177,7 @@ func TestE2EReliabDeadNetworkKeep(t *testing.T) {
 		t.Fatalf("jt open --keep exited (%d) while it should keep the session open\n%s", code, keep.stderr())
 	}
 	if !pollUntil(60*time.Second, func() bool { _, ok := answersAgain(); return ok }) {
-		s, _ := relFind(t, e, hostB, name)
+		s, _ := e.session(hostB, name)
 		t.Fatalf("60 s after the network came back, session %s (state %+v) does not answer with pid %d\n%s", name, s, first.PID, keep.stderr())
 	}
 
@@ -322,7 +320,7 @@ func mixedConcurrency(t *testing.T) {
 		}
 	}
 
-	st, raw := relLoad(t, e)
+	st, raw := e.mustState()
 	t.Logf("state file after the commands:\n%s", raw)
 	if st.SchemaVersion != 1 {
 		t.Errorf("state file schema_version %d, want 1:\n%s", st.SchemaVersion, raw)
@@ -330,7 +328,7 @@ func mixedConcurrency(t *testing.T) {
 	if len(st.Pending) > 0 {
 		t.Errorf("pending records left after every command finished: %+v", st.Pending)
 	}
-	recorded := map[string]relSession{}
+	recorded := map[string]stateSession{}
 	ports := map[int]string{}
 	for _, s := range st.Sessions {
 		key := s.Host + " " + s.Name
@@ -473,7 +471,7 @@ func TestE2EReliabInterrupt(t *testing.T) {
 			if code != 130 {
 				t.Errorf("jt after two Ctrl-C: exit %d, want 130\n%s", code, j.stderr())
 			}
-			st, raw := relLoad(t, e)
+			st, raw := e.mustState()
 			if !st.hasPending(hostA, name) {
 				t.Fatalf("no [[pending]] record for %s %s after jt quit mid-open:\n%s", hostA, name, raw)
 			}
@@ -486,7 +484,7 @@ func TestE2EReliabInterrupt(t *testing.T) {
 				r := e.open(hostA, "idother")
 				mustAnswer(t, r.URL)
 			}
-			if st, raw := relLoad(t, e); st.hasPending(hostA, name) {
+			if st, raw := e.mustState(); st.hasPending(hostA, name) {
 				t.Errorf("the pending record of %s %s survives jt %s:\n%s", hostA, name, next, raw)
 			}
 			relNoRemoteTrace(t, hostA, name)
@@ -554,7 +552,7 @@ func relInterruptAtEnv(t *testing.T, e *env, vars []string, name string, extra [
 	if localPort > 0 && !pollUntil(5*time.Second, func() bool { return !portListens(localPort) }) {
 		t.Errorf("local port %d still listens after the interrupted open", localPort)
 	}
-	st, raw := relLoad(t, e)
+	st, raw := e.mustState()
 	if len(st.Pending) > 0 || len(st.Sessions) > 0 {
 		t.Errorf("state after an interrupted open should be empty:\n%s", raw)
 	}
@@ -803,7 +801,7 @@ func TestE2EReliabRemoteFaults(t *testing.T) {
 		if e.recorded(hostA, "F2") {
 			t.Errorf("a session that failed to start was recorded")
 		}
-		if st, raw := relLoad(t, e); len(st.Pending) > 0 {
+		if st, raw := e.mustState(); len(st.Pending) > 0 {
 			t.Errorf("pending record left by a failed open:\n%s", raw)
 		}
 		relNoRemoteTrace(t, hostA, "F2")
@@ -869,76 +867,6 @@ cat "$d/port" 2>/dev/null || cat "$d/out"
 }
 
 // --- helpers of this file ---
-
-// relSession is the part of a state file record these tests use.
-type relSession struct {
-	Host       string `toml:"host"`
-	Name       string `toml:"name"`
-	PID        int    `toml:"pid"`
-	LocalPort  int    `toml:"local_port"`
-	RemotePort int    `toml:"remote_port"`
-	RemoteSock string `toml:"remote_sock"`
-	Token      string `toml:"token"`
-	BaseURL    string `toml:"base_url"`
-}
-
-// url is the session's URL as jt prints it.
-func (s relSession) url() string {
-	base := s.BaseURL
-	if base == "" {
-		base = "/"
-	}
-	return "http://127.0.0.1:" + strconv.Itoa(s.LocalPort) + base + "?token=" + s.Token
-}
-
-type relState struct {
-	SchemaVersion int          `toml:"schema_version"`
-	Sessions      []relSession `toml:"sessions"`
-	Pending       []struct {
-		Host  string `toml:"host"`
-		Name  string `toml:"name"`
-		Nonce string `toml:"nonce"`
-		PID   int    `toml:"pid"`
-	} `toml:"pending"`
-}
-
-func (s relState) hasPending(host, name string) bool {
-	for _, p := range s.Pending {
-		if p.Host == host && p.Name == name {
-			return true
-		}
-	}
-	return false
-}
-
-// relLoad parses the state file with BurntSushi/toml (a missing file is an
-// empty state) and returns it with its text.
-func relLoad(t *testing.T, e *env) (relState, string) {
-	t.Helper()
-	var st relState
-	data, err := os.ReadFile(e.statePath())
-	if errors.Is(err, os.ErrNotExist) {
-		return st, ""
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := toml.Decode(string(data), &st); err != nil {
-		t.Fatalf("the state file does not parse: %v\n%s", err, data)
-	}
-	return st, string(data)
-}
-
-func relFind(t *testing.T, e *env, host, name string) (relSession, bool) {
-	t.Helper()
-	st, _ := relLoad(t, e)
-	for _, s := range st.Sessions {
-		if s.Host == host && s.Name == name {
-			return s, true
-		}
-	}
-	return relSession{}, false
-}
 
 // relOpen is env.open through run, so that the caller sees the output.
 func relOpen(t *testing.T, e *env, run func(...string) (string, string, int), host, name string) openResult {
@@ -1014,7 +942,7 @@ func jtMasters(e *env, host string) []int {
 
 // relWhoAnswers says which recorded session's server, if any, answers on
 // local port p with its token: a leaked forward to a live server.
-func relWhoAnswers(p int, sessions []relSession) string {
+func relWhoAnswers(p int, sessions []stateSession) string {
 	for _, s := range sessions {
 		u := s
 		u.LocalPort = p
@@ -1245,4 +1173,5 @@ func (b *bgJT) wait(d time.Duration) (int, bool) {
 }
 
 func (b *bgJT) stdout() string { o, _ := os.ReadFile(b.outF.Name()); return string(o) }
+
 func (b *bgJT) stderr() string { x, _ := os.ReadFile(b.errF.Name()); return string(x) }

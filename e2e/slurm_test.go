@@ -18,8 +18,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/BurntSushi/toml"
 )
 
 // slurmNode is the compute node scripts/slurm-cluster makes, and its address.
@@ -192,15 +190,8 @@ func TestE2ESlurmOpenReattachClose(t *testing.T) {
 	if self := netns(t, os.Getpid()); netns(t, r.PID) == self {
 		t.Errorf("jupyter (pid %d) runs in the login node's network namespace", r.PID)
 	}
-	var f struct {
-		Sessions []struct {
-			SlurmJob   string    `toml:"slurm_job"`
-			SlurmNode  string    `toml:"slurm_node"`
-			RemoteHost string    `toml:"remote_host"`
-			SlurmEnd   time.Time `toml:"slurm_end"`
-		} `toml:"sessions"`
-	}
-	if _, err := toml.DecodeFile(e.statePath(), &f); err != nil {
+	f, err := e.loadState()
+	if err != nil {
 		t.Fatal(err)
 	}
 	if len(f.Sessions) != 1 {
