@@ -4,7 +4,6 @@ package e2e
 // the shell matters, a real shell.
 
 import (
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -66,8 +65,8 @@ func TestE2EFirstDirTilde(t *testing.T) {
 			if !strings.Contains(stderr, want) {
 				t.Errorf("stderr does not say %q:\n%s", want, stderr)
 			}
-			var r openResult
-			if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+			r, err := parseOpen(stdout)
+			if err != nil {
 				t.Fatalf("jt open --json printed %q: %v", stdout, err)
 			}
 			if r.Dir != remoteHome+"/proj" {
@@ -126,8 +125,8 @@ func TestE2EFirstGlobalFlagsAnywhere(t *testing.T) {
 	if !strings.Contains(stderr, "jt: --no-mux (JT_NO_MUX) is now called --no-master (JT_NO_MASTER); the old name still works") {
 		t.Errorf("no notice about the old name:\n%s", stderr)
 	}
-	var r openResult
-	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+	r, err := parseOpen(stdout)
+	if err != nil {
 		t.Fatalf("jt open --json printed %q: %v", stdout, err)
 	}
 	mustAnswer(t, r.URL)
@@ -190,8 +189,8 @@ func TestE2EFirstOpenCloseRace(t *testing.T) {
 		}
 		delete(live, closing)
 		if oCode == 0 {
-			var r openResult
-			if err := json.Unmarshal([]byte(oOut), &r); err != nil {
+			r, err := parseOpen(oOut)
+			if err != nil {
 				t.Fatalf("round %d: jt open --json printed %q: %v", i, oOut, err)
 			}
 			mustAnswer(t, r.URL)

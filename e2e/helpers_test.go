@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -31,6 +32,9 @@ type env struct {
 	Runtime string // XDG_RUNTIME_DIR
 	vars    []string
 	opened  map[[2]string]bool // host, name pairs this test opened
+
+	mu      sync.Mutex
+	printed []string // the stdout and stderr of every jt run
 }
 
 // newEnv makes a fresh local environment and registers the cleanup that
@@ -146,6 +150,9 @@ func (e *env) run(args ...string) (stdout, stderr string, code int) {
 	o, _ := os.ReadFile(outF.Name())
 	x, _ := os.ReadFile(errF.Name())
 	stdout, stderr = string(o), string(x)
+	e.mu.Lock()
+	e.printed = append(e.printed, stdout, stderr)
+	e.mu.Unlock()
 	e.t.Logf("$ jt %s  # exit %d, %v\n%s%s", shellJoin(args), code, time.Since(start).Round(time.Millisecond),
 		indent("stdout| ", stdout), indent("stderr| ", stderr))
 	checkNoRace(e.t, stderr)
@@ -153,6 +160,14 @@ func (e *env) run(args ...string) (stdout, stderr string, code int) {
 		e.t.Fatalf("jt %s did not finish within %v", shellJoin(args), jtTimeout)
 	}
 	return stdout, stderr, code
+}
+
+// outputs is what every jt run of the env printed so far, stdout and
+// stderr of each.
+func (e *env) outputs() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]string(nil), e.printed...)
 }
 
 // jt is run with the test failing unless the exit status is 0.
@@ -176,27 +191,46 @@ type openResult struct {
 	PID        int    `json:"pid"`
 	Flavour    string `json:"flavour"`
 	Dir        string `json:"dir"`
+	Node       string `json:"node"`
+	SlurmJob   string `json:"slurm_job"`
+	SlurmNode  string `json:"slurm_node"`
+}
+
+// parseOpen decodes what jt open --json printed: exactly one JSON object.
+func parseOpen(stdout string) (openResult, error) {
+	var r openResult
+	dec := json.NewDecoder(strings.NewReader(stdout))
+	if err := dec.Decode(&r); err != nil {
+		return r, err
+	}
+	if dec.More() {
+		return r, errors.New("more than one JSON object")
+	}
+	return r, nil
+}
+
+// openArgs runs jt open --no-browser --json ARGS..., checks that it
+// succeeded and printed one answer with a server for host and session
+// name, and returns the answer and what jt printed on stderr.
+func (e *env) openArgs(host, name string, args ...string) (openResult, string) {
+	e.t.Helper()
+	e.opened[[2]string{host, name}] = true
+	stdout, stderr := e.jt(append([]string{"open", "--no-browser", "--json"}, args...)...)
+	r, err := parseOpen(stdout)
+	if err != nil {
+		e.t.Fatalf("jt open --json printed %q: %v", stdout, err)
+	}
+	if r.PID <= 0 || r.URL == "" || r.Host != host || r.Name != name {
+		e.t.Fatalf("jt open --json: incomplete answer %+v", r)
+	}
+	return r, stderr
 }
 
 // open runs jt open --no-browser --json --name NAME [extra...] HOST and
 // checks that it succeeded and printed one JSON object.
 func (e *env) open(host, name string, extra ...string) openResult {
 	e.t.Helper()
-	e.opened[[2]string{host, name}] = true
-	args := append([]string{"open", "--no-browser", "--json", "--name", name}, extra...)
-	args = append(args, host)
-	stdout, _ := e.jt(args...)
-	var r openResult
-	dec := json.NewDecoder(strings.NewReader(stdout))
-	if err := dec.Decode(&r); err != nil {
-		e.t.Fatalf("jt open --json printed %q: %v", stdout, err)
-	}
-	if dec.More() {
-		e.t.Fatalf("jt open --json printed more than one object: %q", stdout)
-	}
-	if r.PID <= 0 || r.URL == "" || r.Host != host || r.Name != name {
-		e.t.Fatalf("jt open --json: incomplete answer %+v", r)
-	}
+	r, _ := e.openArgs(host, name, append(append([]string{"--name", name}, extra...), host)...)
 	return r
 }
 
@@ -207,21 +241,34 @@ type lsRow struct {
 	State      string `json:"state"`
 	URL        string `json:"url"`
 	PID        int    `json:"pid"`
+	Mode       string `json:"mode"`
 	LocalPort  int    `json:"local_port"`
 	RemotePort int    `json:"remote_port"`
+	RemoteSock string `json:"remote_sock"`
 	Recorded   bool   `json:"recorded"`
 	Error      string `json:"error"`
+	SlurmJob   string `json:"slurm_job"`
+	SlurmNode  string `json:"slurm_node"`
+	JobState   string `json:"job_state"`
+	JobReason  string `json:"job_reason"`
+	TimeLeft   string `json:"time_left"`
+}
+
+// lsRows decodes what jt ls --json printed.
+func lsRows(t *testing.T, stdout string) []lsRow {
+	t.Helper()
+	var rows []lsRow
+	if err := json.Unmarshal([]byte(stdout), &rows); err != nil {
+		t.Fatalf("jt ls --json printed %q: %v", stdout, err)
+	}
+	return rows
 }
 
 // ls runs jt ls --json [args...] and decodes its rows.
 func (e *env) ls(args ...string) []lsRow {
 	e.t.Helper()
 	stdout, _ := e.jt(append([]string{"ls", "--json"}, args...)...)
-	var rows []lsRow
-	if err := json.Unmarshal([]byte(stdout), &rows); err != nil {
-		e.t.Fatalf("jt ls --json printed %q: %v", stdout, err)
-	}
-	return rows
+	return lsRows(e.t, stdout)
 }
 
 // row finds host/name in rows, failing the test if it is not there.
@@ -391,8 +438,8 @@ func openTogether(t *testing.T, e *env, n int, host, name string) []openResult {
 			t.Errorf("concurrent jt open: exit %d: %s", r.code, r.stderr)
 			continue
 		}
-		var o openResult
-		if err := json.Unmarshal([]byte(r.stdout), &o); err != nil {
+		o, err := parseOpen(r.stdout)
+		if err != nil {
 			t.Errorf("jt open --json printed %q: %v", r.stdout, err)
 			continue
 		}

@@ -448,10 +448,7 @@ func TestE2EUnreachable(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("jt ls with the host down: exit %d, want 0\n%s", code, stderr)
 	}
-	var rows []lsRow
-	if err := json.Unmarshal([]byte(stdout), &rows); err != nil {
-		t.Fatalf("jt ls --json printed %q: %v", stdout, err)
-	}
+	rows := lsRows(t, stdout)
 	for n := range before {
 		if r := row(t, rows, hostB, n); r.State != "unreachable" {
 			t.Errorf("%s %s with sshd stopped: %q, want unreachable", hostB, n, r.State)
@@ -487,10 +484,7 @@ func TestE2EStateFileDeleted(t *testing.T) {
 
 	// HOST after the flag, as users type it.
 	stdout, _ := e.jt("ls", hostA, "--json")
-	var rows []lsRow
-	if err := json.Unmarshal([]byte(stdout), &rows); err != nil {
-		t.Fatalf("jt ls %s --json printed %q: %v", hostA, stdout, err)
-	}
+	rows := lsRows(t, stdout)
 	r := row(t, rows, hostA, "sd")
 	if r.Recorded {
 		t.Errorf("jt ls says session sd is recorded; the state file was deleted")
@@ -675,12 +669,7 @@ func TestE2EConcurrentOpen(t *testing.T) {
 func TestE2ELongNameFallsBackToTCP(t *testing.T) {
 	e := newEnv(t)
 	name := strings.Repeat("x", 64)
-	e.opened[[2]string{hostA, name}] = true
-	stdout, stderr := e.jt("open", "--no-browser", "--json", "--name", name, hostA)
-	var r openResult
-	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
-		t.Fatalf("jt open --json printed %q: %v", stdout, err)
-	}
+	r, stderr := e.openArgs(hostA, name, "--name", name, hostA)
 	mustAnswer(t, r.URL)
 	if r.RemotePort <= 0 {
 		t.Errorf("remote_port %d: want the TCP fallback", r.RemotePort)
@@ -721,10 +710,7 @@ func TestE2EFrozenConnection(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("jt ls with a frozen host: exit %d\n%s", code, stderr)
 	}
-	var rows []lsRow
-	if err := json.Unmarshal([]byte(stdout), &rows); err != nil {
-		t.Fatalf("jt ls --json printed %q: %v", stdout, err)
-	}
+	rows := lsRows(t, stdout)
 	if r := row(t, rows, hostB, "fz"); r.State != "unreachable" {
 		t.Errorf("session fz on a frozen host: %q, want unreachable", r.State)
 	}

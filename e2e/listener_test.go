@@ -6,7 +6,6 @@ package e2e
 
 import (
 	"bufio"
-	"encoding/json"
 	"os"
 	"os/exec"
 	"regexp"
@@ -131,12 +130,7 @@ func (e *env) forwardSpec(host, name string) (int, string) {
 // holds: it must succeed on another port, say why, and answer there.
 func openMoved(t *testing.T, e *env, host, name string, taken int, token string) openResult {
 	t.Helper()
-	e.opened[[2]string{host, name}] = true
-	stdout, stderr := e.jt("open", "--no-browser", "--json", "--name", name, host)
-	var r openResult
-	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
-		t.Fatalf("jt open --json printed %q: %v", stdout, err)
-	}
+	r, stderr := e.openArgs(host, name, "--name", name, host)
 	if r.LocalPort == taken || r.LocalPort == 0 {
 		t.Errorf("jt open answered on local port %d; %d is another user's", r.LocalPort, taken)
 	}

@@ -42,16 +42,7 @@ func (e *env) useConfig(text string) string {
 // comes from the profile) and decodes its answer.
 func (e *env) openProfile(profile, name string, extra ...string) openResult {
 	e.t.Helper()
-	e.opened[[2]string{profile, name}] = true
-	args := append(append([]string{"open", "--no-browser", "--json"}, extra...), profile)
-	stdout, _ := e.jt(args...)
-	var r openResult
-	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
-		e.t.Fatalf("jt open --json printed %q: %v", stdout, err)
-	}
-	if r.Host != profile || r.Name != name || r.PID <= 0 {
-		e.t.Fatalf("jt open %s: answer %+v, want host %s, session %s", profile, r, profile, name)
-	}
+	r, _ := e.openArgs(profile, name, append(append([]string(nil), extra...), profile)...)
 	return r
 }
 
@@ -586,12 +577,7 @@ name = "kbare"
 venv = "~/kbare"
 `, hostA, hostA))
 
-	e.opened[[2]string{"pvk", "kvenv"}] = true
-	stdout, stderr := e.jt("open", "--no-browser", "--json", "pvk")
-	var r openResult
-	if err := json.Unmarshal([]byte(stdout), &r); err != nil || r.PID <= 0 {
-		t.Fatalf("jt open --json pvk printed %q: %v", stdout, err)
-	}
+	r, stderr := e.openArgs("pvk", "kvenv", "pvk")
 	if strings.Contains(stderr, "ipykernel") {
 		t.Errorf("jt open warned about the kernel of a venv that has ipykernel:\n%s", stderr)
 	}
@@ -647,11 +633,7 @@ except ImportError:
 	mustAnswer(t, plain.URL)
 
 	// No ipykernel in the venv: today's kernel, and one line that says so.
-	e.opened[[2]string{"pbare", "kbare"}] = true
-	stdout, stderr = e.jt("open", "--no-browser", "--json", "pbare")
-	if err := json.Unmarshal([]byte(stdout), &r); err != nil || r.PID <= 0 {
-		t.Fatalf("jt open --json pbare printed %q: %v", stdout, err)
-	}
+	r, stderr = e.openArgs("pbare", "kbare", "pbare")
 	var warned []string
 	for _, l := range lines(stderr) {
 		if strings.Contains(l, "ipykernel") {

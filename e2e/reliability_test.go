@@ -13,7 +13,6 @@ package e2e
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand"
@@ -41,14 +40,7 @@ const noMuxFallback = "disabling multiplexing"
 // falls back to a connection without multiplexing.
 func TestE2EReliabMasterKill9(t *testing.T) {
 	e := newEnv(t)
-	var outputs []string
-	run := func(args ...string) (string, string, int) {
-		t.Helper()
-		o, x, c := e.run(args...)
-		outputs = append(outputs, o, x)
-		return o, x, c
-	}
-	first := relOpen(t, e, run, hostA, "mk")
+	first := e.open(hostA, "mk")
 	mustAnswer(t, first.URL)
 	old := e.masterPID(hostA)
 	if got := jtMasters(e, hostA); len(got) != 1 || got[0] != old {
@@ -65,17 +57,17 @@ func TestE2EReliabMasterKill9(t *testing.T) {
 
 	// jt ls: the server runs, only the tunnel is gone.
 	for _, args := range [][]string{{"ls", "--json"}, {"ls", "--json", hostA}} {
-		stdout, stderr, code := run(args...)
+		stdout, stderr, code := e.run(args...)
 		if code != 0 {
 			t.Fatalf("jt %s after kill -9 of the master: exit %d\n%s", strings.Join(args, " "), code, stderr)
 		}
-		r := row(t, relRows(t, stdout), hostA, "mk")
+		r := row(t, lsRows(t, stdout), hostA, "mk")
 		if r.State != "tunnel down" || r.PID != first.PID || !r.Recorded {
 			t.Errorf("jt %s after kill -9 of the master: %+v, want recorded, tunnel down, pid %d", strings.Join(args, " "), r, first.PID)
 		}
 	}
 
-	second := relOpen(t, e, run, hostA, "mk")
+	second := e.open(hostA, "mk")
 	if second.PID != first.PID || second.Status != "running" {
 		t.Errorf("jt open after kill -9 of the master: pid %d status %q, want pid %d running", second.PID, second.Status, first.PID)
 	}
@@ -94,11 +86,12 @@ func TestE2EReliabMasterKill9(t *testing.T) {
 	}
 
 	// Everything is up again, and jt ls says so.
-	stdout, _, _ := run("ls", "--json")
-	if r := row(t, relRows(t, stdout), hostA, "mk"); r.State != "up" {
+	stdout, _, _ := e.run("ls", "--json")
+	if r := row(t, lsRows(t, stdout), hostA, "mk"); r.State != "up" {
 		t.Errorf("jt ls after recovery: %q, want up", r.State)
 	}
-	for _, out := range outputs {
+	// Every jt run of this test so far.
+	for _, out := range e.outputs() {
 		if strings.Contains(out, noMuxFallback) {
 			t.Errorf("jt printed %q (ssh fell back to a connection without a master):\n%s", noMuxFallback, out)
 		}
@@ -150,7 +143,7 @@ func TestE2EReliabDeadNetworkKeep(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("jt ls with a dead network: exit %d\n%s", code, stderr)
 	}
-	if r := row(t, relRows(t, stdout), hostB, name); r.State != "unreachable" {
+	if r := row(t, lsRows(t, stdout), hostB, name); r.State != "unreachable" {
 		t.Errorf("jt ls with a dead network: session %s is %q, want unreachable", name, r.State)
 	}
 
@@ -380,7 +373,7 @@ func mixedConcurrency(t *testing.T) {
 			t.Errorf("jt ls %s: exit %d\n%s", host, code, stderr)
 			continue
 		}
-		for _, r := range relRows(t, stdout) {
+		for _, r := range lsRows(t, stdout) {
 			if !r.Recorded {
 				t.Errorf("jt ls %s: session %s (pid %d, %s) runs on the host but is not recorded", host, r.Name, r.PID, r.State)
 			} else if r.State != "up" {
@@ -613,7 +606,7 @@ func TestE2EReliabStateFaults(t *testing.T) {
 		if got, err := os.ReadFile(aside); err != nil || !bytes.Equal(got, garbage) {
 			t.Errorf("%s holds %q (%v), want the damaged bytes %q", aside, got, err, garbage)
 		}
-		r := row(t, relRows(t, stdout), hostA, "sc")
+		r := row(t, lsRows(t, stdout), hostA, "sc")
 		if r.Recorded || r.PID != first.PID || r.State != "tunnel down" {
 			t.Errorf("jt ls %s after the damage: %+v, want the running server (pid %d), recorded=false, tunnel down", hostA, r, first.PID)
 		}
@@ -867,30 +860,6 @@ cat "$d/port" 2>/dev/null || cat "$d/out"
 }
 
 // --- helpers of this file ---
-
-// relOpen is env.open through run, so that the caller sees the output.
-func relOpen(t *testing.T, e *env, run func(...string) (string, string, int), host, name string) openResult {
-	t.Helper()
-	e.opened[[2]string{host, name}] = true
-	stdout, stderr, code := run("open", "--no-browser", "--json", "--name", name, host)
-	if code != 0 {
-		t.Fatalf("jt open --name %s %s: exit %d\n%s", name, host, code, stderr)
-	}
-	var r openResult
-	if err := json.Unmarshal([]byte(stdout), &r); err != nil || r.PID <= 0 || r.URL == "" {
-		t.Fatalf("jt open --json printed %q: %v", stdout, err)
-	}
-	return r
-}
-
-func relRows(t *testing.T, stdout string) []lsRow {
-	t.Helper()
-	var rows []lsRow
-	if err := json.Unmarshal([]byte(stdout), &rows); err != nil {
-		t.Fatalf("jt ls --json printed %q: %v", stdout, err)
-	}
-	return rows
-}
 
 // pollUntil calls cond every 200 ms until it holds or d has passed.
 func pollUntil(d time.Duration, cond func() bool) bool {

@@ -7,7 +7,6 @@ package e2e
 
 import (
 	"bytes"
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -72,33 +71,6 @@ func hasWord(argv []string, word string) bool {
 	return false
 }
 
-// lsSock is the part of jt ls --json this file needs.
-type lsSock struct {
-	Host       string `json:"host"`
-	Name       string `json:"name"`
-	State      string `json:"state"`
-	Mode       string `json:"mode"`
-	RemoteSock string `json:"remote_sock"`
-	RemotePort int    `json:"remote_port"`
-	LocalPort  int    `json:"local_port"`
-}
-
-func (e *env) lsSession(host, name string) lsSock {
-	e.t.Helper()
-	stdout, _ := e.jt("ls", "--json", host)
-	var rows []lsSock
-	if err := json.Unmarshal([]byte(stdout), &rows); err != nil {
-		e.t.Fatalf("jt ls --json printed %q: %v", stdout, err)
-	}
-	for _, r := range rows {
-		if r.Host == host && r.Name == name {
-			return r
-		}
-	}
-	e.t.Fatalf("jt ls --json %s has no session %s: %s", host, name, stdout)
-	return lsSock{}
-}
-
 // pyConnect is a python3 program that connects to the unix socket argv[1]
 // and prints RESULT CONNECTED, RESULT EACCES or RESULT <error>. Double
 // quotes only: it is passed in single quotes.
@@ -155,7 +127,7 @@ func TestE2ESecurityOtherUserCannotConnect(t *testing.T) {
 
 	r := e.open(hostA, "secsock")
 	mustAnswer(t, r.URL)
-	s := e.lsSession(hostA, "secsock")
+	s := row(t, e.ls(hostA), hostA, "secsock")
 	if s.Mode != "socket" || s.RemoteSock == "" {
 		t.Fatalf("jt ls: session secsock has mode %q remote_sock %q; want the default private unix socket", s.Mode, s.RemoteSock)
 	}

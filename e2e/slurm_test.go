@@ -9,7 +9,6 @@ package e2e
 // Without the cluster these tests skip; with JT_E2E=require they fail.
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -49,59 +48,14 @@ func needSlurm(t *testing.T) {
 	}
 }
 
-// slurmOpenResult is jt open --json's answer for a Slurm session.
-type slurmOpenResult struct {
-	URL        string `json:"url"`
-	Status     string `json:"status"`
-	PID        int    `json:"pid"`
-	RemotePort int    `json:"remote_port"`
-	Node       string `json:"node"`
-	SlurmJob   string `json:"slurm_job"`
-	SlurmNode  string `json:"slurm_node"`
-}
-
-func (e *env) openSlurm(host, name string, extra ...string) slurmOpenResult {
+// openSlurm is env.open with --slurm: the answer must name a job on the node.
+func (e *env) openSlurm(host, name string, extra ...string) openResult {
 	e.t.Helper()
-	e.opened[[2]string{host, name}] = true
-	args := append([]string{"open", "--no-browser", "--json", "--slurm", "--name", name}, extra...)
-	stdout, _ := e.jt(append(args, host)...)
-	var r slurmOpenResult
-	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
-		e.t.Fatalf("jt open --json printed %q: %v", stdout, err)
-	}
-	if r.URL == "" || r.PID <= 0 || r.SlurmJob == "" || r.SlurmNode != slurmNode {
+	r, _ := e.openArgs(host, name, append(append([]string{"--slurm", "--name", name}, extra...), host)...)
+	if r.SlurmJob == "" || r.SlurmNode != slurmNode {
 		e.t.Fatalf("jt open --slurm --json: incomplete answer %+v, want a job on %s", r, slurmNode)
 	}
 	return r
-}
-
-// slurmRow is a row of jt ls --json with its Slurm fields.
-type slurmRow struct {
-	Name      string `json:"name"`
-	State     string `json:"state"`
-	PID       int    `json:"pid"`
-	SlurmJob  string `json:"slurm_job"`
-	SlurmNode string `json:"slurm_node"`
-	JobState  string `json:"job_state"`
-	JobReason string `json:"job_reason"`
-	TimeLeft  string `json:"time_left"`
-	Recorded  bool   `json:"recorded"`
-}
-
-func (e *env) lsSlurm(name string, args ...string) slurmRow {
-	e.t.Helper()
-	stdout, _ := e.jt(append([]string{"ls", "--json"}, args...)...)
-	var rows []slurmRow
-	if err := json.Unmarshal([]byte(stdout), &rows); err != nil {
-		e.t.Fatalf("jt ls --json printed %q: %v", stdout, err)
-	}
-	for _, r := range rows {
-		if r.Name == name {
-			return r
-		}
-	}
-	e.t.Fatalf("jt ls has no row %s: %s", name, stdout)
-	return slurmRow{}
 }
 
 // squeueJobs lists the test user's jobs named jt-NAME in the default
@@ -201,9 +155,8 @@ func TestE2ESlurmOpenReattachClose(t *testing.T) {
 		t.Errorf("state %+v; want job %s on %s (%s), ending in about 10 minutes", s, r.SlurmJob, slurmNode, slurmNodeAddr)
 	}
 
-	row := e.lsSlurm(name)
-	if row.State != "up" || row.SlurmJob != r.SlurmJob || row.SlurmNode != slurmNode || row.JobState != "RUNNING" || row.TimeLeft == "" {
-		t.Errorf("jt ls row %+v, want up, job %s RUNNING on %s with time left", row, r.SlurmJob, slurmNode)
+	if got := row(t, e.ls(), hostA, name); got.State != "up" || got.SlurmJob != r.SlurmJob || got.SlurmNode != slurmNode || got.JobState != "RUNNING" || got.TimeLeft == "" {
+		t.Errorf("jt ls row %+v, want up, job %s RUNNING on %s with time left", got, r.SlurmJob, slurmNode)
 	}
 	if stdout, _ := e.jt("ls"); !strings.Contains(stdout, r.SlurmJob+" RUNNING") || !strings.Contains(stdout, slurmNode+":"+strconv.Itoa(r.RemotePort)) {
 		t.Errorf("jt ls does not show job %s and %s:%d:\n%s", r.SlurmJob, slurmNode, r.RemotePort, stdout)
@@ -217,8 +170,8 @@ func TestE2ESlurmOpenReattachClose(t *testing.T) {
 	}
 	waitDead(t, pid)
 	mustNotAnswer(t, r.URL)
-	if row := e.lsSlurm(name); row.State != "tunnel down" || row.PID != r.PID {
-		t.Errorf("after the master died: jt ls row %+v, want tunnel down with pid %d", row, r.PID)
+	if got := row(t, e.ls(), hostA, name); got.State != "tunnel down" || got.PID != r.PID {
+		t.Errorf("after the master died: jt ls row %+v, want tunnel down with pid %d", got, r.PID)
 	}
 	again := e.openSlurm(hostA, name)
 	if again.Status != "running" || again.SlurmJob != r.SlurmJob || again.PID != r.PID {
@@ -297,8 +250,8 @@ func TestE2ESlurmQueuedInterrupt(t *testing.T) {
 		t.Errorf("stderr does not name job %s:\n%s", id, b.stderr())
 	}
 	// Meanwhile jt ls HOST finds the job, queued, though nothing records it yet.
-	if row := e.lsSlurm(name, hostA); row.State != "queued" || row.SlurmJob != id || row.Recorded || row.JobState != "PENDING" {
-		t.Errorf("jt ls %s row %+v, want job %s queued (PENDING), not recorded", hostA, row, id)
+	if got := row(t, e.ls(hostA), hostA, name); got.State != "queued" || got.SlurmJob != id || got.Recorded || got.JobState != "PENDING" {
+		t.Errorf("jt ls %s row %+v, want job %s queued (PENDING), not recorded", hostA, got, id)
 	}
 
 	b.interrupt()
@@ -364,9 +317,8 @@ func TestE2ESlurmJobEnded(t *testing.T) {
 		t.Fatalf("scancel %s: %v: %s", first.SlurmJob, err, out)
 	}
 	waitNoJob(t, userA, name, first.SlurmJob)
-	row := e.lsSlurm(name)
-	if row.State != "job ended" || row.JobState != "CANCELLED" || row.SlurmJob != first.SlurmJob {
-		t.Errorf("jt ls row %+v, want job ended, CANCELLED, job %s", row, first.SlurmJob)
+	if got := row(t, e.ls(), hostA, name); got.State != "job ended" || got.JobState != "CANCELLED" || got.SlurmJob != first.SlurmJob {
+		t.Errorf("jt ls row %+v, want job ended, CANCELLED, job %s", got, first.SlurmJob)
 	}
 	if stdout, _ := e.jt("ls"); !strings.Contains(stdout, "job ended") || !strings.Contains(stdout, first.SlurmJob+" CANCELLED") {
 		t.Errorf("jt ls:\n%s", stdout)
@@ -377,7 +329,7 @@ func TestE2ESlurmJobEnded(t *testing.T) {
 		t.Errorf("open after the job ended: %+v, want a new job (not %s)", second, first.SlurmJob)
 	}
 	mustAnswer(t, second.URL)
-	if row := e.lsSlurm(name); row.State != "up" || row.SlurmJob != second.SlurmJob {
-		t.Errorf("jt ls row %+v, want up with job %s", row, second.SlurmJob)
+	if got := row(t, e.ls(), hostA, name); got.State != "up" || got.SlurmJob != second.SlurmJob {
+		t.Errorf("jt ls row %+v, want up with job %s", got, second.SlurmJob)
 	}
 }
