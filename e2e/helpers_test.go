@@ -306,20 +306,34 @@ func (e *env) exitMaster(host string) {
 	}
 }
 
-// masterRunning asks jt's master for host whether it runs (ssh -O check).
-func (e *env) masterRunning(host string) bool {
-	return exec.Command("ssh", e.masterArgs("-o", "BatchMode=yes", "-O", "check", host)...).Run() == nil
+// masterCheckRE finds the pid in what ssh -O check prints.
+var masterCheckRE = regexp.MustCompile(`pid=([0-9]+)`)
+
+// masterCheck asks jt's master for host whether it runs (ssh -O check):
+// the one place the tests ask. err is ssh's (nil: a master answered); pid
+// is the master's, 0 if none answered; out is what ssh printed.
+func (e *env) masterCheck(host string) (pid int, out string, err error) {
+	b, err := exec.Command("ssh", e.masterArgs("-o", "BatchMode=yes", "-O", "check", host)...).CombinedOutput()
+	if m := masterCheckRE.FindSubmatch(b); err == nil && m != nil {
+		pid, _ = strconv.Atoi(string(m[1]))
+	}
+	return pid, string(b), err
 }
 
-// masterPID is the pid of jt's master for host (ssh -O check).
+// masterRunning reports whether jt's master for host answers.
+func (e *env) masterRunning(host string) bool {
+	_, _, err := e.masterCheck(host)
+	return err == nil
+}
+
+// masterPID is the pid of jt's master for host; the test fails if no
+// master answers.
 func (e *env) masterPID(host string) int {
 	e.t.Helper()
-	out, err := exec.Command("ssh", e.masterArgs("-o", "BatchMode=yes", "-O", "check", host)...).CombinedOutput()
-	m := regexp.MustCompile(`pid=([0-9]+)`).FindSubmatch(out)
-	if err != nil || m == nil {
+	pid, out, err := e.masterCheck(host)
+	if err != nil || pid == 0 {
 		e.t.Fatalf("ssh -O check %s: %v: %s", host, err, out)
 	}
-	pid, _ := strconv.Atoi(string(m[1]))
 	return pid
 }
 

@@ -182,7 +182,7 @@ func TestE2EReliabDeadNetworkKeep(t *testing.T) {
 		if _, ok := answersAgain(); !ok {
 			return false
 		}
-		now := relMasterPID(e, hostB)
+		now, _, _ := e.masterCheck(hostB)
 		return now > 0 && now != hung
 	})
 	thaw()
@@ -923,17 +923,6 @@ func relWhoAnswers(p int, sessions []stateSession) string {
 		return "it reaches no recorded server"
 	}
 	return "nothing answers on it"
-}
-
-// relMasterPID is the pid -O check reports for host's master, 0 if none.
-func relMasterPID(e *env, host string) int {
-	out, err := exec.Command("ssh", e.masterArgs("-o", "BatchMode=yes", "-O", "check", host)...).CombinedOutput()
-	m := regexp.MustCompile(`pid=([0-9]+)`).FindSubmatch(out)
-	if err != nil || m == nil {
-		return 0
-	}
-	pid, _ := strconv.Atoi(string(m[1]))
-	return pid
 }
 
 // listeningPorts returns the TCP ports the processes listen on.
