@@ -4,11 +4,10 @@ package e2e
 // runs of jt and their answers, the state file and jt's ssh masters.
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -353,42 +352,6 @@ func (e *env) controlSocket(host string) string {
 	return ""
 }
 
-// waitDead waits until a local process is gone (or a zombie).
-func waitDead(t *testing.T, pid int) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if err != nil {
-			return
-		}
-		if i := bytes.LastIndexByte(data, ')'); i > 0 && i+2 < len(data) && (data[i+2] == 'Z' || data[i+2] == 'X') {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("process %d survives SIGKILL", pid)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// sshdPIDsOf lists the local sshd processes running as user: the
-// unprivileged half of each connection the box serves for that user.
-func sshdPIDsOf(t *testing.T, user string) []int {
-	t.Helper()
-	out, err := exec.Command("pgrep", "-u", user, "-x", "sshd").Output()
-	if err != nil {
-		return nil
-	}
-	var pids []int
-	for _, f := range strings.Fields(string(out)) {
-		if p, err := strconv.Atoi(f); err == nil {
-			pids = append(pids, p)
-		}
-	}
-	return pids
-}
-
 // lines splits output into its non-empty lines.
 func lines(s string) []string {
 	var out []string
@@ -576,4 +539,15 @@ func (e *env) recorded(host, name string) bool {
 	e.t.Helper()
 	_, ok := e.session(host, name)
 	return ok
+}
+
+// freePort is a TCP port nothing listens on now (the remote is this machine).
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }

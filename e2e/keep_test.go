@@ -26,7 +26,7 @@ func TestE2EKeepBackground(t *testing.T) {
 		t.Fatalf("jt open --keep --background did not name its keeper: %q", stderr)
 	}
 	keeper, _ := strconv.Atoi(m[1])
-	if _, err := os.Stat("/proc/" + strconv.Itoa(keeper)); err != nil {
+	if !procLive(keeper) {
 		t.Fatalf("keeper %d is not running", keeper)
 	}
 	f, err := e.loadState()
@@ -84,38 +84,6 @@ func startKeeper(t *testing.T, e *env, name string, extra ...string) (u string, 
 	}
 	keeper, _ = strconv.Atoi(m[1])
 	return u, keeper, m[2]
-}
-
-// jtProcesses lists the running processes of the jt binary under test,
-// leaving out zombies (a daemonised process killed where PID 1 does not
-// reap stays listed as one).
-func jtProcesses(t *testing.T) []int {
-	t.Helper()
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var pids []int
-	for _, d := range entries {
-		pid, err := strconv.Atoi(d.Name())
-		if err != nil {
-			continue
-		}
-		cmdline, err := os.ReadFile("/proc/" + d.Name() + "/cmdline")
-		if err != nil {
-			continue
-		}
-		argv0, _, _ := strings.Cut(string(cmdline), "\x00")
-		stat, err := os.ReadFile("/proc/" + d.Name() + "/stat")
-		if err != nil || argv0 != e2e.jt {
-			continue
-		}
-		if i := strings.LastIndexByte(string(stat), ')'); i > 0 && i+2 < len(stat) && (stat[i+2] == 'Z' || stat[i+2] == 'X') {
-			continue
-		}
-		pids = append(pids, pid)
-	}
-	return pids
 }
 
 // waitRestored waits until u answers again after the link dropped.

@@ -10,7 +10,6 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -67,17 +66,6 @@ func ensureVenv(t *testing.T, host string) {
 	if err != nil {
 		t.Fatalf("make ~/venv on %s: %v", host, err)
 	}
-}
-
-// freePort is a TCP port nothing listens on now (the remote is this machine).
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 const envProbe = `import os, sys
@@ -286,9 +274,9 @@ ssh_options = ["ConnectionAttempts=2"]
 		t.Errorf("no login as %s (the jump host's user): %d before, %d after", userB, before, after)
 	}
 	// The master carries the profile's options after jt's own.
-	out, err := exec.Command("pgrep", "-a", "-f", "ProxyJump="+hostB).Output()
-	if err != nil || !strings.Contains(string(out), "ConnectionAttempts=2") || !strings.Contains(string(out), "-fN") {
-		t.Errorf("no master with the profile's options: %q %v", out, err)
+	found := cmdlinesWith("ProxyJump=" + hostB)
+	if out := strings.Join(found, "\n"); len(found) == 0 || !strings.Contains(out, "ConnectionAttempts=2") || !strings.Contains(out, "-fN") {
+		t.Errorf("no master with the profile's options: %q", found)
 	}
 	if row := row(t, e.ls(), "pjump", "jump"); row.State != "up" {
 		t.Errorf("jt ls: %+v", row)

@@ -11,17 +11,15 @@ package e2e
 // plus a generous margin); they never measure speed.
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
 	"math/rand"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -435,7 +433,7 @@ func TestE2EReliabInterrupt(t *testing.T) {
 	})
 	t.Run("forward", func(t *testing.T) {
 		e := newEnv(t)
-		lp := freeLocalPort(t)
+		lp := freePort(t)
 		relInterruptAt(t, e, "ic", []string{"--cmd", relFrozenReady, "--local-port", strconv.Itoa(lp)}, lp, func() bool {
 			return portListens(lp)
 		}, 10*time.Millisecond)
@@ -578,11 +576,11 @@ func relNoRemoteTrace(t *testing.T, host, name string) {
 	var truth relTruth
 	if pollUntil(10*time.Second, func() bool {
 		truth = remoteTruth(t, host)
-		return len(truth.jupyter[name]) == 0 && len(truth.screens[name]) == 0 && !contains(truth.opening, name)
+		return len(truth.jupyter[name]) == 0 && len(truth.screens[name]) == 0 && !slices.Contains(truth.opening, name)
 	}) {
 		return
 	}
-	t.Errorf("%s: session %s left behind: jupyter %v, screens %v, opening %v", host, name, truth.jupyter[name], truth.screens[name], contains(truth.opening, name))
+	t.Errorf("%s: session %s left behind: jupyter %v, screens %v, opening %v", host, name, truth.jupyter[name], truth.screens[name], slices.Contains(truth.opening, name))
 }
 
 // 6. Faults of the local state file.
@@ -875,40 +873,6 @@ func pollUntil(d time.Duration, cond func() bool) bool {
 	}
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-// jtMasters lists the live ssh -fN processes of this env for host: jt's
-// masters (and any plain ssh -fN that took a master's place).
-func jtMasters(e *env, host string) []int {
-	var pids []int
-	entries, _ := os.ReadDir("/proc")
-	for _, ent := range entries {
-		pid, err := strconv.Atoi(ent.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + ent.Name() + "/cmdline")
-		if err != nil || len(b) == 0 {
-			continue
-		}
-		args := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
-		if filepath.Base(args[0]) != "ssh" || args[len(args)-1] != host || !contains(args, "-fN") ||
-			!strings.Contains(string(b), "ControlPath="+filepath.Join(e.Runtime, "jt")+"/") {
-			continue
-		}
-		pids = append(pids, pid)
-	}
-	sort.Ints(pids)
-	return pids
-}
-
 // relWhoAnswers says which recorded session's server, if any, answers on
 // local port p with its token: a leaked forward to a live server.
 func relWhoAnswers(p int, sessions []stateSession) string {
@@ -923,52 +887,6 @@ func relWhoAnswers(p int, sessions []stateSession) string {
 		return "it reaches no recorded server"
 	}
 	return "nothing answers on it"
-}
-
-// listeningPorts returns the TCP ports the processes listen on.
-func listeningPorts(pids []int) map[int]bool {
-	inodes := map[string]bool{}
-	for _, pid := range pids {
-		fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
-		for _, fd := range fds {
-			l, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name()))
-			if err == nil && strings.HasPrefix(l, "socket:[") {
-				inodes[strings.TrimSuffix(strings.TrimPrefix(l, "socket:["), "]")] = true
-			}
-		}
-	}
-	ports := map[int]bool{}
-	for _, table := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
-		f, err := os.Open(table)
-		if err != nil {
-			continue
-		}
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			fields := strings.Fields(sc.Text())
-			if len(fields) < 10 || fields[3] != "0A" || !inodes[fields[9]] {
-				continue
-			}
-			if i := strings.LastIndexByte(fields[1], ':'); i >= 0 {
-				if p, err := strconv.ParseUint(fields[1][i+1:], 16, 16); err == nil {
-					ports[int(p)] = true
-				}
-			}
-		}
-		f.Close()
-	}
-	return ports
-}
-
-// freeLocalPort is a port nothing listens on now.
-func freeLocalPort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // fillDisk writes to path until the file system is full (ENOSPC).

@@ -11,9 +11,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -60,15 +60,6 @@ func sshCalls(t *testing.T, logPath string) [][]string {
 		calls = append(calls, strings.Split(strings.TrimSuffix(l, "\x1f"), "\x1f"))
 	}
 	return calls
-}
-
-func hasWord(argv []string, word string) bool {
-	for _, a := range argv {
-		if a == word {
-			return true
-		}
-	}
-	return false
 }
 
 // pyConnect is a python3 program that connects to the unix socket argv[1]
@@ -211,57 +202,6 @@ func TestE2ESecurityTCPLoopbackOnly(t *testing.T) {
 	}
 	onlyLoopback(t, "ss -ltn on the host (Jupyter)", ssListeners(t, hostA, r.RemotePort), r.RemotePort)
 	onlyLoopback(t, "ss -ltn locally (the forward)", ssListeners(t, "", r.LocalPort), r.LocalPort)
-}
-
-// cmdlineSampler reads /proc/*/cmdline of every process, over and over,
-// keeping each distinct command line once.
-type cmdlineSampler struct {
-	stop   chan struct{}
-	done   chan struct{}
-	mu     sync.Mutex
-	seen   map[string]bool
-	rounds int
-}
-
-func sampleCmdlines() *cmdlineSampler {
-	s := &cmdlineSampler{stop: make(chan struct{}), done: make(chan struct{}), seen: map[string]bool{}}
-	go func() {
-		defer close(s.done)
-		for {
-			ents, _ := os.ReadDir("/proc")
-			var got []string
-			for _, ent := range ents {
-				if _, err := strconv.Atoi(ent.Name()); err != nil {
-					continue
-				}
-				b, err := os.ReadFile("/proc/" + ent.Name() + "/cmdline")
-				if err == nil && len(b) > 0 {
-					got = append(got, string(bytes.TrimRight(b, "\x00")))
-				}
-			}
-			s.mu.Lock()
-			for _, c := range got {
-				s.seen[c] = true
-			}
-			s.rounds++
-			s.mu.Unlock()
-			select {
-			case <-s.stop:
-				return
-			case <-time.After(2 * time.Millisecond):
-			}
-		}
-	}()
-	return s
-}
-
-func (s *cmdlineSampler) finish() (cmdlines []string, rounds int) {
-	close(s.stop)
-	<-s.done
-	for c := range s.seen {
-		cmdlines = append(cmdlines, c)
-	}
-	return cmdlines, s.rounds
 }
 
 // writeArgvLogger writes a BROWSER stand-in that records its arguments
@@ -499,10 +439,10 @@ func TestE2ESecurityHostKeyChanged(t *testing.T) {
 	calls := sshCalls(t, logPath)
 	masters, scripts := 0, 0
 	for _, c := range calls {
-		if hasWord(c, "-fN") {
+		if slices.Contains(c, "-fN") {
 			masters++
 		}
-		if hasWord(c, "exec /bin/sh -s") {
+		if slices.Contains(c, "exec /bin/sh -s") {
 			scripts++
 		}
 	}

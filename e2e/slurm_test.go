@@ -96,18 +96,6 @@ func waitNoJob(t *testing.T, user, name, id string) {
 	}
 }
 
-// netns is the network namespace of a process (as /proc shows it).
-func netns(t *testing.T, pid int) string {
-	t.Helper()
-	ns, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/net", pid))
-	if err != nil {
-		t.Fatalf("network namespace of pid %d: %v", pid, err)
-	}
-	return ns
-}
-
-func pidAlive(pid int) bool { return syscall.Kill(pid, 0) == nil }
-
 // Issue 8: a notebook in a Slurm job on node1, used through the tunnel;
 // jt ls shows the job; a dead master is replaced and jt open reattaches to
 // the same job and server; jt close --kill cancels the job.
@@ -133,11 +121,8 @@ func TestE2ESlurmOpenReattachClose(t *testing.T) {
 	// The token is on no command line on the login node or the node (one
 	// machine here: /proc shows both).
 	_, token := parseURL(t, r.URL)
-	procs, _ := os.ReadDir("/proc")
-	for _, p := range procs {
-		if cmdline, err := os.ReadFile("/proc/" + p.Name() + "/cmdline"); err == nil && strings.Contains(string(cmdline), token) {
-			t.Errorf("the token is on the command line of pid %s: %q", p.Name(), cmdline)
-		}
+	for _, c := range cmdlinesWith(token) {
+		t.Errorf("the token is on a command line: %q", c)
 	}
 	// Jupyter runs on the node: another network host, where it listens on
 	// the node's address (127.0.0.1 there would be unreachable from here).
