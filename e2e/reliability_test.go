@@ -19,7 +19,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -478,7 +477,7 @@ func TestE2EReliabInterrupt(t *testing.T) {
 			if st, raw := e.mustState(); st.hasPending(hostA, name) {
 				t.Errorf("the pending record of %s %s survives jt %s:\n%s", hostA, name, next, raw)
 			}
-			relNoRemoteTrace(t, hostA, name)
+			noRemoteTrace(t, hostA, name)
 			if next == "close" {
 				if !pollUntil(5*time.Second, func() bool { return !e.masterRunning(hostA) && len(jtMasters(e, hostA)) == 0 }) {
 					t.Errorf("the master the interrupted open started survives jt close --kill --all: %v", jtMasters(e, hostA))
@@ -536,7 +535,7 @@ func relInterruptAtEnv(t *testing.T, e *env, vars []string, name string, extra [
 	default:
 		t.Errorf("jt open after Ctrl-C: exit %d, want 130\nstdout: %s\nstderr: %s", code, j.stdout(), j.stderr())
 	}
-	relNoRemoteTrace(t, hostA, name)
+	noRemoteTrace(t, hostA, name)
 	if !pollUntil(5*time.Second, func() bool { return !e.masterRunning(hostA) && len(jtMasters(e, hostA)) == 0 }) {
 		t.Errorf("the master started by the interrupted open survives: -O check %v, processes %v", e.masterRunning(hostA), jtMasters(e, hostA))
 	}
@@ -567,20 +566,6 @@ exit $rc
 		t.Fatal(err)
 	}
 	return path
-}
-
-// relNoRemoteTrace waits (briefly) until host has no screen, Jupyter or
-// open script left for session name.
-func relNoRemoteTrace(t *testing.T, host, name string) {
-	t.Helper()
-	var truth relTruth
-	if pollUntil(10*time.Second, func() bool {
-		truth = remoteTruth(t, host)
-		return len(truth.jupyter[name]) == 0 && len(truth.screens[name]) == 0 && !slices.Contains(truth.opening, name)
-	}) {
-		return
-	}
-	t.Errorf("%s: session %s left behind: jupyter %v, screens %v, opening %v", host, name, truth.jupyter[name], truth.screens[name], slices.Contains(truth.opening, name))
 }
 
 // 6. Faults of the local state file.
@@ -679,7 +664,7 @@ func TestE2EReliabStateFaults(t *testing.T) {
 		if m, _ := filepath.Glob(e.statePath() + ".corrupt-*"); len(m) > 0 {
 			t.Errorf("a newer state file was treated as damaged: %v", m)
 		}
-		relNoRemoteTrace(t, hostA, "sn")
+		noRemoteTrace(t, hostA, "sn")
 	})
 
 	t.Run("disk-full", func(t *testing.T) {
@@ -718,7 +703,7 @@ func TestE2EReliabStateFaults(t *testing.T) {
 		if got, err := os.ReadFile(e.statePath()); err != nil || !bytes.Equal(got, before) {
 			t.Errorf("the state file changed with the disk full (%v):\nbefore:\n%s\nafter:\n%s", err, before, got)
 		}
-		relNoRemoteTrace(t, hostA, "fd2")
+		noRemoteTrace(t, hostA, "fd2")
 		mustAnswer(t, first.URL)
 
 		if err := os.Remove(fill); err != nil {
@@ -795,7 +780,7 @@ func TestE2EReliabRemoteFaults(t *testing.T) {
 		if st, raw := e.mustState(); len(st.Pending) > 0 {
 			t.Errorf("pending record left by a failed open:\n%s", raw)
 		}
-		relNoRemoteTrace(t, hostA, "F2")
+		noRemoteTrace(t, hostA, "F2")
 		if got := accepts(); got != "" {
 			t.Errorf("the foreign listener on port %d was contacted:\n%s", port, got)
 		}
@@ -908,48 +893,6 @@ func fillDisk(path string) error {
 		}
 	}
 	return errors.New("never ran out of space")
-}
-
-// relTruth is what runs on a host, per jt session name.
-type relTruth struct {
-	jupyter map[string][]int    // Jupyter servers whose runtime dir is a jt session's
-	screens map[string][]string // screen sessions jt-NAME
-	opening []string            // sessions with an open script running (opening file)
-}
-
-// remoteTruth asks host (over a login of its own) what runs there.
-func remoteTruth(t *testing.T, host string) relTruth {
-	t.Helper()
-	script := `pre="JUPYTER_RUNTIME_DIR=$HOME/.local/state/jt/sessions/"
-for p in $(pgrep -u "$(id -u)" -f 'jupyter-(notebook|server)'); do
-	v=$(tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -F "$pre" | head -n 1)
-	case $v in "$pre"*/runtime) n=${v#"$pre"}; echo "jupyter $p ${n%/runtime}" ;; esac
-done
-screen -ls 2>/dev/null | awk '$1 ~ /^[0-9]+\.jt-/ { id = $1; n = id; sub(/^[0-9]+\.jt-/, "", n); print "screen " id " " n }'
-for f in "$HOME"/.local/state/jt/sessions/*/opening; do
-	[ -f "$f" ] || continue
-	n=${f%/opening}; echo "opening x ${n##*/}"
-done
-true
-`
-	truth := relTruth{jupyter: map[string][]int{}, screens: map[string][]string{}}
-	for _, l := range lines(remote(t, host, script)) {
-		f := strings.Fields(l)
-		if len(f) != 3 {
-			continue
-		}
-		switch f[0] {
-		case "jupyter":
-			if p, err := strconv.Atoi(f[1]); err == nil {
-				truth.jupyter[f[2]] = append(truth.jupyter[f[2]], p)
-			}
-		case "screen":
-			truth.screens[f[2]] = append(truth.screens[f[2]], f[1])
-		case "opening":
-			truth.opening = append(truth.opening, f[2])
-		}
-	}
-	return truth
 }
 
 // bgJT is a jt running in the background in its own process group, as a

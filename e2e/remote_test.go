@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -63,20 +64,27 @@ func screenIDs(t *testing.T, host, name string) []string {
 // environment points JUPYTER_RUNTIME_DIR at the session's directory.
 func jupyterPIDs(t *testing.T, host, name string) []int {
 	t.Helper()
-	script := `want="JUPYTER_RUNTIME_DIR=$HOME/.local/state/jt/sessions/` + name + `/runtime"
-for p in $(pgrep -u "$(id -u)" -f 'jupyter-(notebook|server)'); do
-	tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qxF "$want" && echo "$p"
-done
-true
-`
 	var pids []int
-	for _, f := range strings.Fields(remote(t, host, script)) {
-		if p, err := strconv.Atoi(f); err == nil {
-			pids = append(pids, p)
+	for _, l := range lines(remote(t, host, jupyterScan+"true\n")) {
+		if f := strings.Fields(l); len(f) == 3 && f[0] == "jupyter" && f[2] == name {
+			if p, err := strconv.Atoi(f[1]); err == nil {
+				pids = append(pids, p)
+			}
 		}
 	}
 	return pids
 }
+
+// jupyterScan is a sh fragment that prints "jupyter PID NAME" for each of
+// the user's Jupyter servers that belongs to a jt session NAME: its
+// environment points JUPYTER_RUNTIME_DIR at the session's runtime dir.
+const jupyterScan = `pre="JUPYTER_RUNTIME_DIR=$HOME/.local/state/jt/sessions/"
+for p in $(pgrep -u "$(id -u)" -f 'jupyter-(notebook|server)'); do
+	tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | while IFS= read -r v; do
+		case $v in "$pre"*/runtime) n=${v#"$pre"}; echo "jupyter $p ${n%/runtime}" ;; esac
+	done
+done
+`
 
 // kill9 SIGKILLs pid on host and waits until its parent has reaped it.
 func kill9(t *testing.T, host string, pid int) {
@@ -85,4 +93,55 @@ func kill9(t *testing.T, host string, pid int) {
 n=0
 while kill -0 %d 2>/dev/null && [ $n -lt 200 ]; do sleep 0.05; n=$((n+1)); done
 `, pid, pid))
+}
+
+// hostTruth is what runs on a host, per jt session name.
+type hostTruth struct {
+	jupyter map[string][]int    // Jupyter servers whose runtime dir is a jt session's
+	screens map[string][]string // screen sessions jt-NAME
+	opening []string            // sessions with an open script running (opening file)
+}
+
+// remoteTruth asks host (over a login of its own) what runs there.
+func remoteTruth(t *testing.T, host string) hostTruth {
+	t.Helper()
+	script := jupyterScan + `screen -ls 2>/dev/null | awk '$1 ~ /^[0-9]+\.jt-/ { id = $1; n = id; sub(/^[0-9]+\.jt-/, "", n); print "screen " id " " n }'
+for f in "$HOME"/.local/state/jt/sessions/*/opening; do
+	[ -f "$f" ] || continue
+	n=${f%/opening}; echo "opening x ${n##*/}"
+done
+true
+`
+	truth := hostTruth{jupyter: map[string][]int{}, screens: map[string][]string{}}
+	for _, l := range lines(remote(t, host, script)) {
+		f := strings.Fields(l)
+		if len(f) != 3 {
+			continue
+		}
+		switch f[0] {
+		case "jupyter":
+			if p, err := strconv.Atoi(f[1]); err == nil {
+				truth.jupyter[f[2]] = append(truth.jupyter[f[2]], p)
+			}
+		case "screen":
+			truth.screens[f[2]] = append(truth.screens[f[2]], f[1])
+		case "opening":
+			truth.opening = append(truth.opening, f[2])
+		}
+	}
+	return truth
+}
+
+// noRemoteTrace waits (briefly) until host has no screen, Jupyter or
+// open script left for session name.
+func noRemoteTrace(t *testing.T, host, name string) {
+	t.Helper()
+	var truth hostTruth
+	if pollUntil(10*time.Second, func() bool {
+		truth = remoteTruth(t, host)
+		return len(truth.jupyter[name]) == 0 && len(truth.screens[name]) == 0 && !slices.Contains(truth.opening, name)
+	}) {
+		return
+	}
+	t.Errorf("%s: session %s left behind: jupyter %v, screens %v, opening %v", host, name, truth.jupyter[name], truth.screens[name], slices.Contains(truth.opening, name))
 }
