@@ -8,8 +8,10 @@ package e2e
 // This file is the harness: the box, its users, the build of jt and the
 // lock that serialises runs on one machine. The helpers the tests share
 // are in helpers_test.go (the local side: jt runs, its answers, its state
-// file and masters), remote_test.go (the host), jupyter_test.go (the
-// server, through the tunnel) and proc_test.go (local processes).
+// file and masters), background_test.go (jt as a background job),
+// terminal_test.go (jt attach in a terminal), remote_test.go (the host),
+// jupyter_test.go (the server, through the tunnel) and proc_test.go
+// (local processes).
 //
 // Requirements: root (several remote users, each with its own login
 // shell), /usr/sbin/sshd, screen and jupyter. Without them the tests skip,

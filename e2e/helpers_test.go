@@ -12,6 +12,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -550,4 +552,183 @@ func freePort(t *testing.T) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// setVar sets an environment variable for the env's later jt runs (and its
+// cleanup). exec keeps the last of duplicate keys.
+func (e *env) setVar(key, value string) {
+	e.vars = append(e.vars, key+"="+value)
+}
+
+// sshLogger makes jt run ssh through a wrapper (JT_SSH) that logs each
+// argv, one line per call with the words separated by \x1f, and returns
+// the log's path.
+func (e *env) sshLogger() string {
+	e.t.Helper()
+	ssh, err := exec.LookPath("ssh")
+	if err != nil {
+		e.t.Fatalf("ssh not found: %v", err)
+	}
+	logPath := filepath.Join(e.dir, "ssh.argv")
+	wrapper := filepath.Join(e.dir, "ssh-logger")
+	script := "#!/bin/sh\n" +
+		"{ for a; do printf '%s\\037' \"$a\"; done; printf '\\n'; } >>" + shellQuote(logPath) + "\n" +
+		"exec " + shellQuote(ssh) + " \"$@\"\n"
+	if err := os.WriteFile(logPath, nil, 0o600); err != nil {
+		e.t.Fatal(err)
+	}
+	if err := os.WriteFile(wrapper, []byte(script), 0o700); err != nil {
+		e.t.Fatal(err)
+	}
+	e.setVar("JT_SSH", wrapper)
+	return logPath
+}
+
+// sshCalls reads the wrapper's log: one argv per ssh call.
+func sshCalls(t *testing.T, logPath string) [][]string {
+	t.Helper()
+	data, err := os.ReadFile(logPath)
+	if err != nil {
+		t.Fatalf("ssh wrapper log: %v", err)
+	}
+	var calls [][]string
+	for _, l := range lines(string(data)) {
+		calls = append(calls, strings.Split(strings.TrimSuffix(l, "\x1f"), "\x1f"))
+	}
+	return calls
+}
+
+func formatCalls(calls [][]string) string {
+	var b strings.Builder
+	for _, c := range calls {
+		b.WriteString("  ssh " + shellJoin(c) + "\n")
+	}
+	return b.String()
+}
+
+// writeArgvLogger writes a BROWSER stand-in that records its arguments
+// (NUL-separated) in argvPath and exits.
+func writeArgvLogger(t *testing.T, path, argvPath string) {
+	t.Helper()
+	script := "#!/bin/sh\n" +
+		"for a; do printf '%s\\0' \"$a\"; done >" + shellQuote(argvPath+".tmp") + "\n" +
+		"mv " + shellQuote(argvPath+".tmp") + " " + shellQuote(argvPath) + "\n"
+	if err := os.WriteFile(path, []byte(script), 0o700); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitFile waits until path exists and returns its content.
+func waitFile(t *testing.T, path string, timeout time.Duration, what string) []byte {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		if data, err := os.ReadFile(path); err == nil {
+			return data
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %s did not appear within %v", what, path, timeout)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// checkMode fails unless path's permission bits are want.
+func checkMode(t *testing.T, path string, want os.FileMode) {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Errorf("stat %s: %v", path, err)
+		return
+	}
+	if got := fi.Mode().Perm(); got != want {
+		t.Errorf("%s has mode %04o, want %04o", path, got, want)
+	}
+}
+
+// shellEnv is the env's environment for a shell a user types into: jt
+// first on PATH, then vars.
+func (e *env) shellEnv(vars ...string) []string {
+	return append(append(slices.Clone(e.vars), "PATH="+filepath.Dir(e2e.jt)+":"+os.Getenv("PATH")), vars...)
+}
+
+// shellRun runs line through `shell -c` with the test's environment and jt
+// on PATH, as a user types it.
+func (e *env) shellRun(shell, line string) (stdout, stderr string, code int) {
+	e.t.Helper()
+	path, err := exec.LookPath(shell)
+	if err != nil {
+		missingReq(e.t, shell+" is not installed")
+	}
+	cmd := exec.Command(path, "-c", line)
+	cmd.Env = e.shellEnv()
+	cmd.Dir = e.dir
+	var o, x strings.Builder
+	cmd.Stdout, cmd.Stderr = &o, &x
+	err = cmd.Run()
+	code = 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		e.t.Fatalf("%s -c %q: %v", shell, line, err)
+	}
+	e.t.Logf("$ %s -c %s  # exit %d\n%s%s", shell, shellQuote(line), code, indent("stdout| ", o.String()), indent("stderr| ", x.String()))
+	checkNoRace(e.t, x.String())
+	return o.String(), x.String(), code
+}
+
+// checkNoRace fails the test when a -race build of jt found a data race.
+func checkNoRace(t *testing.T, stderr string) {
+	t.Helper()
+	if strings.Contains(stderr, "WARNING: DATA RACE") {
+		t.Errorf("the race detector found a data race in jt:\n%s", stderr)
+	}
+}
+
+// cpuLoad keeps every core busy until the returned stop is called (or the
+// test ends): the races a slow, loaded laptop meets.
+func cpuLoad(t *testing.T) (stop func()) {
+	t.Helper()
+	var cmds []*exec.Cmd
+	for i := 0; i < runtime.NumCPU(); i++ {
+		c := exec.Command("sh", "-c", "while :; do :; done")
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		cmds = append(cmds, c)
+	}
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			for _, c := range cmds {
+				c.Process.Kill()
+				c.Wait()
+			}
+		})
+	}
+	t.Cleanup(stop)
+	t.Logf("cpu load: %d busy loops (pids %s)", len(cmds), pidList(cmds))
+	return stop
+}
+
+func pidList(cmds []*exec.Cmd) string {
+	var s []string
+	for _, c := range cmds {
+		s = append(s, strconv.Itoa(c.Process.Pid))
+	}
+	return strings.Join(s, " ")
+}
+
+// pollUntil calls cond every 200 ms until it holds or d has passed.
+func pollUntil(d time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(d)
+	for {
+		if cond() {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }

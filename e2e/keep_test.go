@@ -17,15 +17,7 @@ import (
 // jt close stops it.
 func TestE2EKeepBackground(t *testing.T) {
 	e := newEnv(t)
-	e.opened[[2]string{hostA, "kb"}] = true
-	stdout, stderr := e.jt("open", "--keep", "--background", "--no-browser", "--name", "kb", hostA)
-	u := strings.TrimSpace(stdout)
-	mustAnswer(t, u)
-	m := regexp.MustCompile(`from the background \(pid ([0-9]+), log ([^ ,)]+)\)`).FindStringSubmatch(stderr)
-	if m == nil {
-		t.Fatalf("jt open --keep --background did not name its keeper: %q", stderr)
-	}
-	keeper, _ := strconv.Atoi(m[1])
+	u, keeper, _ := startKeeper(t, e, "kb", "--background", "--no-browser")
 	if !procLive(keeper) {
 		t.Fatalf("keeper %d is not running", keeper)
 	}
@@ -37,17 +29,7 @@ func TestE2EKeepBackground(t *testing.T) {
 
 	// The link drops (the master ends): the keeper brings the same URL back.
 	e.exitMaster(hostA)
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		code, err := getStatus(u)
-		if err == nil && code == 200 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the keeper did not restore %s within 60 s (last: %d, %v)", u, code, err)
-		}
-		time.Sleep(300 * time.Millisecond)
-	}
+	waitRestored(t, u)
 	if f, err := e.loadState(); err != nil || len(f.Sessions) != 1 || f.Sessions[0].PID != server {
 		t.Errorf("after the keeper's repair: %+v, %v; want the same server %d", f, err, server)
 	}

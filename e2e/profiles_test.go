@@ -391,7 +391,7 @@ func TestE2ECompletionAndAlias(t *testing.T) {
 	bash := func(body string) string {
 		t.Helper()
 		cmd := exec.Command("bash", "--norc", "--noprofile", "-c", "source "+shellQuote(compFile)+"\n"+body)
-		cmd.Env = append(append([]string{}, e.vars...), "PATH="+filepath.Dir(e2e.jt)+":"+os.Getenv("PATH"))
+		cmd.Env = e.shellEnv()
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("bash: %v\n%s", err, out)
@@ -424,7 +424,7 @@ func TestE2ECompletionAndAlias(t *testing.T) {
 	}
 
 	// fish and zsh, where installed (they are optional on the test machine).
-	shellEnv := append(append([]string{}, e.vars...), "PATH="+filepath.Dir(e2e.jt)+":"+os.Getenv("PATH"))
+	shellEnv := e.shellEnv()
 	if fish, err := exec.LookPath("fish"); err == nil {
 		script, _ := e.jt("completion", "fish")
 		f := filepath.Join(e.dir, "jt.fish")

@@ -18,50 +18,6 @@ import (
 	"time"
 )
 
-// setVar sets an environment variable for the env's later jt runs (and its
-// cleanup). exec keeps the last of duplicate keys.
-func (e *env) setVar(key, value string) {
-	e.vars = append(e.vars, key+"="+value)
-}
-
-// sshLogger makes jt run ssh through a wrapper (JT_SSH) that logs each
-// argv, one line per call with the words separated by \x1f, and returns
-// the log's path.
-func (e *env) sshLogger() string {
-	e.t.Helper()
-	ssh, err := exec.LookPath("ssh")
-	if err != nil {
-		e.t.Fatalf("ssh not found: %v", err)
-	}
-	logPath := filepath.Join(e.dir, "ssh.argv")
-	wrapper := filepath.Join(e.dir, "ssh-logger")
-	script := "#!/bin/sh\n" +
-		"{ for a; do printf '%s\\037' \"$a\"; done; printf '\\n'; } >>" + shellQuote(logPath) + "\n" +
-		"exec " + shellQuote(ssh) + " \"$@\"\n"
-	if err := os.WriteFile(logPath, nil, 0o600); err != nil {
-		e.t.Fatal(err)
-	}
-	if err := os.WriteFile(wrapper, []byte(script), 0o700); err != nil {
-		e.t.Fatal(err)
-	}
-	e.setVar("JT_SSH", wrapper)
-	return logPath
-}
-
-// sshCalls reads the wrapper's log: one argv per ssh call.
-func sshCalls(t *testing.T, logPath string) [][]string {
-	t.Helper()
-	data, err := os.ReadFile(logPath)
-	if err != nil {
-		t.Fatalf("ssh wrapper log: %v", err)
-	}
-	var calls [][]string
-	for _, l := range lines(string(data)) {
-		calls = append(calls, strings.Split(strings.TrimSuffix(l, "\x1f"), "\x1f"))
-	}
-	return calls
-}
-
 // pyConnect is a python3 program that connects to the unix socket argv[1]
 // and prints RESULT CONNECTED, RESULT EACCES or RESULT <error>. Double
 // quotes only: it is passed in single quotes.
@@ -202,46 +158,6 @@ func TestE2ESecurityTCPLoopbackOnly(t *testing.T) {
 	}
 	onlyLoopback(t, "ss -ltn on the host (Jupyter)", ssListeners(t, hostA, r.RemotePort), r.RemotePort)
 	onlyLoopback(t, "ss -ltn locally (the forward)", ssListeners(t, "", r.LocalPort), r.LocalPort)
-}
-
-// writeArgvLogger writes a BROWSER stand-in that records its arguments
-// (NUL-separated) in argvPath and exits.
-func writeArgvLogger(t *testing.T, path, argvPath string) {
-	t.Helper()
-	script := "#!/bin/sh\n" +
-		"for a; do printf '%s\\0' \"$a\"; done >" + shellQuote(argvPath+".tmp") + "\n" +
-		"mv " + shellQuote(argvPath+".tmp") + " " + shellQuote(argvPath) + "\n"
-	if err := os.WriteFile(path, []byte(script), 0o700); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// waitFile waits until path exists and returns its content.
-func waitFile(t *testing.T, path string, timeout time.Duration, what string) []byte {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		if data, err := os.ReadFile(path); err == nil {
-			return data
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %s did not appear within %v", what, path, timeout)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// checkMode fails unless path's permission bits are want.
-func checkMode(t *testing.T, path string, want os.FileMode) {
-	t.Helper()
-	fi, err := os.Stat(path)
-	if err != nil {
-		t.Errorf("stat %s: %v", path, err)
-		return
-	}
-	if got := fi.Mode().Perm(); got != want {
-		t.Errorf("%s has mode %04o, want %04o", path, got, want)
-	}
 }
 
 // Issue 5: during a cold jt open (no master, no server), with a browser,
@@ -491,14 +407,6 @@ func checkKeygenHint(t *testing.T, stderr, host string) {
 		t.Errorf("the hint %q would remove nothing: %s holds no key for %q (ssh-keygen -F: %v %s); ssh keeps this host's key under its HostName and port (its own message names the right command)",
 			strings.TrimSpace(m[0]), file, target, err, strings.TrimSpace(string(out)))
 	}
-}
-
-func formatCalls(calls [][]string) string {
-	var b strings.Builder
-	for _, c := range calls {
-		b.WriteString("  ssh " + shellJoin(c) + "\n")
-	}
-	return b.String()
 }
 
 // Issue 5: hostile hosts are refused as usage errors before any ssh runs,
