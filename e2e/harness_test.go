@@ -51,13 +51,13 @@ const (
 )
 
 // A second unix user on the same host, who never owns a session: the
-// other users of a shared login node (e2e_security_test.go).
+// other users of a shared login node (security_test.go).
 const (
 	userOther = "jtother"
 	hostOther = "hostother"
 )
 
-// A user whose login shell lies (e2e_hostile_test.go): it runs the real
+// A user whose login shell lies (hostile_test.go): it runs the real
 // /bin/sh, and pipes what it prints through $HOME/filter when there is one.
 const (
 	userHostile = "jthostile"

@@ -1,9 +1,9 @@
 package e2e
 
-// End-to-end tests of issue 4: profiles from jt's config file, the remote
+// End-to-end tests of profiles from jt's config file, the remote
 // environment (venv, setup lines, modules), the multiplexers, jt hosts,
 // shell completion and aliases, and jt doctor — the built jt binary against
-// the harness's real sshd, screen, tmux and Jupyter (e2e_helpers_test.go).
+// the harness's real sshd, screen, tmux and Jupyter (harness_test.go).
 // Profile names are never ssh aliases, so a call that went to the name
 // instead of the profile's destination would fail.
 
@@ -79,7 +79,7 @@ func sessDir(user, name string) string {
 	return "/home/" + user + "/.local/state/jt/sessions/" + name
 }
 
-// Issue 4: a profile with dir, port, a venv and a setup line, with each
+// A profile with dir, port, a venv and a setup line, with each
 // multiplexer: the kernel runs in the venv and sees the setup's variable;
 // the server survives a dropped connection and jt open reattaches to it
 // (same pid); ls, logs, attach and close --kill reach it by the profile's
@@ -202,7 +202,7 @@ func attachTmux(t *testing.T, e *env, profile, name string) {
 	}
 }
 
-// Issue 4: a module-style setup. The profile's setup sources a file that
+// A module-style setup. The profile's setup sources a file that
 // defines a module function (as a site's init script would), and modules
 // lists what to load: the kernel sees what was loaded.
 func TestE2EProfileModules(t *testing.T) {
@@ -228,7 +228,7 @@ modules = ["python/3.11", "gcc/12"]
 	}
 }
 
-// Issue 4: a failing environment setup stops jt open with the step, its
+// A failing environment setup stops jt open with the step, its
 // output and a hint; no server starts.
 func TestE2EProfileSetupFails(t *testing.T) {
 	e := newEnv(t)
@@ -258,7 +258,7 @@ setup = ["export A=1", "echo 'loading the toolchain'; no-such-command-jt"]
 	}
 }
 
-// Issue 4: a profile with a jump host goes through it (ssh -o ProxyJump),
+// A profile with a jump host goes through it (ssh -o ProxyJump),
 // for open and for every later command on the session.
 func TestE2EProfileJump(t *testing.T) {
 	e := newEnv(t)
@@ -287,7 +287,7 @@ ssh_options = ["ConnectionAttempts=2"]
 	}
 }
 
-// Issue 4: config mistakes are one error line naming file, line and key,
+// Config mistakes are one error line naming file, line and key,
 // exit status 2, and nothing runs: not even ssh.
 func TestE2EConfigErrors(t *testing.T) {
 	e := newEnv(t)
@@ -326,7 +326,7 @@ func TestE2EConfigErrors(t *testing.T) {
 	}
 }
 
-// Issue 4: jt hosts lists profiles, then the ssh config's concrete
+// jt hosts lists profiles, then the ssh config's concrete
 // aliases, following Include the way ssh does (relative paths from
 // ~/.ssh, not from the including file), leaving patterns out.
 func TestE2EHosts(t *testing.T) {
@@ -380,7 +380,7 @@ func TestE2EHosts(t *testing.T) {
 	}
 }
 
-// Issue 4: the bash completion script, sourced in bash, completes
+// The bash completion script, sourced in bash, completes
 // "jt open g<TAB>" to a profile (and an ssh alias) through jt hosts.
 func TestE2ECompletionAndAlias(t *testing.T) {
 	e := newEnv(t)
@@ -462,7 +462,7 @@ func TestE2ECompletionAndAlias(t *testing.T) {
 	}
 }
 
-// Issue 4: jt doctor on a working host passes every check; on a host
+// jt doctor on a working host passes every check; on a host
 // where neither screen nor tmux is on the PATH, it says so, gives the fix
 // and exits 1.
 func TestE2EDoctor(t *testing.T) {
@@ -505,7 +505,7 @@ done
 	}
 }
 
-// Issue 4: a profile and its destination share one master; closing the
+// A profile and its destination share one master; closing the
 // profile's session must not end the tunnel of the destination's.
 func TestE2EProfileSharesMaster(t *testing.T) {
 	e := newEnv(t)

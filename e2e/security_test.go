@@ -1,9 +1,9 @@
 package e2e
 
-// End-to-end security tests (issue 5): what other users of the host can
+// End-to-end security tests: what other users of the host can
 // reach, where the token may and may not appear, file modes, forwards that
 // stay on loopback, a changed host key, and hostile hosts. The harness is
-// in e2e_helpers_test.go; every test uses its own session names.
+// in harness_test.go; every test uses its own session names.
 
 import (
 	"bytes"
@@ -58,7 +58,7 @@ func pyRun(t *testing.T, host, program, arg string) string {
 	return ""
 }
 
-// Issue 5: in socket mode (the default) another user of the host cannot
+// In socket mode (the default) another user of the host cannot
 // connect to the session's server, even where the directories above jt's
 // own are open to everyone; its owner and jt's tunnel can.
 func TestE2ESecurityOtherUserCannotConnect(t *testing.T) {
@@ -148,7 +148,7 @@ func onlyLoopback(t *testing.T, what string, addrs []string, port int) {
 	}
 }
 
-// Issue 5: with --tcp, Jupyter listens on the host's 127.0.0.1 only.
+// With --tcp, Jupyter listens on the host's 127.0.0.1 only.
 func TestE2ESecurityTCPLoopbackOnly(t *testing.T) {
 	e := newEnv(t)
 	r := e.open(hostA, "sectcp", "--tcp")
@@ -160,7 +160,7 @@ func TestE2ESecurityTCPLoopbackOnly(t *testing.T) {
 	onlyLoopback(t, "ss -ltn locally (the forward)", ssListeners(t, "", r.LocalPort), r.LocalPort)
 }
 
-// Issue 5: during a cold jt open (no master, no server), with a browser,
+// During a cold jt open (no master, no server), with a browser,
 // the token appears on no command line of any process on the machine (the
 // local and the remote side are the same machine here), and the files that
 // hold it are private.
@@ -279,7 +279,7 @@ func TestE2ESecurityTokenNeverInArgv(t *testing.T) {
 	t.Logf("remote session files:\n%s", remote(t, hostA, `find "`+sess+`" -exec stat -c '%a %n' {} +`+"\n"))
 }
 
-// Issue 5: GatewayPorts yes in the user's ssh config does not open the
+// GatewayPorts yes in the user's ssh config does not open the
 // forward to the network: jt always binds 127.0.0.1.
 func TestE2ESecurityGatewayPorts(t *testing.T) {
 	e := newEnv(t)
@@ -315,7 +315,7 @@ func TestE2ESecurityGatewayPorts(t *testing.T) {
 	onlyLoopback(t, "ss -ltn locally with GatewayPorts yes", ssListeners(t, "", r.LocalPort), r.LocalPort)
 }
 
-// Issue 5: a changed host key stops jt with ssh's warning, exit 255, a
+// A changed host key stops jt with ssh's warning, exit 255, a
 // hint to ssh-keygen -R, after exactly one attempt at a master.
 func TestE2ESecurityHostKeyChanged(t *testing.T) {
 	e := newEnv(t)
@@ -409,7 +409,7 @@ func checkKeygenHint(t *testing.T, stderr, host string) {
 	}
 }
 
-// Issue 5: hostile hosts are refused as usage errors before any ssh runs,
+// Hostile hosts are refused as usage errors before any ssh runs,
 // and change nothing.
 func TestE2ESecurityHostileHosts(t *testing.T) {
 	e := newEnv(t)

@@ -96,7 +96,7 @@ func waitNoJob(t *testing.T, user, name, id string) {
 	}
 }
 
-// Issue 8: a notebook in a Slurm job on node1, used through the tunnel;
+// A notebook in a Slurm job on node1, used through the tunnel;
 // jt ls shows the job; a dead master is replaced and jt open reattaches to
 // the same job and server; jt close --kill cancels the job.
 func TestE2ESlurmOpenReattachClose(t *testing.T) {
@@ -190,7 +190,7 @@ func TestE2ESlurmOpenReattachClose(t *testing.T) {
 	}
 }
 
-// Issue 8: while the job waits, jt says why (Slurm's reason); Ctrl-C
+// While the job waits, jt says why (Slurm's reason); Ctrl-C
 // cancels it, leaving nothing in the queue and nothing recorded.
 func TestE2ESlurmQueuedInterrupt(t *testing.T) {
 	needSlurm(t)
@@ -258,7 +258,7 @@ func TestE2ESlurmQueuedInterrupt(t *testing.T) {
 	}
 }
 
-// Issue 8: a partition that does not exist: sbatch's message, a failure,
+// A partition that does not exist: sbatch's message, a failure,
 // no job and no record.
 func TestE2ESlurmBadPartition(t *testing.T) {
 	needSlurm(t)
@@ -287,7 +287,7 @@ func TestE2ESlurmBadPartition(t *testing.T) {
 	}
 }
 
-// Issue 8: a job that ends under jt (walltime, preemption, scancel) shows
+// A job that ends under jt (walltime, preemption, scancel) shows
 // as job ended with Slurm's state; jt open --slurm then submits anew.
 func TestE2ESlurmJobEnded(t *testing.T) {
 	needSlurm(t)
