@@ -110,6 +110,12 @@ func (e *env) cleanup() {
 	}
 }
 
+// setVar sets an environment variable for the env's later jt runs (and its
+// cleanup). exec keeps the last of duplicate keys.
+func (e *env) setVar(key, value string) {
+	e.vars = append(e.vars, key+"="+value)
+}
+
 // run runs the jt binary and returns what it printed and its exit code
 // (-1 when it did not finish within jtTimeout).
 func (e *env) run(args ...string) (stdout, stderr string, code int) {
@@ -181,6 +187,45 @@ func (e *env) jt(args ...string) (stdout, stderr string) {
 	return stdout, stderr
 }
 
+// shellEnv is the env's environment for a shell a user types into: jt
+// first on PATH, then vars.
+func (e *env) shellEnv(vars ...string) []string {
+	return append(append(slices.Clone(e.vars), "PATH="+filepath.Dir(e2e.jt)+":"+os.Getenv("PATH")), vars...)
+}
+
+// shellRun runs line through `shell -c` with the test's environment and jt
+// on PATH, as a user types it.
+func (e *env) shellRun(shell, line string) (stdout, stderr string, code int) {
+	e.t.Helper()
+	path, err := exec.LookPath(shell)
+	if err != nil {
+		missingReq(e.t, shell+" is not installed")
+	}
+	cmd := exec.Command(path, "-c", line)
+	cmd.Env = e.shellEnv()
+	cmd.Dir = e.dir
+	var o, x strings.Builder
+	cmd.Stdout, cmd.Stderr = &o, &x
+	err = cmd.Run()
+	code = 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		e.t.Fatalf("%s -c %q: %v", shell, line, err)
+	}
+	e.t.Logf("$ %s -c %s  # exit %d\n%s%s", shell, shellQuote(line), code, indent("stdout| ", o.String()), indent("stderr| ", x.String()))
+	checkNoRace(e.t, x.String())
+	return o.String(), x.String(), code
+}
+
+// checkNoRace fails the test when a -race build of jt found a data race.
+func checkNoRace(t *testing.T, stderr string) {
+	t.Helper()
+	if strings.Contains(stderr, "WARNING: DATA RACE") {
+		t.Errorf("the race detector found a data race in jt:\n%s", stderr)
+	}
+}
+
 // openResult is jt open --json's answer.
 type openResult struct {
 	URL        string `json:"url"`
@@ -235,6 +280,39 @@ func (e *env) open(host, name string, extra ...string) openResult {
 	return r
 }
 
+// openTogether runs n jt open --json of host/name at the same time and
+// returns the answers of those that succeeded (failures are test errors).
+func openTogether(t *testing.T, e *env, n int, host, name string) []openResult {
+	t.Helper()
+	e.opened[[2]string{host, name}] = true
+	type result struct {
+		stdout, stderr string
+		code           int
+	}
+	results := make(chan result, n)
+	for i := 0; i < n; i++ {
+		go func() {
+			o, x, c := e.run("open", "--no-browser", "--json", "--name", name, host)
+			results <- result{o, x, c}
+		}()
+	}
+	var opened []openResult
+	for i := 0; i < n; i++ {
+		r := <-results
+		if r.code != 0 {
+			t.Errorf("concurrent jt open: exit %d: %s", r.code, r.stderr)
+			continue
+		}
+		o, err := parseOpen(r.stdout)
+		if err != nil {
+			t.Errorf("jt open --json printed %q: %v", r.stdout, err)
+			continue
+		}
+		opened = append(opened, o)
+	}
+	return opened
+}
+
 // lsRow is one row of jt ls --json.
 type lsRow struct {
 	Host       string `json:"host"`
@@ -282,149 +360,6 @@ func row(t *testing.T, rows []lsRow, host, name string) lsRow {
 	}
 	t.Fatalf("jt ls has no row %s %s: %+v", host, name, rows)
 	return lsRow{}
-}
-
-// masterArgs is an ssh argv that talks to jt's master for this env.
-func (e *env) masterArgs(args ...string) []string {
-	return append([]string{"-F", e2e.box.ConfigPath, "-o", "ControlPath=" + filepath.Join(e.Runtime, "jt", "cm-%C")}, args...)
-}
-
-// exitMaster kills host's master the way a dropped connection would end
-// it: its forwards go with it, the remote servers stay.
-func (e *env) exitMaster(host string) {
-	e.t.Helper()
-	out, err := exec.Command("ssh", e.masterArgs("-O", "exit", host)...).CombinedOutput()
-	if err != nil {
-		e.t.Fatalf("ssh -O exit %s: %v: %s", host, err, out)
-	}
-	// -O exit returns before the master is gone; wait for its socket.
-	deadline := time.Now().Add(10 * time.Second)
-	for e.masterRunning(host) {
-		if time.Now().After(deadline) {
-			e.t.Fatalf("the master of %s survives ssh -O exit", host)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// masterCheckRE finds the pid in what ssh -O check prints.
-var masterCheckRE = regexp.MustCompile(`pid=([0-9]+)`)
-
-// masterCheck asks jt's master for host whether it runs (ssh -O check):
-// the one place the tests ask. err is ssh's (nil: a master answered); pid
-// is the master's, 0 if none answered; out is what ssh printed.
-func (e *env) masterCheck(host string) (pid int, out string, err error) {
-	b, err := exec.Command("ssh", e.masterArgs("-o", "BatchMode=yes", "-O", "check", host)...).CombinedOutput()
-	if m := masterCheckRE.FindSubmatch(b); err == nil && m != nil {
-		pid, _ = strconv.Atoi(string(m[1]))
-	}
-	return pid, string(b), err
-}
-
-// masterRunning reports whether jt's master for host answers.
-func (e *env) masterRunning(host string) bool {
-	_, _, err := e.masterCheck(host)
-	return err == nil
-}
-
-// masterPID is the pid of jt's master for host; the test fails if no
-// master answers.
-func (e *env) masterPID(host string) int {
-	e.t.Helper()
-	pid, out, err := e.masterCheck(host)
-	if err != nil || pid == 0 {
-		e.t.Fatalf("ssh -O check %s: %v: %s", host, err, out)
-	}
-	return pid
-}
-
-// controlSocket is the control socket path of jt's master for host.
-func (e *env) controlSocket(host string) string {
-	e.t.Helper()
-	out, err := exec.Command("ssh", e.masterArgs("-G", host)...).Output()
-	if err != nil {
-		e.t.Fatalf("ssh -G %s: %v", host, err)
-	}
-	for _, l := range strings.Split(string(out), "\n") {
-		if v, ok := strings.CutPrefix(l, "controlpath "); ok {
-			return v
-		}
-	}
-	e.t.Fatalf("ssh -G %s prints no controlpath", host)
-	return ""
-}
-
-// lines splits output into its non-empty lines.
-func lines(s string) []string {
-	var out []string
-	for _, l := range strings.Split(strings.TrimRight(s, "\n"), "\n") {
-		if l != "" {
-			out = append(out, l)
-		}
-	}
-	return out
-}
-
-func indent(prefix, s string) string {
-	if s == "" {
-		return ""
-	}
-	var b strings.Builder
-	for _, l := range strings.Split(strings.TrimRight(s, "\n"), "\n") {
-		b.WriteString(prefix + l + "\n")
-	}
-	return b.String()
-}
-
-// shellQuote quotes one word for a POSIX shell.
-func shellQuote(s string) string {
-	if s != "" && !strings.ContainsFunc(s, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./=:@%+,", r))
-	}) {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
-func shellJoin(args []string) string {
-	q := make([]string, len(args))
-	for i, a := range args {
-		q[i] = shellQuote(a)
-	}
-	return strings.Join(q, " ")
-}
-
-// openTogether runs n jt open --json of host/name at the same time and
-// returns the answers of those that succeeded (failures are test errors).
-func openTogether(t *testing.T, e *env, n int, host, name string) []openResult {
-	t.Helper()
-	e.opened[[2]string{host, name}] = true
-	type result struct {
-		stdout, stderr string
-		code           int
-	}
-	results := make(chan result, n)
-	for i := 0; i < n; i++ {
-		go func() {
-			o, x, c := e.run("open", "--no-browser", "--json", "--name", name, host)
-			results <- result{o, x, c}
-		}()
-	}
-	var opened []openResult
-	for i := 0; i < n; i++ {
-		r := <-results
-		if r.code != 0 {
-			t.Errorf("concurrent jt open: exit %d: %s", r.code, r.stderr)
-			continue
-		}
-		o, err := parseOpen(r.stdout)
-		if err != nil {
-			t.Errorf("jt open --json printed %q: %v", r.stdout, err)
-			continue
-		}
-		opened = append(opened, o)
-	}
-	return opened
 }
 
 // stateFile is the part of jt's state file (state.toml) the tests look at.
@@ -543,21 +478,74 @@ func (e *env) recorded(host, name string) bool {
 	return ok
 }
 
-// freePort is a TCP port nothing listens on now (the remote is this machine).
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+// masterArgs is an ssh argv that talks to jt's master for this env.
+func (e *env) masterArgs(args ...string) []string {
+	return append([]string{"-F", e2e.box.ConfigPath, "-o", "ControlPath=" + filepath.Join(e.Runtime, "jt", "cm-%C")}, args...)
 }
 
-// setVar sets an environment variable for the env's later jt runs (and its
-// cleanup). exec keeps the last of duplicate keys.
-func (e *env) setVar(key, value string) {
-	e.vars = append(e.vars, key+"="+value)
+// masterCheckRE finds the pid in what ssh -O check prints.
+var masterCheckRE = regexp.MustCompile(`pid=([0-9]+)`)
+
+// masterCheck asks jt's master for host whether it runs (ssh -O check):
+// the one place the tests ask. err is ssh's (nil: a master answered); pid
+// is the master's, 0 if none answered; out is what ssh printed.
+func (e *env) masterCheck(host string) (pid int, out string, err error) {
+	b, err := exec.Command("ssh", e.masterArgs("-o", "BatchMode=yes", "-O", "check", host)...).CombinedOutput()
+	if m := masterCheckRE.FindSubmatch(b); err == nil && m != nil {
+		pid, _ = strconv.Atoi(string(m[1]))
+	}
+	return pid, string(b), err
+}
+
+// masterRunning reports whether jt's master for host answers.
+func (e *env) masterRunning(host string) bool {
+	_, _, err := e.masterCheck(host)
+	return err == nil
+}
+
+// masterPID is the pid of jt's master for host; the test fails if no
+// master answers.
+func (e *env) masterPID(host string) int {
+	e.t.Helper()
+	pid, out, err := e.masterCheck(host)
+	if err != nil || pid == 0 {
+		e.t.Fatalf("ssh -O check %s: %v: %s", host, err, out)
+	}
+	return pid
+}
+
+// exitMaster kills host's master the way a dropped connection would end
+// it: its forwards go with it, the remote servers stay.
+func (e *env) exitMaster(host string) {
+	e.t.Helper()
+	out, err := exec.Command("ssh", e.masterArgs("-O", "exit", host)...).CombinedOutput()
+	if err != nil {
+		e.t.Fatalf("ssh -O exit %s: %v: %s", host, err, out)
+	}
+	// -O exit returns before the master is gone; wait for its socket.
+	deadline := time.Now().Add(10 * time.Second)
+	for e.masterRunning(host) {
+		if time.Now().After(deadline) {
+			e.t.Fatalf("the master of %s survives ssh -O exit", host)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// controlSocket is the control socket path of jt's master for host.
+func (e *env) controlSocket(host string) string {
+	e.t.Helper()
+	out, err := exec.Command("ssh", e.masterArgs("-G", host)...).Output()
+	if err != nil {
+		e.t.Fatalf("ssh -G %s: %v", host, err)
+	}
+	for _, l := range strings.Split(string(out), "\n") {
+		if v, ok := strings.CutPrefix(l, "controlpath "); ok {
+			return v
+		}
+	}
+	e.t.Fatalf("ssh -G %s prints no controlpath", host)
+	return ""
 }
 
 // sshLogger makes jt run ssh through a wrapper (JT_SSH) that logs each
@@ -618,6 +606,17 @@ func writeArgvLogger(t *testing.T, path, argvPath string) {
 	}
 }
 
+// freePort is a TCP port nothing listens on now (the remote is this machine).
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
 // waitFile waits until path exists and returns its content.
 func waitFile(t *testing.T, path string, timeout time.Duration, what string) []byte {
 	t.Helper()
@@ -646,42 +645,17 @@ func checkMode(t *testing.T, path string, want os.FileMode) {
 	}
 }
 
-// shellEnv is the env's environment for a shell a user types into: jt
-// first on PATH, then vars.
-func (e *env) shellEnv(vars ...string) []string {
-	return append(append(slices.Clone(e.vars), "PATH="+filepath.Dir(e2e.jt)+":"+os.Getenv("PATH")), vars...)
-}
-
-// shellRun runs line through `shell -c` with the test's environment and jt
-// on PATH, as a user types it.
-func (e *env) shellRun(shell, line string) (stdout, stderr string, code int) {
-	e.t.Helper()
-	path, err := exec.LookPath(shell)
-	if err != nil {
-		missingReq(e.t, shell+" is not installed")
-	}
-	cmd := exec.Command(path, "-c", line)
-	cmd.Env = e.shellEnv()
-	cmd.Dir = e.dir
-	var o, x strings.Builder
-	cmd.Stdout, cmd.Stderr = &o, &x
-	err = cmd.Run()
-	code = 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		e.t.Fatalf("%s -c %q: %v", shell, line, err)
-	}
-	e.t.Logf("$ %s -c %s  # exit %d\n%s%s", shell, shellQuote(line), code, indent("stdout| ", o.String()), indent("stderr| ", x.String()))
-	checkNoRace(e.t, x.String())
-	return o.String(), x.String(), code
-}
-
-// checkNoRace fails the test when a -race build of jt found a data race.
-func checkNoRace(t *testing.T, stderr string) {
-	t.Helper()
-	if strings.Contains(stderr, "WARNING: DATA RACE") {
-		t.Errorf("the race detector found a data race in jt:\n%s", stderr)
+// pollUntil calls cond every 200 ms until it holds or d has passed.
+func pollUntil(d time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(d)
+	for {
+		if cond() {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
 
@@ -719,16 +693,42 @@ func pidList(cmds []*exec.Cmd) string {
 	return strings.Join(s, " ")
 }
 
-// pollUntil calls cond every 200 ms until it holds or d has passed.
-func pollUntil(d time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(d)
-	for {
-		if cond() {
-			return true
+// lines splits output into its non-empty lines.
+func lines(s string) []string {
+	var out []string
+	for _, l := range strings.Split(strings.TrimRight(s, "\n"), "\n") {
+		if l != "" {
+			out = append(out, l)
 		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(200 * time.Millisecond)
 	}
+	return out
+}
+
+func indent(prefix, s string) string {
+	if s == "" {
+		return ""
+	}
+	var b strings.Builder
+	for _, l := range strings.Split(strings.TrimRight(s, "\n"), "\n") {
+		b.WriteString(prefix + l + "\n")
+	}
+	return b.String()
+}
+
+// shellQuote quotes one word for a POSIX shell.
+func shellQuote(s string) string {
+	if s != "" && !strings.ContainsFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./=:@%+,", r))
+	}) {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+func shellJoin(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		q[i] = shellQuote(a)
+	}
+	return strings.Join(q, " ")
 }
