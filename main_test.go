@@ -1,18 +1,12 @@
 package main
 
 // Layer 3 of STYLE.md "Tests, in layers": jt as a user types it, with
-// rogpeppe/go-internal's testscript (testdata/script/*.txtar).
-//
-// This package's TestMain lives in e2e_helpers_test.go, so jt is not
-// registered through testscript.Main: TestScript copies this test binary
-// into a bin directory as "jt", and the init below makes the binary behave
-// as jt when it is started under that name. That is what testscript.Main
-// does, without needing the one TestMain of the package.
+// rogpeppe/go-internal's testscript (testdata/script/*.txtar). TestMain
+// registers jt with testscript.Main: the scripts run this test binary as
+// "jt" from a directory testscript puts first on their PATH.
 
 import (
 	"errors"
-	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,10 +16,10 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
-func init() {
-	if filepath.Base(os.Args[0]) == "jt" {
-		os.Exit(run(os.Args, os.Stderr))
-	}
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"jt": func() { os.Exit(run(os.Args, os.Stderr)) },
+	})
 }
 
 // fakeSSH is what JT_SSH points at unless a script says otherwise: it
@@ -38,18 +32,9 @@ exit 255
 `
 
 func TestScript(t *testing.T) {
-	bin := t.TempDir()
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := copyFile(exe, filepath.Join(bin, "jt")); err != nil {
-		t.Fatal(err)
-	}
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script",
 		Setup: func(env *testscript.Env) error {
-			env.Setenv("PATH", bin+string(os.PathListSeparator)+env.Getenv("PATH"))
 			// $WORK is too long for a control socket path: a short runtime dir.
 			rt, err := os.MkdirTemp("/tmp", "jts")
 			if err != nil {
@@ -95,24 +80,4 @@ func exitcode(ts *testscript.TestScript, neg bool, args []string) {
 	if got != want {
 		ts.Fatalf("%s exited %d, want %d", args[1], got, want)
 	}
-}
-
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o755)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	if err := out.Close(); err != nil {
-		return fmt.Errorf("copy %s: %w", dst, err)
-	}
-	return nil
 }

@@ -1,6 +1,6 @@
-package main
+package e2e
 
-// End-to-end browser test (issue 10): jt open, without --no-browser, hands
+// End-to-end browser test: jt open, without --no-browser, hands
 // a real headless Chromium the local redirect file, and the page Chromium
 // ends on is the logged-in Jupyter file tree of the session's directory.
 

@@ -1,103 +1,22 @@
-package main
+package e2e
 
-// End-to-end security tests (issue 5): what other users of the host can
+// End-to-end security tests: what other users of the host can
 // reach, where the token may and may not appear, file modes, forwards that
 // stay on loopback, a changed host key, and hostile hosts. The harness is
-// in e2e_helpers_test.go; every test uses its own session names.
+// in harness_test.go; every test uses its own session names.
 
 import (
 	"bytes"
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
-
-// setVar sets an environment variable for the env's later jt runs (and its
-// cleanup). exec keeps the last of duplicate keys.
-func (e *env) setVar(key, value string) {
-	e.vars = append(e.vars, key+"="+value)
-}
-
-// sshLogger makes jt run ssh through a wrapper (JT_SSH) that logs each
-// argv, one line per call with the words separated by \x1f, and returns
-// the log's path.
-func (e *env) sshLogger() string {
-	e.t.Helper()
-	ssh, err := exec.LookPath("ssh")
-	if err != nil {
-		e.t.Fatalf("ssh not found: %v", err)
-	}
-	logPath := filepath.Join(e.dir, "ssh.argv")
-	wrapper := filepath.Join(e.dir, "ssh-logger")
-	script := "#!/bin/sh\n" +
-		"{ for a; do printf '%s\\037' \"$a\"; done; printf '\\n'; } >>" + shellQuote(logPath) + "\n" +
-		"exec " + shellQuote(ssh) + " \"$@\"\n"
-	if err := os.WriteFile(logPath, nil, 0o600); err != nil {
-		e.t.Fatal(err)
-	}
-	if err := os.WriteFile(wrapper, []byte(script), 0o700); err != nil {
-		e.t.Fatal(err)
-	}
-	e.setVar("JT_SSH", wrapper)
-	return logPath
-}
-
-// sshCalls reads the wrapper's log: one argv per ssh call.
-func sshCalls(t *testing.T, logPath string) [][]string {
-	t.Helper()
-	data, err := os.ReadFile(logPath)
-	if err != nil {
-		t.Fatalf("ssh wrapper log: %v", err)
-	}
-	var calls [][]string
-	for _, l := range lines(string(data)) {
-		calls = append(calls, strings.Split(strings.TrimSuffix(l, "\x1f"), "\x1f"))
-	}
-	return calls
-}
-
-func hasWord(argv []string, word string) bool {
-	for _, a := range argv {
-		if a == word {
-			return true
-		}
-	}
-	return false
-}
-
-// lsSock is the part of jt ls --json this file needs.
-type lsSock struct {
-	Host       string `json:"host"`
-	Name       string `json:"name"`
-	State      string `json:"state"`
-	Mode       string `json:"mode"`
-	RemoteSock string `json:"remote_sock"`
-	RemotePort int    `json:"remote_port"`
-	LocalPort  int    `json:"local_port"`
-}
-
-func (e *env) lsSession(host, name string) lsSock {
-	e.t.Helper()
-	stdout, _ := e.jt("ls", "--json", host)
-	var rows []lsSock
-	if err := json.Unmarshal([]byte(stdout), &rows); err != nil {
-		e.t.Fatalf("jt ls --json printed %q: %v", stdout, err)
-	}
-	for _, r := range rows {
-		if r.Host == host && r.Name == name {
-			return r
-		}
-	}
-	e.t.Fatalf("jt ls --json %s has no session %s: %s", host, name, stdout)
-	return lsSock{}
-}
 
 // pyConnect is a python3 program that connects to the unix socket argv[1]
 // and prints RESULT CONNECTED, RESULT EACCES or RESULT <error>. Double
@@ -139,7 +58,7 @@ func pyRun(t *testing.T, host, program, arg string) string {
 	return ""
 }
 
-// Issue 5: in socket mode (the default) another user of the host cannot
+// In socket mode (the default) another user of the host cannot
 // connect to the session's server, even where the directories above jt's
 // own are open to everyone; its owner and jt's tunnel can.
 func TestE2ESecurityOtherUserCannotConnect(t *testing.T) {
@@ -155,7 +74,7 @@ func TestE2ESecurityOtherUserCannotConnect(t *testing.T) {
 
 	r := e.open(hostA, "secsock")
 	mustAnswer(t, r.URL)
-	s := e.lsSession(hostA, "secsock")
+	s := row(t, e.ls(hostA), hostA, "secsock")
 	if s.Mode != "socket" || s.RemoteSock == "" {
 		t.Fatalf("jt ls: session secsock has mode %q remote_sock %q; want the default private unix socket", s.Mode, s.RemoteSock)
 	}
@@ -229,7 +148,7 @@ func onlyLoopback(t *testing.T, what string, addrs []string, port int) {
 	}
 }
 
-// Issue 5: with --tcp, Jupyter listens on the host's 127.0.0.1 only.
+// With --tcp, Jupyter listens on the host's 127.0.0.1 only.
 func TestE2ESecurityTCPLoopbackOnly(t *testing.T) {
 	e := newEnv(t)
 	r := e.open(hostA, "sectcp", "--tcp")
@@ -241,98 +160,7 @@ func TestE2ESecurityTCPLoopbackOnly(t *testing.T) {
 	onlyLoopback(t, "ss -ltn locally (the forward)", ssListeners(t, "", r.LocalPort), r.LocalPort)
 }
 
-// cmdlineSampler reads /proc/*/cmdline of every process, over and over,
-// keeping each distinct command line once.
-type cmdlineSampler struct {
-	stop   chan struct{}
-	done   chan struct{}
-	mu     sync.Mutex
-	seen   map[string]bool
-	rounds int
-}
-
-func sampleCmdlines() *cmdlineSampler {
-	s := &cmdlineSampler{stop: make(chan struct{}), done: make(chan struct{}), seen: map[string]bool{}}
-	go func() {
-		defer close(s.done)
-		for {
-			ents, _ := os.ReadDir("/proc")
-			var got []string
-			for _, ent := range ents {
-				if _, err := strconv.Atoi(ent.Name()); err != nil {
-					continue
-				}
-				b, err := os.ReadFile("/proc/" + ent.Name() + "/cmdline")
-				if err == nil && len(b) > 0 {
-					got = append(got, string(bytes.TrimRight(b, "\x00")))
-				}
-			}
-			s.mu.Lock()
-			for _, c := range got {
-				s.seen[c] = true
-			}
-			s.rounds++
-			s.mu.Unlock()
-			select {
-			case <-s.stop:
-				return
-			case <-time.After(2 * time.Millisecond):
-			}
-		}
-	}()
-	return s
-}
-
-func (s *cmdlineSampler) finish() (cmdlines []string, rounds int) {
-	close(s.stop)
-	<-s.done
-	for c := range s.seen {
-		cmdlines = append(cmdlines, c)
-	}
-	return cmdlines, s.rounds
-}
-
-// writeArgvLogger writes a BROWSER stand-in that records its arguments
-// (NUL-separated) in argvPath and exits.
-func writeArgvLogger(t *testing.T, path, argvPath string) {
-	t.Helper()
-	script := "#!/bin/sh\n" +
-		"for a; do printf '%s\\0' \"$a\"; done >" + shellQuote(argvPath+".tmp") + "\n" +
-		"mv " + shellQuote(argvPath+".tmp") + " " + shellQuote(argvPath) + "\n"
-	if err := os.WriteFile(path, []byte(script), 0o700); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// waitFile waits until path exists and returns its content.
-func waitFile(t *testing.T, path string, timeout time.Duration, what string) []byte {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		if data, err := os.ReadFile(path); err == nil {
-			return data
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %s did not appear within %v", what, path, timeout)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// checkMode fails unless path's permission bits are want.
-func checkMode(t *testing.T, path string, want os.FileMode) {
-	t.Helper()
-	fi, err := os.Stat(path)
-	if err != nil {
-		t.Errorf("stat %s: %v", path, err)
-		return
-	}
-	if got := fi.Mode().Perm(); got != want {
-		t.Errorf("%s has mode %04o, want %04o", path, got, want)
-	}
-}
-
-// Issue 5: during a cold jt open (no master, no server), with a browser,
+// During a cold jt open (no master, no server), with a browser,
 // the token appears on no command line of any process on the machine (the
 // local and the remote side are the same machine here), and the files that
 // hold it are private.
@@ -451,7 +279,7 @@ func TestE2ESecurityTokenNeverInArgv(t *testing.T) {
 	t.Logf("remote session files:\n%s", remote(t, hostA, `find "`+sess+`" -exec stat -c '%a %n' {} +`+"\n"))
 }
 
-// Issue 5: GatewayPorts yes in the user's ssh config does not open the
+// GatewayPorts yes in the user's ssh config does not open the
 // forward to the network: jt always binds 127.0.0.1.
 func TestE2ESecurityGatewayPorts(t *testing.T) {
 	e := newEnv(t)
@@ -487,7 +315,7 @@ func TestE2ESecurityGatewayPorts(t *testing.T) {
 	onlyLoopback(t, "ss -ltn locally with GatewayPorts yes", ssListeners(t, "", r.LocalPort), r.LocalPort)
 }
 
-// Issue 5: a changed host key stops jt with ssh's warning, exit 255, a
+// A changed host key stops jt with ssh's warning, exit 255, a
 // hint to ssh-keygen -R, after exactly one attempt at a master.
 func TestE2ESecurityHostKeyChanged(t *testing.T) {
 	e := newEnv(t)
@@ -527,10 +355,10 @@ func TestE2ESecurityHostKeyChanged(t *testing.T) {
 	calls := sshCalls(t, logPath)
 	masters, scripts := 0, 0
 	for _, c := range calls {
-		if hasWord(c, "-fN") {
+		if slices.Contains(c, "-fN") {
 			masters++
 		}
-		if hasWord(c, "exec /bin/sh -s") {
+		if slices.Contains(c, "exec /bin/sh -s") {
 			scripts++
 		}
 	}
@@ -581,15 +409,7 @@ func checkKeygenHint(t *testing.T, stderr, host string) {
 	}
 }
 
-func formatCalls(calls [][]string) string {
-	var b strings.Builder
-	for _, c := range calls {
-		b.WriteString("  ssh " + shellJoin(c) + "\n")
-	}
-	return b.String()
-}
-
-// Issue 5: hostile hosts are refused as usage errors before any ssh runs,
+// Hostile hosts are refused as usage errors before any ssh runs,
 // and change nothing.
 func TestE2ESecurityHostileHosts(t *testing.T) {
 	e := newEnv(t)

@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"context"
@@ -53,7 +53,7 @@ func TestE2ECompletionHostsAreData(t *testing.T) {
 	if err := os.WriteFile(cfg, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	env := append(append([]string{}, e.vars...), "PATH="+filepath.Dir(e2e.jt)+":"+os.Getenv("PATH"), "JT_SSH_CONFIG="+cfg)
+	env := e.shellEnv("JT_SSH_CONFIG=" + cfg)
 	run := func(name string, args ...string) string {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

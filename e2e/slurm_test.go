@@ -1,4 +1,4 @@
-package main
+package e2e
 
 // End-to-end tests of jt open --slurm against a real Slurm cluster
 // (scripts/slurm-cluster): the box's sshd is the login node, and node1 is a
@@ -9,7 +9,6 @@ package main
 // Without the cluster these tests skip; with JT_E2E=require they fail.
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -18,8 +17,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/BurntSushi/toml"
 )
 
 // slurmNode is the compute node scripts/slurm-cluster makes, and its address.
@@ -51,59 +48,14 @@ func needSlurm(t *testing.T) {
 	}
 }
 
-// slurmOpenResult is jt open --json's answer for a Slurm session.
-type slurmOpenResult struct {
-	URL        string `json:"url"`
-	Status     string `json:"status"`
-	PID        int    `json:"pid"`
-	RemotePort int    `json:"remote_port"`
-	Node       string `json:"node"`
-	SlurmJob   string `json:"slurm_job"`
-	SlurmNode  string `json:"slurm_node"`
-}
-
-func (e *env) openSlurm(host, name string, extra ...string) slurmOpenResult {
+// openSlurm is env.open with --slurm: the answer must name a job on the node.
+func (e *env) openSlurm(host, name string, extra ...string) openResult {
 	e.t.Helper()
-	e.opened[[2]string{host, name}] = true
-	args := append([]string{"open", "--no-browser", "--json", "--slurm", "--name", name}, extra...)
-	stdout, _ := e.jt(append(args, host)...)
-	var r slurmOpenResult
-	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
-		e.t.Fatalf("jt open --json printed %q: %v", stdout, err)
-	}
-	if r.URL == "" || r.PID <= 0 || r.SlurmJob == "" || r.SlurmNode != slurmNode {
+	r, _ := e.openArgs(host, name, append(append([]string{"--slurm", "--name", name}, extra...), host)...)
+	if r.SlurmJob == "" || r.SlurmNode != slurmNode {
 		e.t.Fatalf("jt open --slurm --json: incomplete answer %+v, want a job on %s", r, slurmNode)
 	}
 	return r
-}
-
-// slurmRow is a row of jt ls --json with its Slurm fields.
-type slurmRow struct {
-	Name      string `json:"name"`
-	State     string `json:"state"`
-	PID       int    `json:"pid"`
-	SlurmJob  string `json:"slurm_job"`
-	SlurmNode string `json:"slurm_node"`
-	JobState  string `json:"job_state"`
-	JobReason string `json:"job_reason"`
-	TimeLeft  string `json:"time_left"`
-	Recorded  bool   `json:"recorded"`
-}
-
-func (e *env) lsSlurm(name string, args ...string) slurmRow {
-	e.t.Helper()
-	stdout, _ := e.jt(append([]string{"ls", "--json"}, args...)...)
-	var rows []slurmRow
-	if err := json.Unmarshal([]byte(stdout), &rows); err != nil {
-		e.t.Fatalf("jt ls --json printed %q: %v", stdout, err)
-	}
-	for _, r := range rows {
-		if r.Name == name {
-			return r
-		}
-	}
-	e.t.Fatalf("jt ls has no row %s: %s", name, stdout)
-	return slurmRow{}
 }
 
 // squeueJobs lists the test user's jobs named jt-NAME in the default
@@ -144,19 +96,7 @@ func waitNoJob(t *testing.T, user, name, id string) {
 	}
 }
 
-// netns is the network namespace of a process (as /proc shows it).
-func netns(t *testing.T, pid int) string {
-	t.Helper()
-	ns, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/net", pid))
-	if err != nil {
-		t.Fatalf("network namespace of pid %d: %v", pid, err)
-	}
-	return ns
-}
-
-func pidAlive(pid int) bool { return syscall.Kill(pid, 0) == nil }
-
-// Issue 8: a notebook in a Slurm job on node1, used through the tunnel;
+// A notebook in a Slurm job on node1, used through the tunnel;
 // jt ls shows the job; a dead master is replaced and jt open reattaches to
 // the same job and server; jt close --kill cancels the job.
 func TestE2ESlurmOpenReattachClose(t *testing.T) {
@@ -181,29 +121,16 @@ func TestE2ESlurmOpenReattachClose(t *testing.T) {
 	// The token is on no command line on the login node or the node (one
 	// machine here: /proc shows both).
 	_, token := parseURL(t, r.URL)
-	procs, _ := os.ReadDir("/proc")
-	for _, p := range procs {
-		if cmdline, err := os.ReadFile("/proc/" + p.Name() + "/cmdline"); err == nil && strings.Contains(string(cmdline), token) {
-			t.Errorf("the token is on the command line of pid %s: %q", p.Name(), cmdline)
-		}
+	for _, c := range cmdlinesWith(token) {
+		t.Errorf("the token is on a command line: %q", c)
 	}
 	// Jupyter runs on the node: another network host, where it listens on
 	// the node's address (127.0.0.1 there would be unreachable from here).
 	if self := netns(t, os.Getpid()); netns(t, r.PID) == self {
 		t.Errorf("jupyter (pid %d) runs in the login node's network namespace", r.PID)
 	}
-	var f struct {
-		Sessions []struct {
-			RemoteHost string `toml:"remote_host"`
-			Job        struct {
-				Scheduler string    `toml:"scheduler"`
-				ID        string    `toml:"id"`
-				Node      string    `toml:"node"`
-				End       time.Time `toml:"end"`
-			} `toml:"job"`
-		} `toml:"sessions"`
-	}
-	if _, err := toml.DecodeFile(e.statePath(), &f); err != nil {
+	f, err := e.loadState()
+	if err != nil {
 		t.Fatal(err)
 	}
 	if len(f.Sessions) != 1 {
@@ -213,9 +140,8 @@ func TestE2ESlurmOpenReattachClose(t *testing.T) {
 		t.Errorf("state %+v; want job %s on %s (%s), ending in about 10 minutes", s, r.SlurmJob, slurmNode, slurmNodeAddr)
 	}
 
-	row := e.lsSlurm(name)
-	if row.State != "up" || row.SlurmJob != r.SlurmJob || row.SlurmNode != slurmNode || row.JobState != "RUNNING" || row.TimeLeft == "" {
-		t.Errorf("jt ls row %+v, want up, job %s RUNNING on %s with time left", row, r.SlurmJob, slurmNode)
+	if got := row(t, e.ls(), hostA, name); got.State != "up" || got.SlurmJob != r.SlurmJob || got.SlurmNode != slurmNode || got.JobState != "RUNNING" || got.TimeLeft == "" {
+		t.Errorf("jt ls row %+v, want up, job %s RUNNING on %s with time left", got, r.SlurmJob, slurmNode)
 	}
 	if stdout, _ := e.jt("ls"); !strings.Contains(stdout, r.SlurmJob+" RUNNING") || !strings.Contains(stdout, slurmNode+":"+strconv.Itoa(r.RemotePort)) {
 		t.Errorf("jt ls does not show job %s and %s:%d:\n%s", r.SlurmJob, slurmNode, r.RemotePort, stdout)
@@ -229,8 +155,8 @@ func TestE2ESlurmOpenReattachClose(t *testing.T) {
 	}
 	waitDead(t, pid)
 	mustNotAnswer(t, r.URL)
-	if row := e.lsSlurm(name); row.State != "tunnel down" || row.PID != r.PID {
-		t.Errorf("after the master died: jt ls row %+v, want tunnel down with pid %d", row, r.PID)
+	if got := row(t, e.ls(), hostA, name); got.State != "tunnel down" || got.PID != r.PID {
+		t.Errorf("after the master died: jt ls row %+v, want tunnel down with pid %d", got, r.PID)
 	}
 	again := e.openSlurm(hostA, name)
 	if again.Status != "running" || again.SlurmJob != r.SlurmJob || again.PID != r.PID {
@@ -264,7 +190,7 @@ func TestE2ESlurmOpenReattachClose(t *testing.T) {
 	}
 }
 
-// Issue 8: while the job waits, jt says why (Slurm's reason); Ctrl-C
+// While the job waits, jt says why (Slurm's reason); Ctrl-C
 // cancels it, leaving nothing in the queue and nothing recorded.
 func TestE2ESlurmQueuedInterrupt(t *testing.T) {
 	needSlurm(t)
@@ -309,8 +235,8 @@ func TestE2ESlurmQueuedInterrupt(t *testing.T) {
 		t.Errorf("stderr does not name job %s:\n%s", id, b.stderr())
 	}
 	// Meanwhile jt ls HOST finds the job, queued, though nothing records it yet.
-	if row := e.lsSlurm(name, hostA); row.State != "queued" || row.SlurmJob != id || row.Recorded || row.JobState != "PENDING" {
-		t.Errorf("jt ls %s row %+v, want job %s queued (PENDING), not recorded", hostA, row, id)
+	if got := row(t, e.ls(hostA), hostA, name); got.State != "queued" || got.SlurmJob != id || got.Recorded || got.JobState != "PENDING" {
+		t.Errorf("jt ls %s row %+v, want job %s queued (PENDING), not recorded", hostA, got, id)
 	}
 
 	b.interrupt()
@@ -332,7 +258,7 @@ func TestE2ESlurmQueuedInterrupt(t *testing.T) {
 	}
 }
 
-// Issue 8: a partition that does not exist: sbatch's message, a failure,
+// A partition that does not exist: sbatch's message, a failure,
 // no job and no record.
 func TestE2ESlurmBadPartition(t *testing.T) {
 	needSlurm(t)
@@ -361,7 +287,7 @@ func TestE2ESlurmBadPartition(t *testing.T) {
 	}
 }
 
-// Issue 8: a job that ends under jt (walltime, preemption, scancel) shows
+// A job that ends under jt (walltime, preemption, scancel) shows
 // as job ended with Slurm's state; jt open --slurm then submits anew.
 func TestE2ESlurmJobEnded(t *testing.T) {
 	needSlurm(t)
@@ -376,9 +302,8 @@ func TestE2ESlurmJobEnded(t *testing.T) {
 		t.Fatalf("scancel %s: %v: %s", first.SlurmJob, err, out)
 	}
 	waitNoJob(t, userA, name, first.SlurmJob)
-	row := e.lsSlurm(name)
-	if row.State != "job ended" || row.JobState != "CANCELLED" || row.SlurmJob != first.SlurmJob {
-		t.Errorf("jt ls row %+v, want job ended, CANCELLED, job %s", row, first.SlurmJob)
+	if got := row(t, e.ls(), hostA, name); got.State != "job ended" || got.JobState != "CANCELLED" || got.SlurmJob != first.SlurmJob {
+		t.Errorf("jt ls row %+v, want job ended, CANCELLED, job %s", got, first.SlurmJob)
 	}
 	if stdout, _ := e.jt("ls"); !strings.Contains(stdout, "job ended") || !strings.Contains(stdout, first.SlurmJob+" CANCELLED") {
 		t.Errorf("jt ls:\n%s", stdout)
@@ -389,7 +314,7 @@ func TestE2ESlurmJobEnded(t *testing.T) {
 		t.Errorf("open after the job ended: %+v, want a new job (not %s)", second, first.SlurmJob)
 	}
 	mustAnswer(t, second.URL)
-	if row := e.lsSlurm(name); row.State != "up" || row.SlurmJob != second.SlurmJob {
-		t.Errorf("jt ls row %+v, want up with job %s", row, second.SlurmJob)
+	if got := row(t, e.ls(), hostA, name); got.State != "up" || got.SlurmJob != second.SlurmJob {
+		t.Errorf("jt ls row %+v, want up with job %s", got, second.SlurmJob)
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"os"
@@ -17,16 +17,8 @@ import (
 // jt close stops it.
 func TestE2EKeepBackground(t *testing.T) {
 	e := newEnv(t)
-	e.opened[[2]string{hostA, "kb"}] = true
-	stdout, stderr := e.jt("open", "--keep", "--background", "--no-browser", "--name", "kb", hostA)
-	u := strings.TrimSpace(stdout)
-	mustAnswer(t, u)
-	m := regexp.MustCompile(`from the background \(pid ([0-9]+), log ([^ ,)]+)\)`).FindStringSubmatch(stderr)
-	if m == nil {
-		t.Fatalf("jt open --keep --background did not name its keeper: %q", stderr)
-	}
-	keeper, _ := strconv.Atoi(m[1])
-	if _, err := os.Stat("/proc/" + strconv.Itoa(keeper)); err != nil {
+	u, keeper, _ := startKeeper(t, e, "kb", "--background", "--no-browser")
+	if !procLive(keeper) {
 		t.Fatalf("keeper %d is not running", keeper)
 	}
 	f, err := e.loadState()
@@ -37,17 +29,7 @@ func TestE2EKeepBackground(t *testing.T) {
 
 	// The link drops (the master ends): the keeper brings the same URL back.
 	e.exitMaster(hostA)
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		code, err := getStatus(u)
-		if err == nil && code == 200 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the keeper did not restore %s within 60 s (last: %d, %v)", u, code, err)
-		}
-		time.Sleep(300 * time.Millisecond)
-	}
+	waitRestored(t, u)
 	if f, err := e.loadState(); err != nil || len(f.Sessions) != 1 || f.Sessions[0].PID != server {
 		t.Errorf("after the keeper's repair: %+v, %v; want the same server %d", f, err, server)
 	}
@@ -84,38 +66,6 @@ func startKeeper(t *testing.T, e *env, name string, extra ...string) (u string, 
 	}
 	keeper, _ = strconv.Atoi(m[1])
 	return u, keeper, m[2]
-}
-
-// jtProcesses lists the running processes of the jt binary under test,
-// leaving out zombies (a daemonised process killed where PID 1 does not
-// reap stays listed as one).
-func jtProcesses(t *testing.T) []int {
-	t.Helper()
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var pids []int
-	for _, d := range entries {
-		pid, err := strconv.Atoi(d.Name())
-		if err != nil {
-			continue
-		}
-		cmdline, err := os.ReadFile("/proc/" + d.Name() + "/cmdline")
-		if err != nil {
-			continue
-		}
-		argv0, _, _ := strings.Cut(string(cmdline), "\x00")
-		stat, err := os.ReadFile("/proc/" + d.Name() + "/stat")
-		if err != nil || argv0 != e2e.jt {
-			continue
-		}
-		if i := strings.LastIndexByte(string(stat), ')'); i > 0 && i+2 < len(stat) && (stat[i+2] == 'Z' || stat[i+2] == 'X') {
-			continue
-		}
-		pids = append(pids, pid)
-	}
-	return pids
 }
 
 // waitRestored waits until u answers again after the link dropped.

@@ -1,16 +1,15 @@
-package main
+package e2e
 
-// End-to-end tests of issue 4: profiles from jt's config file, the remote
+// End-to-end tests of profiles from jt's config file, the remote
 // environment (venv, setup lines, modules), the multiplexers, jt hosts,
 // shell completion and aliases, and jt doctor — the built jt binary against
-// the harness's real sshd, screen, tmux and Jupyter (e2e_helpers_test.go).
+// the harness's real sshd, screen, tmux and Jupyter (harness_test.go).
 // Profile names are never ssh aliases, so a call that went to the name
 // instead of the profile's destination would fail.
 
 import (
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -42,16 +41,7 @@ func (e *env) useConfig(text string) string {
 // comes from the profile) and decodes its answer.
 func (e *env) openProfile(profile, name string, extra ...string) openResult {
 	e.t.Helper()
-	e.opened[[2]string{profile, name}] = true
-	args := append(append([]string{"open", "--no-browser", "--json"}, extra...), profile)
-	stdout, _ := e.jt(args...)
-	var r openResult
-	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
-		e.t.Fatalf("jt open --json printed %q: %v", stdout, err)
-	}
-	if r.Host != profile || r.Name != name || r.PID <= 0 {
-		e.t.Fatalf("jt open %s: answer %+v, want host %s, session %s", profile, r, profile, name)
-	}
+	r, _ := e.openArgs(profile, name, append(append([]string(nil), extra...), profile)...)
 	return r
 }
 
@@ -78,17 +68,6 @@ func ensureVenv(t *testing.T, host string) {
 	}
 }
 
-// freePort is a TCP port nothing listens on now (the remote is this machine).
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 const envProbe = `import os, sys
 print(sys.prefix)
 print(os.environ.get("JT_TEST_VAR"))
@@ -100,7 +79,7 @@ func sessDir(user, name string) string {
 	return "/home/" + user + "/.local/state/jt/sessions/" + name
 }
 
-// Issue 4: a profile with dir, port, a venv and a setup line, with each
+// A profile with dir, port, a venv and a setup line, with each
 // multiplexer: the kernel runs in the venv and sees the setup's variable;
 // the server survives a dropped connection and jt open reattaches to it
 // (same pid); ls, logs, attach and close --kill reach it by the profile's
@@ -223,7 +202,7 @@ func attachTmux(t *testing.T, e *env, profile, name string) {
 	}
 }
 
-// Issue 4: a module-style setup. The profile's setup sources a file that
+// A module-style setup. The profile's setup sources a file that
 // defines a module function (as a site's init script would), and modules
 // lists what to load: the kernel sees what was loaded.
 func TestE2EProfileModules(t *testing.T) {
@@ -249,7 +228,7 @@ modules = ["python/3.11", "gcc/12"]
 	}
 }
 
-// Issue 4: a failing environment setup stops jt open with the step, its
+// A failing environment setup stops jt open with the step, its
 // output and a hint; no server starts.
 func TestE2EProfileSetupFails(t *testing.T) {
 	e := newEnv(t)
@@ -279,7 +258,7 @@ setup = ["export A=1", "echo 'loading the toolchain'; no-such-command-jt"]
 	}
 }
 
-// Issue 4: a profile with a jump host goes through it (ssh -o ProxyJump),
+// A profile with a jump host goes through it (ssh -o ProxyJump),
 // for open and for every later command on the session.
 func TestE2EProfileJump(t *testing.T) {
 	e := newEnv(t)
@@ -295,9 +274,9 @@ ssh_options = ["ConnectionAttempts=2"]
 		t.Errorf("no login as %s (the jump host's user): %d before, %d after", userB, before, after)
 	}
 	// The master carries the profile's options after jt's own.
-	out, err := exec.Command("pgrep", "-a", "-f", "ProxyJump="+hostB).Output()
-	if err != nil || !strings.Contains(string(out), "ConnectionAttempts=2") || !strings.Contains(string(out), "-fN") {
-		t.Errorf("no master with the profile's options: %q %v", out, err)
+	found := cmdlinesWith("ProxyJump=" + hostB)
+	if out := strings.Join(found, "\n"); len(found) == 0 || !strings.Contains(out, "ConnectionAttempts=2") || !strings.Contains(out, "-fN") {
+		t.Errorf("no master with the profile's options: %q", found)
 	}
 	if row := row(t, e.ls(), "pjump", "jump"); row.State != "up" {
 		t.Errorf("jt ls: %+v", row)
@@ -308,7 +287,7 @@ ssh_options = ["ConnectionAttempts=2"]
 	}
 }
 
-// Issue 4: config mistakes are one error line naming file, line and key,
+// Config mistakes are one error line naming file, line and key,
 // exit status 2, and nothing runs: not even ssh.
 func TestE2EConfigErrors(t *testing.T) {
 	e := newEnv(t)
@@ -347,7 +326,7 @@ func TestE2EConfigErrors(t *testing.T) {
 	}
 }
 
-// Issue 4: jt hosts lists profiles, then the ssh config's concrete
+// jt hosts lists profiles, then the ssh config's concrete
 // aliases, following Include the way ssh does (relative paths from
 // ~/.ssh, not from the including file), leaving patterns out.
 func TestE2EHosts(t *testing.T) {
@@ -401,7 +380,7 @@ func TestE2EHosts(t *testing.T) {
 	}
 }
 
-// Issue 4: the bash completion script, sourced in bash, completes
+// The bash completion script, sourced in bash, completes
 // "jt open g<TAB>" to a profile (and an ssh alias) through jt hosts.
 func TestE2ECompletionAndAlias(t *testing.T) {
 	e := newEnv(t)
@@ -412,7 +391,7 @@ func TestE2ECompletionAndAlias(t *testing.T) {
 	bash := func(body string) string {
 		t.Helper()
 		cmd := exec.Command("bash", "--norc", "--noprofile", "-c", "source "+shellQuote(compFile)+"\n"+body)
-		cmd.Env = append(append([]string{}, e.vars...), "PATH="+filepath.Dir(e2e.jt)+":"+os.Getenv("PATH"))
+		cmd.Env = e.shellEnv()
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("bash: %v\n%s", err, out)
@@ -445,7 +424,7 @@ func TestE2ECompletionAndAlias(t *testing.T) {
 	}
 
 	// fish and zsh, where installed (they are optional on the test machine).
-	shellEnv := append(append([]string{}, e.vars...), "PATH="+filepath.Dir(e2e.jt)+":"+os.Getenv("PATH"))
+	shellEnv := e.shellEnv()
 	if fish, err := exec.LookPath("fish"); err == nil {
 		script, _ := e.jt("completion", "fish")
 		f := filepath.Join(e.dir, "jt.fish")
@@ -483,7 +462,7 @@ func TestE2ECompletionAndAlias(t *testing.T) {
 	}
 }
 
-// Issue 4: jt doctor on a working host passes every check; on a host
+// jt doctor on a working host passes every check; on a host
 // where neither screen nor tmux is on the PATH, it says so, gives the fix
 // and exits 1.
 func TestE2EDoctor(t *testing.T) {
@@ -526,7 +505,7 @@ done
 	}
 }
 
-// Issue 4: a profile and its destination share one master; closing the
+// A profile and its destination share one master; closing the
 // profile's session must not end the tunnel of the destination's.
 func TestE2EProfileSharesMaster(t *testing.T) {
 	e := newEnv(t)
@@ -586,12 +565,7 @@ name = "kbare"
 venv = "~/kbare"
 `, hostA, hostA))
 
-	e.opened[[2]string{"pvk", "kvenv"}] = true
-	stdout, stderr := e.jt("open", "--no-browser", "--json", "pvk")
-	var r openResult
-	if err := json.Unmarshal([]byte(stdout), &r); err != nil || r.PID <= 0 {
-		t.Fatalf("jt open --json pvk printed %q: %v", stdout, err)
-	}
+	r, stderr := e.openArgs("pvk", "kvenv", "pvk")
 	if strings.Contains(stderr, "ipykernel") {
 		t.Errorf("jt open warned about the kernel of a venv that has ipykernel:\n%s", stderr)
 	}
@@ -647,11 +621,7 @@ except ImportError:
 	mustAnswer(t, plain.URL)
 
 	// No ipykernel in the venv: today's kernel, and one line that says so.
-	e.opened[[2]string{"pbare", "kbare"}] = true
-	stdout, stderr = e.jt("open", "--no-browser", "--json", "pbare")
-	if err := json.Unmarshal([]byte(stdout), &r); err != nil || r.PID <= 0 {
-		t.Fatalf("jt open --json pbare printed %q: %v", stdout, err)
-	}
+	r, stderr = e.openArgs("pbare", "kbare", "pbare")
 	var warned []string
 	for _, l := range lines(stderr) {
 		if strings.Contains(l, "ipykernel") {

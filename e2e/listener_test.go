@@ -1,4 +1,4 @@
-package main
+package e2e
 
 // End-to-end: the token goes only to jt's own listener. After a tunnel
 // drops, a program of another local user may take its local port; jt ls,
@@ -6,7 +6,6 @@ package main
 
 import (
 	"bufio"
-	"encoding/json"
 	"os"
 	"os/exec"
 	"regexp"
@@ -116,29 +115,22 @@ func (e *env) forwardSpec(host, name string) (int, string) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	for _, s := range f.Sessions {
-		if s.Host == host && s.Name == name {
-			lp := strconv.Itoa(s.LocalPort)
-			if s.RemoteSock != "" {
-				return s.LocalPort, "127.0.0.1:" + lp + ":" + s.RemoteSock
-			}
-			return s.LocalPort, "127.0.0.1:" + lp + ":127.0.0.1:" + strconv.Itoa(s.RemotePort)
-		}
+	s, ok := f.session(host, name)
+	if !ok {
+		e.t.Fatalf("no session %s on %s recorded", name, host)
 	}
-	e.t.Fatalf("no session %s on %s recorded", name, host)
-	return 0, ""
+	lp := strconv.Itoa(s.LocalPort)
+	if s.RemoteSock != "" {
+		return s.LocalPort, "127.0.0.1:" + lp + ":" + s.RemoteSock
+	}
+	return s.LocalPort, "127.0.0.1:" + lp + ":127.0.0.1:" + strconv.Itoa(s.RemotePort)
 }
 
 // openMoved runs jt open for a session whose recorded port another program
 // holds: it must succeed on another port, say why, and answer there.
 func openMoved(t *testing.T, e *env, host, name string, taken int, token string) openResult {
 	t.Helper()
-	e.opened[[2]string{host, name}] = true
-	stdout, stderr := e.jt("open", "--no-browser", "--json", "--name", name, host)
-	var r openResult
-	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
-		t.Fatalf("jt open --json printed %q: %v", stdout, err)
-	}
+	r, stderr := e.openArgs(host, name, "--name", name, host)
 	if r.LocalPort == taken || r.LocalPort == 0 {
 		t.Errorf("jt open answered on local port %d; %d is another user's", r.LocalPort, taken)
 	}
@@ -253,7 +245,7 @@ func TestE2ENoMuxListenerOfAnotherUser(t *testing.T) {
 	openMoved(t, e, "hosta", "sq3", lp, token)
 	e.jt("close", "--name", "sq3", "hosta")
 	checkNothingReceived(t, lp, received)
-	if err := syscall.Kill(pid, 0); err != nil {
-		t.Errorf("the other user's listener (pid %d) was signalled: %v", pid, err)
+	if !pidAlive(pid) {
+		t.Errorf("the other user's listener (pid %d) was signalled", pid)
 	}
 }

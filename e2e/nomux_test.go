@@ -1,35 +1,10 @@
-package main
+package e2e
 
 import (
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 )
-
-// forwardProcs lists local ssh processes that hold a forward of localPort.
-func forwardProcs(t *testing.T, localPort int) []int {
-	t.Helper()
-	spec := "127.0.0.1:" + strconv.Itoa(localPort) + ":"
-	var pids []int
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		if err != nil {
-			continue
-		}
-		args := strings.Split(string(b), "\x00")
-		if len(args) > 0 && filepath.Base(args[0]) == "ssh" && strings.Contains(string(b), spec) {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
-}
 
 // controlSockets lists what jt left in its control directory that is a socket.
 func controlSockets(t *testing.T, e *env) []string {
@@ -127,12 +102,4 @@ func TestE2ENoMux(t *testing.T) {
 	if socks := controlSockets(t, e); len(socks) != 0 {
 		t.Errorf("control sockets created without multiplexing: %v", socks)
 	}
-}
-
-func killLocal(pid int) error {
-	p, err := os.FindProcess(pid)
-	if err != nil {
-		return err
-	}
-	return p.Kill()
 }

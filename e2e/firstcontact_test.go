@@ -1,45 +1,16 @@
-package main
+package e2e
 
 // What a new user types in the first hour, through the built jt and, where
 // the shell matters, a real shell.
 
 import (
-	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 )
-
-// shellRun runs line through `shell -c` with the test's environment and jt
-// on PATH, as a user types it.
-func (e *env) shellRun(shell, line string) (stdout, stderr string, code int) {
-	e.t.Helper()
-	path, err := exec.LookPath(shell)
-	if err != nil {
-		missingReq(e.t, shell+" is not installed")
-	}
-	cmd := exec.Command(path, "-c", line)
-	cmd.Env = append(slices.Clone(e.vars), "PATH="+filepath.Dir(e2e.jt)+":"+os.Getenv("PATH"))
-	cmd.Dir = e.dir
-	var o, x strings.Builder
-	cmd.Stdout, cmd.Stderr = &o, &x
-	err = cmd.Run()
-	code = 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		e.t.Fatalf("%s -c %q: %v", shell, line, err)
-	}
-	e.t.Logf("$ %s -c %s  # exit %d\n%s%s", shell, shellQuote(line), code, indent("stdout| ", o.String()), indent("stderr| ", x.String()))
-	checkNoRace(e.t, x.String())
-	return o.String(), x.String(), code
-}
 
 // The shell expands ~/proj to the local home before jt sees it; jt maps it
 // to the remote home, and the server and its kernels run there.
@@ -66,8 +37,8 @@ func TestE2EFirstDirTilde(t *testing.T) {
 			if !strings.Contains(stderr, want) {
 				t.Errorf("stderr does not say %q:\n%s", want, stderr)
 			}
-			var r openResult
-			if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+			r, err := parseOpen(stdout)
+			if err != nil {
 				t.Fatalf("jt open --json printed %q: %v", stdout, err)
 			}
 			if r.Dir != remoteHome+"/proj" {
@@ -126,8 +97,8 @@ func TestE2EFirstGlobalFlagsAnywhere(t *testing.T) {
 	if !strings.Contains(stderr, "jt: --no-mux (JT_NO_MUX) is now called --no-master (JT_NO_MASTER); the old name still works") {
 		t.Errorf("no notice about the old name:\n%s", stderr)
 	}
-	var r openResult
-	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+	r, err := parseOpen(stdout)
+	if err != nil {
 		t.Fatalf("jt open --json printed %q: %v", stdout, err)
 	}
 	mustAnswer(t, r.URL)
@@ -190,8 +161,8 @@ func TestE2EFirstOpenCloseRace(t *testing.T) {
 		}
 		delete(live, closing)
 		if oCode == 0 {
-			var r openResult
-			if err := json.Unmarshal([]byte(oOut), &r); err != nil {
+			r, err := parseOpen(oOut)
+			if err != nil {
 				t.Fatalf("round %d: jt open --json printed %q: %v", i, oOut, err)
 			}
 			mustAnswer(t, r.URL)
@@ -207,7 +178,7 @@ func TestE2EFirstOpenCloseRace(t *testing.T) {
 				t.Errorf("round %d: jt open failed without saying why:\n%s", i, oErr)
 			}
 		}
-		st, raw := relLoad(t, e)
+		st, raw := e.mustState()
 		if len(st.Pending) > 0 {
 			t.Errorf("round %d: pending records after both commands ended:\n%s", i, raw)
 		}
@@ -230,47 +201,5 @@ func TestE2EFirstOpenCloseRace(t *testing.T) {
 		if t.Failed() {
 			return
 		}
-	}
-}
-
-// cpuLoad keeps every core busy until the returned stop is called (or the
-// test ends): the races a slow, loaded laptop meets.
-func cpuLoad(t *testing.T) (stop func()) {
-	t.Helper()
-	var cmds []*exec.Cmd
-	for i := 0; i < runtime.NumCPU(); i++ {
-		c := exec.Command("sh", "-c", "while :; do :; done")
-		if err := c.Start(); err != nil {
-			t.Fatal(err)
-		}
-		cmds = append(cmds, c)
-	}
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			for _, c := range cmds {
-				c.Process.Kill()
-				c.Wait()
-			}
-		})
-	}
-	t.Cleanup(stop)
-	t.Logf("cpu load: %d busy loops (pids %s)", len(cmds), pidList(cmds))
-	return stop
-}
-
-func pidList(cmds []*exec.Cmd) string {
-	var s []string
-	for _, c := range cmds {
-		s = append(s, strconv.Itoa(c.Process.Pid))
-	}
-	return strings.Join(s, " ")
-}
-
-// checkNoRace fails the test when a -race build of jt found a data race.
-func checkNoRace(t *testing.T, stderr string) {
-	t.Helper()
-	if strings.Contains(stderr, "WARNING: DATA RACE") {
-		t.Errorf("the race detector found a data race in jt:\n%s", stderr)
 	}
 }

@@ -1,7 +1,7 @@
-package main
+package e2e
 
 // End-to-end tests: the built jt binary against a real sshd, screen and
-// Jupyter (see e2e_helpers_test.go for the harness and its requirements).
+// Jupyter (see harness_test.go for the harness and its requirements).
 // The remote users are shared, so every test uses its own session names.
 
 import (
@@ -16,7 +16,7 @@ import (
 	"testing"
 )
 
-// Issue 2: jt open (notebook flavour) prints one URL that reaches a working
+// jt open (notebook flavour) prints one URL that reaches a working
 // server, kept in screen, and records it in a private state file.
 func TestE2EOpenNotebook(t *testing.T) {
 	e := newEnv(t)
@@ -99,7 +99,7 @@ func TestE2EOpenNotebook(t *testing.T) {
 	}
 }
 
-// Issue 2 with --tcp: Jupyter listens on a TCP port of the host's
+// jt open --tcp: Jupyter listens on a TCP port of the host's
 // 127.0.0.1, which jt records and forwards.
 func TestE2EOpenTCP(t *testing.T) {
 	e := newEnv(t)
@@ -129,7 +129,7 @@ func TestE2EOpenTCP(t *testing.T) {
 	}
 }
 
-// Issue 2: --server runs a bare jupyter_server, which works the same.
+// --server runs a bare jupyter_server, which works the same.
 func TestE2EOpenServer(t *testing.T) {
 	e := newEnv(t)
 	e.opened[[2]string{hostA, "srv"}] = true
@@ -151,7 +151,7 @@ func TestE2EOpenServer(t *testing.T) {
 	}
 }
 
-// Issue 2: a dropped connection leaves the server running; jt open
+// A dropped connection leaves the server running; jt open
 // reattaches to the same server instead of starting a second one.
 func TestE2EReattachAfterDisconnect(t *testing.T) {
 	e := newEnv(t)
@@ -216,7 +216,7 @@ func TestE2EReattachAfterDisconnect(t *testing.T) {
 	}
 }
 
-// Issue 2: login shells that are not sh (tcsh, fish) and rc files that
+// Login shells that are not sh (tcsh, fish) and rc files that
 // print banners on stdout do not disturb jt.
 func TestE2EOtherLoginShells(t *testing.T) {
 	needE2E(t)
@@ -256,7 +256,7 @@ func TestE2EOtherLoginShells(t *testing.T) {
 	}
 }
 
-// Issue 2: a Jupyter that cannot start makes jt fail with jupyter's own
+// A Jupyter that cannot start makes jt fail with jupyter's own
 // complaint, and records nothing.
 func TestE2EJupyterFailsToStart(t *testing.T) {
 	e := newEnv(t)
@@ -292,7 +292,7 @@ func TestE2EJupyterFailsToStart(t *testing.T) {
 	}
 }
 
-// Issue 2: --dir with spaces and a quote reaches the right directory.
+// --dir with spaces and a quote reaches the right directory.
 func TestE2EDirWithSpacesAndQuote(t *testing.T) {
 	e := newEnv(t)
 	remote(t, hostA, `d="$HOME/my data/it's"
@@ -334,7 +334,7 @@ mkdir -p "$d" && echo hi >"$d/hello.txt"
 	}
 }
 
-// Issue 3: jt ls tells up, server dead and tunnel down apart, host by
+// jt ls tells up, server dead and tunnel down apart, host by
 // host, and jt open repairs each.
 func TestE2ELifecycleStates(t *testing.T) {
 	e := newEnv(t)
@@ -428,7 +428,7 @@ func TestE2ELifecycleStates(t *testing.T) {
 	}
 }
 
-// Issue 3: a host that does not answer makes its rows "unreachable", and
+// A host that does not answer makes its rows "unreachable", and
 // jt ls still succeeds; once it is back, jt open reattaches.
 func TestE2EUnreachable(t *testing.T) {
 	e := newEnv(t)
@@ -448,10 +448,7 @@ func TestE2EUnreachable(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("jt ls with the host down: exit %d, want 0\n%s", code, stderr)
 	}
-	var rows []lsRow
-	if err := json.Unmarshal([]byte(stdout), &rows); err != nil {
-		t.Fatalf("jt ls --json printed %q: %v", stdout, err)
-	}
+	rows := lsRows(t, stdout)
 	for n := range before {
 		if r := row(t, rows, hostB, n); r.State != "unreachable" {
 			t.Errorf("%s %s with sshd stopped: %q, want unreachable", hostB, n, r.State)
@@ -475,7 +472,7 @@ func TestE2EUnreachable(t *testing.T) {
 	}
 }
 
-// Issue 3: with the state file gone, jt ls HOST still finds the server on
+// With the state file gone, jt ls HOST still finds the server on
 // the host and jt open reattaches to it.
 func TestE2EStateFileDeleted(t *testing.T) {
 	e := newEnv(t)
@@ -487,10 +484,7 @@ func TestE2EStateFileDeleted(t *testing.T) {
 
 	// HOST after the flag, as users type it.
 	stdout, _ := e.jt("ls", hostA, "--json")
-	var rows []lsRow
-	if err := json.Unmarshal([]byte(stdout), &rows); err != nil {
-		t.Fatalf("jt ls %s --json printed %q: %v", hostA, stdout, err)
-	}
+	rows := lsRows(t, stdout)
 	r := row(t, rows, hostA, "sd")
 	if r.Recorded {
 		t.Errorf("jt ls says session sd is recorded; the state file was deleted")
@@ -512,7 +506,7 @@ func TestE2EStateFileDeleted(t *testing.T) {
 	}
 }
 
-// Issue 3: jt close --kill stops everything; jt close alone only drops
+// jt close --kill stops everything; jt close alone only drops
 // the tunnel; the master exits with the host's last forward; closing twice
 // is fine.
 func TestE2EClose(t *testing.T) {
@@ -601,7 +595,7 @@ func TestE2EClose(t *testing.T) {
 	}
 }
 
-// Issue 3: jt logs -n N prints the last N lines of the remote log.
+// jt logs -n N prints the last N lines of the remote log.
 func TestE2ELogs(t *testing.T) {
 	e := newEnv(t)
 	e.open(hostA, "lg")
@@ -675,12 +669,7 @@ func TestE2EConcurrentOpen(t *testing.T) {
 func TestE2ELongNameFallsBackToTCP(t *testing.T) {
 	e := newEnv(t)
 	name := strings.Repeat("x", 64)
-	e.opened[[2]string{hostA, name}] = true
-	stdout, stderr := e.jt("open", "--no-browser", "--json", "--name", name, hostA)
-	var r openResult
-	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
-		t.Fatalf("jt open --json printed %q: %v", stdout, err)
-	}
+	r, stderr := e.openArgs(hostA, name, "--name", name, hostA)
 	mustAnswer(t, r.URL)
 	if r.RemotePort <= 0 {
 		t.Errorf("remote_port %d: want the TCP fallback", r.RemotePort)
@@ -721,10 +710,7 @@ func TestE2EFrozenConnection(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("jt ls with a frozen host: exit %d\n%s", code, stderr)
 	}
-	var rows []lsRow
-	if err := json.Unmarshal([]byte(stdout), &rows); err != nil {
-		t.Fatalf("jt ls --json printed %q: %v", stdout, err)
-	}
+	rows := lsRows(t, stdout)
 	if r := row(t, rows, hostB, "fz"); r.State != "unreachable" {
 		t.Errorf("session fz on a frozen host: %q, want unreachable", r.State)
 	}
