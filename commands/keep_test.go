@@ -119,7 +119,7 @@ func TestStopKeeperChecksIdentity(t *testing.T) {
 	} {
 		os.WriteFile(path, []byte(record), 0o600)
 		e.d.Engine.StopKeeper("gpu1", "default")
-		if other.ProcessState != nil || syscall.Kill(other.Process.Pid, 0) != nil {
+		if other.ProcessState != nil || other.Process.Signal(syscall.Signal(0)) != nil {
 			t.Fatalf("%s: stopKeeper signalled pid %s, which is not the keeper", name, pid)
 		}
 		if _, err := os.Stat(path); err == nil {
