@@ -24,7 +24,7 @@ import (
 
 // call is one ssh invocation the fake saw.
 type call struct {
-	Kind  string // check, master, ping, script, forward, cancel, exit, terminal
+	Kind  string // check, master, ping, script, forward, cancel, exit, terminal, version, resolve
 	Args  []string
 	Stdin string
 	Mode  sshexec.Mode
@@ -43,6 +43,13 @@ type fakeSSH struct {
 	forwards map[int]net.Listener
 	// script answers a script run; nil answers with openAnswer.
 	script func(script string) (sshexec.Result, error)
+	// login answers a master's login; nil logs in.
+	login func() (sshexec.Result, error)
+	// terminal answers a remote command run on the terminal (jt attach);
+	// nil returns at once, as a console the user detached from.
+	terminal func(remote string) (sshexec.Result, error)
+	// version is what ssh -V prints; "" is a current OpenSSH.
+	version string
 }
 
 func newFakeSSH(t *testing.T, jupyter string) *fakeSSH {
@@ -67,6 +74,12 @@ func fail(args []string, code int, stderr string, kind error) (sshexec.Result, e
 }
 
 func kindOf(args []string) string {
+	if slices.Equal(args, sshexec.VersionArgs()) {
+		return "version"
+	}
+	if slices.Contains(args, "-G") {
+		return "resolve"
+	}
 	if i := slices.Index(args, "-O"); i >= 0 && i+1 < len(args) {
 		return args[i+1]
 	}
@@ -102,8 +115,34 @@ func (f *fakeSSH) Run(ctx context.Context, c sshexec.Cmd) (sshexec.Result, error
 		return sshexec.Result{Stderr: []byte("Master running (pid=" + strconv.Itoa(os.Getpid()) + ")\r\n")}, nil
 	case "master":
 		f.mu.Lock()
+		login := f.login
+		f.mu.Unlock()
+		if login != nil {
+			if res, err := login(); err != nil {
+				return res, err
+			}
+		}
+		f.mu.Lock()
 		f.master = true
 		f.mu.Unlock()
+		return sshexec.Result{}, nil
+	case "version":
+		f.mu.Lock()
+		v := f.version
+		f.mu.Unlock()
+		if v == "" {
+			v = "OpenSSH_9.2p1 Debian-2+deb12u3, OpenSSL 3.0.15 3 Sep 2024"
+		}
+		return sshexec.Result{Stderr: []byte(v + "\r\n")}, nil
+	case "resolve":
+		return sshexec.Result{Stdout: []byte(resolveAnswer(c.Args))}, nil
+	case "terminal":
+		f.mu.Lock()
+		term := f.terminal
+		f.mu.Unlock()
+		if term != nil {
+			return term(c.Args[len(c.Args)-1])
+		}
 		return sshexec.Result{}, nil
 	case "exit":
 		f.mu.Lock()
@@ -149,6 +188,19 @@ func (f *fakeSSH) Run(ctx context.Context, c sshexec.Cmd) (sshexec.Result, error
 	}
 	f.t.Errorf("unexpected ssh call %q", c.Args)
 	return fail(c.Args, 255, "unexpected", nil)
+}
+
+// resolveAnswer is what ssh -G prints for the fake's host: its settings,
+// the control path expanded from jt's -o ControlPath=.
+func resolveAnswer(args []string) string {
+	cp := "none"
+	for _, a := range args {
+		if v, ok := strings.CutPrefix(a, "ControlPath="); ok {
+			cp = strings.ReplaceAll(v, "%C", strings.Repeat("5f", 20))
+			break
+		}
+	}
+	return "user a\nhostname gpu1.example.org\nport 22\nproxyjump none\ncontrolpath " + cp + "\nbatchmode yes\n"
 }
 
 // specPort reads the local port of a -L spec, which must bind 127.0.0.1.
