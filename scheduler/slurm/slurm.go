@@ -43,7 +43,7 @@ func (Slurm) Submit(r scheduler.Submit) (templates.Script, error) {
 		return templates.Script{}, err
 	}
 	text, err := templates.RenderSlurm(templates.SlurmOpen{Name: r.Name, Nonce: r.Nonce, Args: r.Args, Job: job, Timeout: r.Timeout})
-	return templates.Script{Text: text, Kind: templates.KindSlurmOpen}, err
+	return templates.Script{Text: text, Kind: templates.KindBatchOpen}, err
 }
 
 func (Slurm) Started(b templates.Block, now time.Time) (scheduler.Started, error) {
@@ -84,7 +84,7 @@ func (Slurm) Status(ids []string) templates.Script {
 	if err != nil {
 		panic(err) // job ids come checked from the state file: a bug
 	}
-	return templates.Script{Text: text, Kind: templates.KindSlurmStatus}
+	return templates.Script{Text: text, Kind: templates.KindBatchStatus}
 }
 
 func (Slurm) Jobs(blocks []templates.Block) []scheduler.Job {
@@ -113,7 +113,7 @@ func (Slurm) Cancel(c scheduler.Cancel) templates.Script {
 	if err != nil {
 		panic(err) // name and nonce are jt's own, checked: a bug
 	}
-	return templates.Script{Text: text, Kind: templates.KindSlurmCancel}
+	return templates.Script{Text: text, Kind: templates.KindBatchCancel}
 }
 
 func (Slurm) Cancelled(b templates.Block) scheduler.Cancelled {
