@@ -11,12 +11,13 @@ import (
 	"mvdan.cc/sh/v3/syntax"
 
 	"github.com/jt-sh/jt/templates"
+	"github.com/jt-sh/jt/templates/scripttest"
 )
 
 // The Slurm scripts parse as POSIX sh whatever the values, and every value
 // stays one literal word (checked by running them below).
 func TestRenderSlurmParses(t *testing.T) {
-	for _, h := range hostile {
+	for _, h := range scripttest.Hostile {
 		job, err := templates.RenderSlurm(templates.SlurmJob{Name: "default", Nonce: "ab12", Dir: h, Flavour: h, Command: h})
 		if err != nil {
 			t.Fatalf("job: %v", err)
@@ -81,10 +82,10 @@ func TestSlurmOpenSubmitsWords(t *testing.T) {
 		t.Fatal(err)
 	}
 	// squeue knows no job 42: the script says it ended, after submitting.
-	r := runScript(t, home, script, "PATH="+bin+":"+os.Getenv("PATH"))
+	r := scripttest.Run(t, home, script, "PATH="+bin+":"+os.Getenv("PATH"))
 	got, err := os.ReadFile(argvFile)
 	if err != nil {
-		t.Fatalf("sbatch did not run: %v\n%s%s", err, r.stdout, r.stderr)
+		t.Fatalf("sbatch did not run: %v\n%s%s", err, r.Stdout, r.Stderr)
 	}
 	run := filepath.Join(home, ".local/state/jt/slurm/s1/00ff")
 	want := append([]string{"--parsable"}, args...)
@@ -101,8 +102,8 @@ func TestSlurmOpenSubmitsWords(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(home, "pwned")); err == nil {
 		t.Error("a value ran as code")
 	}
-	if len(r.reply.Blocks) != 1 || !r.reply.Blocks[0].Error || !strings.Contains(r.reply.Blocks[0].Values["error"], "job 42 ended") {
-		t.Errorf("answer %+v, want the error that job 42 ended", r.reply.Blocks)
+	if len(r.Reply.Blocks) != 1 || !r.Reply.Blocks[0].Error || !strings.Contains(r.Reply.Blocks[0].Values["error"], "job 42 ended") {
+		t.Errorf("answer %+v, want the error that job 42 ended", r.Reply.Blocks)
 	}
 }
 
@@ -114,11 +115,11 @@ func TestSlurmOpenRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := runScript(t, home, script, "PATH="+bin+":"+os.Getenv("PATH"))
-	if len(r.reply.Blocks) != 1 || !r.reply.Blocks[0].Error {
-		t.Fatalf("answer %+v, want one error", r.reply.Blocks)
+	r := scripttest.Run(t, home, script, "PATH="+bin+":"+os.Getenv("PATH"))
+	if len(r.Reply.Blocks) != 1 || !r.Reply.Blocks[0].Error {
+		t.Fatalf("answer %+v, want one error", r.Reply.Blocks)
 	}
-	b := r.reply.Blocks[0]
+	b := r.Reply.Blocks[0]
 	if b.Values["error"] != "sbatch refused the job: Batch job submission failed: Invalid partition name specified" {
 		t.Errorf("error %q", b.Values["error"])
 	}
@@ -142,9 +143,9 @@ func TestSlurmOpenNoSlurm(t *testing.T) {
 			t.Skip("sbatch is installed here")
 		}
 	}
-	r := runScript(t, home, script, "PATH=/usr/bin:/bin")
-	if len(r.reply.Blocks) != 1 || !strings.Contains(r.reply.Blocks[0].Values["error"], "sbatch not found") {
-		t.Errorf("answer %+v, want sbatch not found", r.reply.Blocks)
+	r := scripttest.Run(t, home, script, "PATH=/usr/bin:/bin")
+	if len(r.Reply.Blocks) != 1 || !strings.Contains(r.Reply.Blocks[0].Values["error"], "sbatch not found") {
+		t.Errorf("answer %+v, want sbatch not found", r.Reply.Blocks)
 	}
 }
 
