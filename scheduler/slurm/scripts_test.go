@@ -1,4 +1,4 @@
-package templates_test
+package slurm_test
 
 import (
 	"os"
@@ -10,6 +10,7 @@ import (
 
 	"mvdan.cc/sh/v3/syntax"
 
+	"github.com/jt-sh/jt/scheduler/slurm"
 	"github.com/jt-sh/jt/templates"
 	"github.com/jt-sh/jt/templates/scripttest"
 )
@@ -18,19 +19,19 @@ import (
 // stays one literal word (checked by running them below).
 func TestRenderSlurmParses(t *testing.T) {
 	for _, h := range scripttest.Hostile {
-		job, err := templates.RenderSlurm(templates.SlurmJob{Name: "default", Nonce: "ab12", Dir: h, Flavour: h, Command: h})
+		job, err := slurm.Render(slurm.JobScript{Name: "default", Nonce: "ab12", Dir: h, Flavour: h, Command: h})
 		if err != nil {
 			t.Fatalf("job: %v", err)
 		}
 		for _, data := range []any{
-			templates.SlurmJob{Name: "default", Nonce: "ab12", Dir: h, Flavour: h, Command: h,
+			slurm.JobScript{Name: "default", Nonce: "ab12", Dir: h, Flavour: h, Command: h,
 				Env: templates.Env{Setup: []string{h}, Modules: []string{h}, Conda: h, Venv: h}},
-			templates.SlurmOpen{Name: "default", Nonce: "ab12", Args: []string{h, "-p", h}, Job: job, Timeout: 60},
-			templates.SlurmStatus{Jobs: []string{h, "12"}},
-			templates.SlurmCancel{Name: "default", Nonce: h},
-			templates.SlurmCancel{Name: "default", KeepJob: true},
+			slurm.OpenScript{Name: "default", Nonce: "ab12", Args: []string{h, "-p", h}, Job: job, Timeout: 60},
+			slurm.StatusScript{Jobs: []string{h, "12"}},
+			slurm.CancelScript{Name: "default", Nonce: h},
+			slurm.CancelScript{Name: "default", KeepJob: true},
 		} {
-			script, err := templates.RenderSlurm(data)
+			script, err := slurm.Render(data)
 			if err != nil {
 				t.Fatalf("%T: %v", data, err)
 			}
@@ -39,8 +40,8 @@ func TestRenderSlurmParses(t *testing.T) {
 			}
 		}
 	}
-	if _, err := templates.RenderSlurm(templates.Open{}); err == nil {
-		t.Error("RenderSlurm(Open) should refuse")
+	if _, err := slurm.Render(templates.Open{}); err == nil {
+		t.Error("Render(Open) should refuse")
 	}
 }
 
@@ -73,11 +74,11 @@ func TestSlurmOpenSubmitsWords(t *testing.T) {
 	home := t.TempDir()
 	bin, argvFile := fakeSlurm(t)
 	args := []string{"--partition=gpu", "-c", "4", "--comment=$(touch " + home + "/pwned)", "it's", `"q"`, "a b", "--mem=1G;x"}
-	job, err := templates.RenderSlurm(templates.SlurmJob{Name: "s1", Nonce: "00ff", Command: "jupyter lab '$(touch " + home + "/pwned)'"})
+	job, err := slurm.Render(slurm.JobScript{Name: "s1", Nonce: "00ff", Command: "jupyter lab '$(touch " + home + "/pwned)'"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	script, err := templates.RenderSlurm(templates.SlurmOpen{Name: "s1", Nonce: "00ff", Args: args, Job: job, Timeout: 5})
+	script, err := slurm.Render(slurm.OpenScript{Name: "s1", Nonce: "00ff", Args: args, Job: job, Timeout: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +112,7 @@ func TestSlurmOpenSubmitsWords(t *testing.T) {
 func TestSlurmOpenRefused(t *testing.T) {
 	home := t.TempDir()
 	bin, _ := fakeSlurm(t)
-	script, err := templates.RenderSlurm(templates.SlurmOpen{Name: "s2", Nonce: "00aa", Args: []string{"-p", "bad"}, Job: "#!/bin/sh\n", Timeout: 5})
+	script, err := slurm.Render(slurm.OpenScript{Name: "s2", Nonce: "00aa", Args: []string{"-p", "bad"}, Job: "#!/bin/sh\n", Timeout: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +135,7 @@ func TestSlurmOpenRefused(t *testing.T) {
 // Without Slurm on PATH the answer says which command is missing.
 func TestSlurmOpenNoSlurm(t *testing.T) {
 	home := t.TempDir()
-	script, err := templates.RenderSlurm(templates.SlurmOpen{Name: "s3", Nonce: "00bb", Job: "#!/bin/sh\n", Timeout: 5})
+	script, err := slurm.Render(slurm.OpenScript{Name: "s3", Nonce: "00bb", Job: "#!/bin/sh\n", Timeout: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +172,7 @@ while :; do sleep 0.1; done
 	if err := os.WriteFile(filepath.Join(bin, "jupyter"), []byte(fake), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	script, err := templates.RenderSlurm(templates.SlurmJob{Name: name, Nonce: nonce, Flavour: "notebook", Port: 9123,
+	script, err := slurm.Render(slurm.JobScript{Name: name, Nonce: nonce, Flavour: "notebook", Port: 9123,
 		Env: templates.Env{Setup: []string{"export JT_FROM_SETUP='it works'", "name=clobbered"}}})
 	if err != nil {
 		t.Fatal(err)
