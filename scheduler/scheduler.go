@@ -15,7 +15,9 @@ import (
 )
 
 // Scheduler is one batch system. Each lives in a package of its own and
-// registers itself (Register) under its name.
+// registers itself (Register) under its name. Its scripts answer in the
+// batch protocol: templates.KindBatchOpen, KindBatchStatus and
+// KindBatchCancel.
 type Scheduler interface {
 	// Name is the scheduler's name in flags, profiles and the state file.
 	Name() string

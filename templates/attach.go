@@ -1,7 +1,6 @@
 package templates
 
 import (
-	"bytes"
 	"fmt"
 	"regexp"
 	"strings"
@@ -106,11 +105,10 @@ func ConsoleCommand(c Console) (string, error) {
 	if c.Mux != "screen" && c.Mux != "tmux" || c.ID == "" {
 		return "", fmt.Errorf("no window to attach to (mux %q, id %q)", c.Mux, c.ID)
 	}
-	var b bytes.Buffer
-	if err := scripts.ExecuteTemplate(&b, "attach_console.sh.tmpl", c); err != nil {
+	inner, err := scripts.Render("attach_console.sh.tmpl", c)
+	if err != nil {
 		return "", err
 	}
-	inner := b.String()
 	if !consoleRE.MatchString(inner) {
 		return "", fmt.Errorf("the console command %q has characters the login shell could read its own way", inner)
 	}

@@ -12,6 +12,7 @@ import (
 	"mvdan.cc/sh/v3/syntax"
 
 	"github.com/jt-sh/jt/templates"
+	"github.com/jt-sh/jt/templates/scripttest"
 )
 
 // consoleChars is every character the console command may carry inside
@@ -186,14 +187,14 @@ func TestConsoleCommandLoginShells(t *testing.T) {
 func TestConsoleCommandRefuses(t *testing.T) {
 	for kind, base := range consoles("default") {
 		for _, fl := range []string{"ID", "Socket", "ScreenDir"} {
-			for _, v := range hostile {
+			for _, v := range scripttest.Hostile {
 				c := with(base, fl, v).(templates.Console)
 				cmd, err := templates.ConsoleCommand(c)
 				if err != nil {
 					continue
 				}
 				inner := innerOf(t, cmd)
-				if strings.Contains(inner, canary) {
+				if strings.Contains(inner, scripttest.Canary) {
 					t.Errorf("%s %s=%.40q: hostile text in %q", kind, fl, v, cmd)
 				}
 				argv := innerArgv(t, inner)
@@ -287,7 +288,7 @@ func TestAttachScriptToConsole(t *testing.T) {
 	name := uniqueName(t, "at.1")
 	session := "jt-" + strings.ReplaceAll(name, ".", "_")
 	sess := filepath.Join(sessionsDir(home), name)
-	writeFiles(t, sess, map[string]string{"mux": "tmux\n"})
+	scripttest.WriteFiles(t, sess, map[string]string{"mux": "tmux\n"})
 	bin := fakeTools(t, dir, map[string]string{"tmux": `case "$*" in
 "-L jt-` + name + ` has-session -t =` + session + `") exit 0 ;;
 *has-session*) exit 1 ;;
@@ -295,13 +296,13 @@ func TestAttachScriptToConsole(t *testing.T) {
 esac
 `})
 	path := "PATH=" + bin + ":/usr/bin:/bin"
-	r := runScript(t, home, render(t, templates.Attach{Name: name}), path)
-	if r.code != 0 {
-		t.Fatalf("attach.sh: exit %d\n%s", r.code, r.stderr)
+	r := scripttest.Run(t, home, render(t, templates.Attach{Name: name}), path)
+	if r.Code != 0 {
+		t.Fatalf("attach.sh: exit %d\n%s", r.Code, r.Stderr)
 	}
-	c, err := templates.ParseAttach("gpu1", []byte(r.stdout), name)
+	c, err := templates.ParseAttach("gpu1", []byte(r.Stdout), name)
 	if err != nil {
-		t.Fatalf("ParseAttach(%q): %v", r.stdout, err)
+		t.Fatalf("ParseAttach(%q): %v", r.Stdout, err)
 	}
 	cmd := consoleCommand(t, c)
 	run := exec.Command("sh", "-c", cmd)

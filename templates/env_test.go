@@ -11,6 +11,7 @@ import (
 	"mvdan.cc/sh/v3/syntax"
 
 	"github.com/jt-sh/jt/templates"
+	"github.com/jt-sh/jt/templates/scripttest"
 )
 
 var fullEnv = templates.Env{
@@ -33,7 +34,7 @@ func envInputs(env templates.Env) []any {
 func TestRenderEnvHostile(t *testing.T) {
 	for _, in := range envInputs(fullEnv) {
 		base := shape(parse(t, render(t, in)))
-		for i, v := range hostile {
+		for i, v := range scripttest.Hostile {
 			for _, field := range []string{"Setup", "Modules", "Conda", "Venv"} {
 				if v == "" && (field == "Conda" || field == "Venv") {
 					continue // empty means not set: nothing is rendered
@@ -209,14 +210,14 @@ esac
 
 // openEnv runs open.sh with mux none and a command that dumps its
 // environment to $HOME/env.out: what Jupyter (and its kernels) would get.
-func openEnv(t *testing.T, home string, env templates.Env, extraEnv ...string) (shResult, map[string]string) {
+func openEnv(t *testing.T, home string, env templates.Env, extraEnv ...string) (scripttest.Result, map[string]string) {
 	t.Helper()
 	o := benignOpen
 	o.Name = uniqueName(t, "env")
 	o.Dir, o.Mux, o.Timeout, o.Env = "", "none", 10, env
 	o.Command = `sh -c 'env >"$HOME/env.out"'`
 	os.Remove(filepath.Join(home, "env.out"))
-	r := runScript(t, home, render(t, o), extraEnv...)
+	r := scripttest.Run(t, home, render(t, o), extraEnv...)
 	vars := map[string]string{}
 	if data, err := os.ReadFile(filepath.Join(home, "env.out")); err == nil {
 		for _, l := range strings.Split(string(data), "\n") {
@@ -231,7 +232,7 @@ func openEnv(t *testing.T, home string, env templates.Env, extraEnv ...string) (
 func TestEnvReachesTheServer(t *testing.T) {
 	home := t.TempDir()
 	bin := fakeTools(t, home, map[string]string{"conda": fakeConda})
-	writeFiles(t, home, map[string]string{
+	scripttest.WriteFiles(t, home, map[string]string{
 		"env.sh":                   "export FROM_SOURCE=yes\nname=clobbered dir=/clobbered\n",
 		".jt-modules.sh":           "module() { [ \"$1\" = load ] && export LOADED_MODULES=\"${LOADED_MODULES:+$LOADED_MODULES:}$2\"; }\n",
 		"venv/bin/activate":        "VIRTUAL_ENV=\"$HOME/venv\"; export VIRTUAL_ENV; PATH=\"$VIRTUAL_ENV/bin:$PATH\"; export PATH\n",
@@ -244,8 +245,8 @@ func TestEnvReachesTheServer(t *testing.T) {
 		Venv:    "~/venv",
 	}
 	r, vars := openEnv(t, home, env, "PATH="+bin+":"+os.Getenv("PATH"))
-	if len(r.reply.Blocks) != 1 || !strings.Contains(r.reply.Blocks[0].Values["error"], "jupyter exited with status 0") {
-		t.Fatalf("open.sh answered %+v, want the dumped-env command to exit 0\nstderr: %s", r.reply.Blocks, r.stderr)
+	if len(r.Reply.Blocks) != 1 || !strings.Contains(r.Reply.Blocks[0].Values["error"], "jupyter exited with status 0") {
+		t.Fatalf("open.sh answered %+v, want the dumped-env command to exit 0\nstderr: %s", r.Reply.Blocks, r.Stderr)
 	}
 	for k, want := range map[string]string{
 		"JT_A": "a b", "FROM_SOURCE": "yes", "LOADED_MODULES": "python/3.11:cuda 12",
@@ -299,11 +300,11 @@ func TestEnvFailureIsReported(t *testing.T) {
 		{templates.Env{Setup: []string{"echo bye; exit 3"}}, "echo bye; exit 3", "bye"},
 	} {
 		r, vars := openEnv(t, home, tc.env, "PATH="+bin+":"+os.Getenv("PATH"))
-		if len(r.reply.Blocks) != 1 || !r.reply.Blocks[0].Error {
-			t.Errorf("%+v: answer %+v, want an error\nstderr: %s", tc.env, r.reply.Blocks, r.stderr)
+		if len(r.Reply.Blocks) != 1 || !r.Reply.Blocks[0].Error {
+			t.Errorf("%+v: answer %+v, want an error\nstderr: %s", tc.env, r.Reply.Blocks, r.Stderr)
 			continue
 		}
-		b := r.reply.Blocks[0]
+		b := r.Reply.Blocks[0]
 		if !strings.HasSuffix(b.Values["error"], "at: "+tc.step) || b.Values["hint"] == "" {
 			t.Errorf("%+v: error %q hint %q, want the failing step %q", tc.env, b.Values["error"], b.Values["hint"], tc.step)
 		}
@@ -322,19 +323,19 @@ func TestEnvSetupCannotReadTheScript(t *testing.T) {
 	home := t.TempDir()
 	r, vars := openEnv(t, home, templates.Env{Setup: []string{"cat >/dev/null; export AFTER=1"}})
 	if vars["AFTER"] != "1" {
-		t.Errorf("setup reading stdin broke the script: %+v\nstderr: %s", r.reply.Blocks, r.stderr)
+		t.Errorf("setup reading stdin broke the script: %+v\nstderr: %s", r.Reply.Blocks, r.Stderr)
 	}
 }
 
 func TestDoctorScript(t *testing.T) {
 	home := t.TempDir()
 	d := templates.Doctor{Name: "default", Mux: "auto", Flavour: "notebook", Env: templates.Env{Setup: []string{"export X=1"}}}
-	r := runScript(t, home, render(t, d))
-	if !r.reply.Complete {
-		t.Fatalf("doctor.sh did not finish: %+v\nstdout: %s\nstderr: %s", r.reply, r.stdout, r.stderr)
+	r := scripttest.Run(t, home, render(t, d))
+	if !r.Reply.Complete {
+		t.Fatalf("doctor.sh did not finish: %+v\nstdout: %s\nstderr: %s", r.Reply, r.Stdout, r.Stderr)
 	}
 	got := map[string]string{}
-	for _, b := range r.reply.Blocks {
+	for _, b := range r.Reply.Blocks {
 		got[b.Values["check"]] = b.Values["status"]
 		if b.Values["msg"] == "" {
 			t.Errorf("check %s has no message", b.Values["check"])
@@ -351,14 +352,14 @@ func TestDoctorScript(t *testing.T) {
 
 	// A failing setup is reported with its output, and the checks go on.
 	d.Env.Setup = []string{"echo broken >&2; false"}
-	r = runScript(t, home, render(t, d))
+	r = scripttest.Run(t, home, render(t, d))
 	var env templates.Block
-	for _, b := range r.reply.Blocks {
+	for _, b := range r.Reply.Blocks {
 		if b.Values["check"] == "env" {
 			env = b
 		}
 	}
-	if env.Values["status"] != "fail" || env.Values["fix"] == "" || !slices.Contains(env.Log, "broken") || !r.reply.Complete {
-		t.Errorf("failed setup: %+v (complete %v)", env, r.reply.Complete)
+	if env.Values["status"] != "fail" || env.Values["fix"] == "" || !slices.Contains(env.Log, "broken") || !r.Reply.Complete {
+		t.Errorf("failed setup: %+v (complete %v)", env, r.Reply.Complete)
 	}
 }

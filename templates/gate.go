@@ -26,13 +26,16 @@ const MaxReply = 1 << 20
 type Kind int
 
 const (
-	KindSession     Kind = iota // open.sh and list.sh (answer_session)
-	KindClose                   // close.sh
-	KindAttach                  // attach.sh
-	KindDoctor                  // doctor.sh
-	KindSlurmOpen               // slurm_open.sh
-	KindSlurmStatus             // slurm_status.sh
-	KindSlurmCancel             // slurm_cancel.sh
+	KindSession Kind = iota // open.sh and list.sh (answer_session)
+	KindClose               // close.sh
+	KindAttach              // attach.sh
+	KindDoctor              // doctor.sh
+
+	// The batch answer protocol: any scheduler's scripts (package
+	// scheduler and its implementations) answer with these keys.
+	KindBatchOpen   // a Submit script: the job, its node and Jupyter
+	KindBatchStatus // a Status script: one block per job
+	KindBatchCancel // a Cancel script
 )
 
 // AnswerError is a value a host answered that jt refuses to use.
@@ -231,19 +234,22 @@ var keys = map[Kind]map[string]grammar{
 	KindDoctor: {
 		"check": gWord, "status": g("a status", oneOf("ok", "warn", "fail")), "msg": text, "fix": text,
 	},
-	KindSlurmOpen: {
+	// The batch protocol's keys, whichever scheduler's scripts answer.
+	KindBatchOpen: {
 		"status": g("a status", oneOf("started", "running")), "name": gName, "job": gJob, "nonce": gNonce,
 		"node": gNode, "addr": gAddr, "port": gPort, "pid": g("a pid", number(1, maxPID, true)), "runtime": gRuntime,
 		"started": gStarted, "left": gTime, "limit": gTime, "dir": gDir, "log": gLog,
 		"error": text, "hint": text, "ended": g("ended", oneOf("yes")), "kernel_warning": text,
 	},
-	KindSlurmStatus: {
+	KindBatchStatus: {
 		"job": gJob, "name": gName, "nonce": gNonce, "state": g("a job state", match(jobStateRE, "not a job state")),
 		"reason": text, "nodes": gNodeList, "left": gTime, "limit": gTime, "source": gWord,
 		"info_addr": gAddr, "info_port": gPort, "info_pid": g("a pid", number(1, maxPID, true)),
 		"info_runtime": gRuntime, "info_started": gStarted, "info_dir": gDir, "error": text,
 	},
-	KindSlurmCancel: {
+	// A cancel's state "noslurm" is Slurm's word for a host without its
+	// commands; scheduler/slurm reads it as "absent".
+	KindBatchCancel: {
 		"name": gName, "jobs": gJobs, "stuck": gJobs, "scancel": text,
 		"state": g("a state", oneOf("noslurm", "kept", "cancelled", "stuck", "none")),
 	},

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jt-sh/jt/templates"
+	"github.com/jt-sh/jt/templates/scripttest"
 )
 
 func alive(pid int) bool { return syscall.Kill(pid, 0) == nil }
@@ -26,11 +27,11 @@ func stillAlive(t *testing.T, pid int, what string) {
 
 func closeSession(t *testing.T, home string, c templates.Close) templates.Block {
 	t.Helper()
-	r := runScript(t, home, render(t, c))
-	if r.code != 0 || len(r.reply.Blocks) != 1 {
-		t.Fatalf("exit %d, %+v\nstdout: %s\nstderr: %s", r.code, r.reply, r.stdout, r.stderr)
+	r := scripttest.Run(t, home, render(t, c))
+	if r.Code != 0 || len(r.Reply.Blocks) != 1 {
+		t.Fatalf("exit %d, %+v\nstdout: %s\nstderr: %s", r.Code, r.Reply, r.Stdout, r.Stderr)
 	}
-	return r.reply.Blocks[0]
+	return r.Reply.Blocks[0]
 }
 
 // A runtime file left by a server that died, its pid now another process
@@ -57,7 +58,7 @@ func TestCloseSparesReusedServerPID(t *testing.T) {
 			sess := filepath.Join(sessionsDir(home), name)
 			pid := startProcess(t, exec.Command("sleep", "60"), tc.env(sess)...)
 			runtime := "runtime/nbserver-" + strconv.Itoa(pid) + ".json"
-			writeFiles(t, sess, map[string]string{"log": "x\n", runtime: `{"pid": 1}`})
+			scripttest.WriteFiles(t, sess, map[string]string{"log": "x\n", runtime: `{"pid": 1}`})
 			old := time.Now().Add(-tc.age)
 			os.Chtimes(filepath.Join(sess, runtime), old, old)
 
@@ -79,7 +80,7 @@ func TestCloseSparesReusedWindowPID(t *testing.T) {
 	cmd := exec.Command("sleep", "60")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	leader := startProcess(t, cmd)
-	writeFiles(t, sess, map[string]string{"log": "x\n", "window.pid": strconv.Itoa(leader) + "\n"})
+	scripttest.WriteFiles(t, sess, map[string]string{"log": "x\n", "window.pid": strconv.Itoa(leader) + "\n"})
 	closeSession(t, home, templates.Close{Name: name})
 	stillAlive(t, leader, "close of a stale window.pid")
 
@@ -89,7 +90,7 @@ func TestCloseSparesReusedWindowPID(t *testing.T) {
 	cmd = exec.Command("sleep", "60")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	window := startProcess(t, cmd, "JUPYTER_RUNTIME_DIR="+filepath.Join(sess, "runtime"))
-	writeFiles(t, sess, map[string]string{"log": "x\n", "window.pid": strconv.Itoa(window) + "\n"})
+	scripttest.WriteFiles(t, sess, map[string]string{"log": "x\n", "window.pid": strconv.Itoa(window) + "\n"})
 	closeSession(t, home, templates.Close{Name: name})
 	deadline := time.Now().Add(5 * time.Second)
 	for alive(window) && time.Now().Before(deadline) {
@@ -107,7 +108,7 @@ func TestCloseUndoSparesReusedOpeningPID(t *testing.T) {
 	name := uniqueName(t, "undo")
 	sess := filepath.Join(sessionsDir(home), name)
 	pid := startProcess(t, exec.Command("sleep", "60"))
-	writeFiles(t, sess, map[string]string{"opening": strconv.Itoa(pid) + "\n", "nonce": "other\n"})
+	scripttest.WriteFiles(t, sess, map[string]string{"opening": strconv.Itoa(pid) + "\n", "nonce": "other\n"})
 	b := closeSession(t, home, templates.Close{Name: name, Nonce: "n1"})
 	if b.Values["state"] != "kept" {
 		t.Errorf("undo with another nonce: %v", b.Values)
@@ -125,7 +126,7 @@ func TestCloseUndoSparesReusedOpeningPID(t *testing.T) {
 	script.Stdin = r
 	opening := startProcess(t, script)
 	r.Close()
-	writeFiles(t, sess, map[string]string{"opening": strconv.Itoa(opening) + "\n"})
+	scripttest.WriteFiles(t, sess, map[string]string{"opening": strconv.Itoa(opening) + "\n"})
 	closeSession(t, home, templates.Close{Name: name, Nonce: "n1"})
 	deadline := time.Now().Add(5 * time.Second)
 	for alive(opening) && time.Now().Before(deadline) {

@@ -3,68 +3,17 @@
 package templates_test
 
 import (
-	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/jt-sh/jt/templates"
+	"github.com/jt-sh/jt/templates/scripttest"
 )
-
-// envJupyter is a jupyter that records the JUPYTER_PATH it was started
-// with, then writes its runtime file and serves until killed.
-const envJupyter = `#!/bin/sh
-printf '%s\n' "${JUPYTER_PATH-unset}" >"$JUPYTER_RUNTIME_DIR/jupyter_path"
-printf '{"pid": %d, "port": 1, "token": "t0k", "base_url": "/"}\n' $$ >"$JUPYTER_RUNTIME_DIR/nbserver-$$.json"
-trap 'rm -f "$JUPYTER_RUNTIME_DIR/nbserver-$$.json"; exit 0' TERM
-while :; do sleep 0.1; done
-`
-
-// fakePython writes an env's python at path: the real python3 without its
-// site directories (so never the system's ipykernel), with a stub
-// ipykernel package importable when withKernel is set.
-func fakePython(t *testing.T, path string, withKernel bool) {
-	t.Helper()
-	real, err := exec.LookPath("python3")
-	if err != nil {
-		t.Fatalf("python3 is needed to run the kernelspec writer: %v", err)
-	}
-	body := "#!/bin/sh\nexec " + templates.Quote(real) + ` -S "$@"` + "\n"
-	if withKernel {
-		stub := filepath.Join(filepath.Dir(path), "stub")
-		if err := os.MkdirAll(filepath.Join(stub, "ipykernel"), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(stub, "ipykernel", "__init__.py"), nil, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		body = "#!/bin/sh\nPYTHONPATH=" + templates.Quote(stub) + " exec " + templates.Quote(real) + ` -S "$@"` + "\n"
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(body), 0o755); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// makeVenv lays out a venv at home/dir: an activate script that puts its
-// bin first on PATH, and its python.
-func makeVenv(t *testing.T, home, dir string, withKernel bool) string {
-	t.Helper()
-	venv := filepath.Join(home, dir)
-	writeFiles(t, venv, map[string]string{
-		"bin/activate": "VIRTUAL_ENV=" + templates.Quote(venv) + "; export VIRTUAL_ENV; PATH=\"$VIRTUAL_ENV/bin:$PATH\"; export PATH\n",
-	})
-	fakePython(t, filepath.Join(venv, "bin", "python"), withKernel)
-	return venv
-}
 
 // condaPrefix is a conda whose activate exports CONDA_PREFIX=$HOME/cenv.
 const condaPrefix = `case "$*" in
@@ -77,31 +26,6 @@ EOF
 *) exit 2 ;;
 esac
 `
-
-// kernelSpec is the kernelspec python3 that open.sh wrote for session dir
-// sess, or nil.
-func kernelSpec(t *testing.T, sess string) map[string]any {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join(sess, "jupyter", "kernels", "python3", "kernel.json"))
-	if err != nil {
-		return nil
-	}
-	var spec map[string]any
-	if err := json.Unmarshal(data, &spec); err != nil {
-		t.Fatalf("kernel.json is not JSON: %v\n%s", err, data)
-	}
-	return spec
-}
-
-func argvOf(spec map[string]any) []string {
-	var argv []string
-	list, _ := spec["argv"].([]any)
-	for _, a := range list {
-		s, _ := a.(string)
-		argv = append(argv, s)
-	}
-	return argv
-}
 
 // A venv or conda env whose python can import ipykernel is the session's
 // default kernel: a kernelspec python3 in the session's own directory,
@@ -139,27 +63,27 @@ func TestOpenEnvKernel(t *testing.T) {
 			home := t.TempDir()
 			conda := fakeTools(t, home, map[string]string{"conda": condaPrefix})
 			if tc.venvDir != "" {
-				makeVenv(t, home, tc.venvDir, tc.withKernel)
+				scripttest.MakeVenv(t, home, tc.venvDir, tc.withKernel)
 			}
 			if tc.condaEnv {
-				fakePython(t, filepath.Join(home, "cenv", "bin", "python"), tc.withKernel)
+				scripttest.FakePython(t, filepath.Join(home, "cenv", "bin", "python"), tc.withKernel)
 			}
 			bin := t.TempDir()
-			if err := os.WriteFile(filepath.Join(bin, "jupyter"), []byte(envJupyter), 0o755); err != nil {
+			if err := os.WriteFile(filepath.Join(bin, "jupyter"), []byte(scripttest.EnvJupyter), 0o755); err != nil {
 				t.Fatal(err)
 			}
 			env := tc.env
 			env.Venv = strings.ReplaceAll(env.Venv, "HOME", home)
 			o := templates.Open{Name: "k", Mode: "tcp", Mux: "none", Timeout: 10, Flavour: "notebook", Env: env}
 			path := "PATH=" + bin + ":" + conda + ":" + os.Getenv("PATH")
-			r := runScript(t, home, render(t, o), path)
+			r := scripttest.Run(t, home, render(t, o), path)
 			sess := filepath.Join(sessionsDir(home), "k")
 			closeScript := render(t, templates.Close{Name: "k"})
-			defer runScript(t, home, closeScript, path)
-			if len(r.reply.Blocks) != 1 || r.reply.Blocks[0].Error || r.reply.Blocks[0].Values["status"] != "started" {
-				t.Fatalf("open.sh answered %+v\nstderr: %s", r.reply.Blocks, r.stderr)
+			defer scripttest.Run(t, home, closeScript, path)
+			if len(r.Reply.Blocks) != 1 || r.Reply.Blocks[0].Error || r.Reply.Blocks[0].Values["status"] != "started" {
+				t.Fatalf("open.sh answered %+v\nstderr: %s", r.Reply.Blocks, r.Stderr)
 			}
-			b := r.reply.Blocks[0]
+			b := r.Reply.Blocks[0]
 			expand := func(s string) string {
 				return strings.ReplaceAll(strings.ReplaceAll(s, "SESS", sess), "HOME", home)
 			}
@@ -171,14 +95,14 @@ func TestOpenEnvKernel(t *testing.T) {
 			if w := templates.KernelWarning(b); w != expand(tc.wantWarn) {
 				t.Errorf("kernel warning %q, want %q", w, expand(tc.wantWarn))
 			}
-			spec := kernelSpec(t, sess)
+			spec := scripttest.KernelSpec(t, sess)
 			if tc.wantPy == "" {
 				if spec != nil {
 					t.Errorf("a kernelspec was written: %v", spec)
 				}
 			} else {
 				want := []string{filepath.Join(home, tc.wantPy), "-m", "ipykernel_launcher", "-f", "{connection_file}"}
-				if argv := argvOf(spec); !slices.Equal(argv, want) {
+				if argv := scripttest.ArgvOf(spec); !slices.Equal(argv, want) {
 					t.Errorf("kernelspec argv %q, want %q", argv, want)
 				}
 				if spec["display_name"] != expand(tc.wantLabel) || spec["language"] != "python" {
@@ -186,7 +110,7 @@ func TestOpenEnvKernel(t *testing.T) {
 				}
 			}
 
-			runScript(t, home, closeScript, path)
+			scripttest.Run(t, home, closeScript, path)
 			if _, err := os.Stat(filepath.Join(sess, "jupyter")); !os.IsNotExist(err) {
 				t.Errorf("close left the session's kernelspec: %v", err)
 			}
@@ -197,33 +121,33 @@ func TestOpenEnvKernel(t *testing.T) {
 // A server started again without the env loses the kernelspec of the last.
 func TestOpenEnvKernelNotLeftOver(t *testing.T) {
 	home := t.TempDir()
-	makeVenv(t, home, "env", true)
+	scripttest.MakeVenv(t, home, "env", true)
 	bin := t.TempDir()
-	if err := os.WriteFile(filepath.Join(bin, "jupyter"), []byte(envJupyter), 0o755); err != nil {
+	if err := os.WriteFile(filepath.Join(bin, "jupyter"), []byte(scripttest.EnvJupyter), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	path := "PATH=" + bin + ":" + os.Getenv("PATH")
 	sess := filepath.Join(sessionsDir(home), "k")
 	o := templates.Open{Name: "k", Mode: "tcp", Mux: "none", Timeout: 10, Flavour: "notebook", Env: templates.Env{Venv: "~/env"}}
-	defer runScript(t, home, render(t, templates.Close{Name: "k"}), path)
-	r := runScript(t, home, render(t, o), path)
-	if len(r.reply.Blocks) != 1 || r.reply.Blocks[0].Values["status"] != "started" || r.reply.Blocks[0].Server == nil {
-		t.Fatalf("first open: %+v %s", r.reply.Blocks, r.stderr)
+	defer scripttest.Run(t, home, render(t, templates.Close{Name: "k"}), path)
+	r := scripttest.Run(t, home, render(t, o), path)
+	if len(r.Reply.Blocks) != 1 || r.Reply.Blocks[0].Values["status"] != "started" || r.Reply.Blocks[0].Server == nil {
+		t.Fatalf("first open: %+v %s", r.Reply.Blocks, r.Stderr)
 	}
-	if kernelSpec(t, sess) == nil {
+	if scripttest.KernelSpec(t, sess) == nil {
 		t.Fatal("the venv's kernelspec was not written")
 	}
 	// The server ends (as after a reboot or a crash); its session dir stays.
-	pid := r.reply.Blocks[0].Server.PID
+	pid := r.Reply.Blocks[0].Server.PID
 	syscall.Kill(pid, syscall.SIGTERM)
 	for deadline := time.Now().Add(5 * time.Second); syscall.Kill(pid, 0) == nil && time.Now().Before(deadline); {
 		time.Sleep(20 * time.Millisecond)
 	}
 	o.Env = templates.Env{}
-	if r := runScript(t, home, render(t, o), path); len(r.reply.Blocks) != 1 || r.reply.Blocks[0].Values["status"] != "started" {
-		t.Fatalf("second open: %+v %s", r.reply.Blocks, r.stderr)
+	if r := scripttest.Run(t, home, render(t, o), path); len(r.Reply.Blocks) != 1 || r.Reply.Blocks[0].Values["status"] != "started" {
+		t.Fatalf("second open: %+v %s", r.Reply.Blocks, r.Stderr)
 	}
-	if spec := kernelSpec(t, sess); spec != nil {
+	if spec := scripttest.KernelSpec(t, sess); spec != nil {
 		t.Errorf("a server without the venv keeps its kernelspec: %v", spec)
 	}
 }
@@ -238,108 +162,24 @@ func TestKernelWarningVisible(t *testing.T) {
 	}
 }
 
-// The Slurm job sets the same kernel up on the node, in the job's own run
-// directory, and jt open --slurm's answer carries the warning when the
-// env's python has no ipykernel. sbatch here runs the job at once.
-func TestSlurmJobEnvKernel(t *testing.T) {
-	for _, withKernel := range []bool{true, false} {
-		t.Run(strconv.FormatBool(withKernel), func(t *testing.T) {
-			home := t.TempDir()
-			makeVenv(t, home, "env", withKernel)
-			bin := t.TempDir()
-			pidFile := filepath.Join(bin, "job.pid")
-			for name, body := range map[string]string{
-				"jupyter": envJupyter,
-				"sbatch": `#!/bin/sh
-for a in "$@"; do case $a in --output=*) out=${a#--output=} ;; esac; last=$a; done
-setsid sh "$last" >>"$out" 2>&1 </dev/null &
-echo $! >` + templates.Quote(pidFile) + `
-echo 7
-`,
-				"squeue": `#!/bin/sh
-case "$*" in
-*--name*) ;;
-*'%T|%r|%N|%k'*) echo 'RUNNING|None|node1|jt:00cc' ;;
-*'%L|%l'*) echo '59:00|1:00:00' ;;
-esac
-`,
-				"scancel": "#!/bin/sh\nexit 0\n",
-			} {
-				if err := os.WriteFile(filepath.Join(bin, name), []byte(body), 0o755); err != nil {
-					t.Fatal(err)
-				}
-			}
-			job, err := templates.RenderSlurm(templates.SlurmJob{Name: "sk", Nonce: "00cc", Flavour: "notebook", Port: 9124, Env: templates.Env{Venv: "~/env"}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			script, err := templates.RenderSlurm(templates.SlurmOpen{Name: "sk", Nonce: "00cc", Job: job, Timeout: 10})
-			if err != nil {
-				t.Fatal(err)
-			}
-			r := runScript(t, home, script, "PATH="+bin+":"+os.Getenv("PATH"))
-			defer func() {
-				data, _ := os.ReadFile(pidFile)
-				if pid, err := strconv.Atoi(strings.TrimSpace(string(data))); err == nil && pid > 0 {
-					syscall.Kill(pid, syscall.SIGTERM)
-				}
-			}()
-			if len(r.reply.Blocks) != 1 || r.reply.Blocks[0].Error || r.reply.Blocks[0].Values["status"] != "started" {
-				t.Fatalf("slurm_open.sh answered %+v\nstderr: %s", r.reply.Blocks, r.stderr)
-			}
-			b := r.reply.Blocks[0]
-			run := filepath.Join(home, ".local/state/jt/slurm/sk/00cc")
-			gotPath, _ := os.ReadFile(filepath.Join(run, "runtime", "jupyter_path"))
-			spec := kernelSpec(t, run)
-			log, _ := os.ReadFile(filepath.Join(run, "log"))
-			if withKernel {
-				want := []string{filepath.Join(home, "env/bin/python"), "-m", "ipykernel_launcher", "-f", "{connection_file}"}
-				if argv := argvOf(spec); !slices.Equal(argv, want) || spec["display_name"] != "Python 3 (venv ~/env)" {
-					t.Errorf("the job's kernelspec %v, want argv %q", spec, want)
-				}
-				if g, w := strings.TrimSpace(string(gotPath)), run+"/jupyter:"+home+"/env/share/jupyter"; g != w {
-					t.Errorf("the job's JUPYTER_PATH %q, want %q", g, w)
-				}
-				if w := templates.KernelWarning(b); w != "" {
-					t.Errorf("a warning although the venv has ipykernel: %q", w)
-				}
-				return
-			}
-			if spec != nil {
-				t.Errorf("a kernelspec without ipykernel: %v", spec)
-			}
-			if g, w := strings.TrimSpace(string(gotPath)), home+"/env/share/jupyter"; g != w {
-				t.Errorf("the job's JUPYTER_PATH %q, want %q", g, w)
-			}
-			want := "the venv ~/env cannot import ipykernel: notebooks run in Jupyter's default Python kernel, not in it; to run them there: " + home + "/env/bin/python -m pip install ipykernel"
-			if w := templates.KernelWarning(b); w != want {
-				t.Errorf("warning %q, want %q", w, want)
-			}
-			if !strings.Contains(string(log), "jt: "+want+"\n") {
-				t.Errorf("the job's output lacks the warning:\n%s", log)
-			}
-		})
-	}
-}
-
 // jt doctor says which python the notebooks of a venv profile run in, or
 // warns, with the fix, when that python has no ipykernel.
 func TestDoctorEnvKernel(t *testing.T) {
 	for _, withKernel := range []bool{true, false} {
 		home := t.TempDir()
-		makeVenv(t, home, "env", withKernel)
+		scripttest.MakeVenv(t, home, "env", withKernel)
 		// Quick stand-ins for jupyter: its own checks are not this test's.
 		stub := "#!/bin/sh\necho 6.4.12\n"
 		bin := fakeTools(t, t.TempDir(), map[string]string{"jupyter": stub, "jupyter-notebook": stub, "jupyter-server": stub, "jupyter-lab": stub})
-		r := runScript(t, home, render(t, templates.Doctor{Name: "default", Mux: "auto", Flavour: "notebook", Env: templates.Env{Venv: "~/env"}}), "PATH="+bin+":"+os.Getenv("PATH"))
+		r := scripttest.Run(t, home, render(t, templates.Doctor{Name: "default", Mux: "auto", Flavour: "notebook", Env: templates.Env{Venv: "~/env"}}), "PATH="+bin+":"+os.Getenv("PATH"))
 		var kernel *templates.Block
-		for i, b := range r.reply.Blocks {
+		for i, b := range r.Reply.Blocks {
 			if b.Values["check"] == "kernel" {
-				kernel = &r.reply.Blocks[i]
+				kernel = &r.Reply.Blocks[i]
 			}
 		}
-		if !r.reply.Complete || kernel == nil {
-			t.Fatalf("ipykernel %v: no kernel check in %+v\nstderr: %s", withKernel, r.reply.Blocks, r.stderr)
+		if !r.Reply.Complete || kernel == nil {
+			t.Fatalf("ipykernel %v: no kernel check in %+v\nstderr: %s", withKernel, r.Reply.Blocks, r.Stderr)
 		}
 		py := filepath.Join(home, "env/bin/python")
 		v := kernel.Values

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/jt-sh/jt/templates"
+	"github.com/jt-sh/jt/templates/scripttest"
 )
 
 // fakeJupyter is a jupyter that, like the real one, writes its runtime file
@@ -35,15 +36,15 @@ func openIn(t *testing.T, home string, o templates.Open) templates.Block {
 		t.Fatal(err)
 	}
 	path := "PATH=" + bin + ":" + os.Getenv("PATH")
-	r := runScript(t, home, script, path)
+	r := scripttest.Run(t, home, script, path)
 	t.Cleanup(func() {
 		close, _ := templates.Render(templates.Close{Name: o.Name})
-		runScript(t, home, close, path)
+		scripttest.Run(t, home, close, path)
 	})
-	if r.parseErr != nil || len(r.reply.Blocks) != 1 {
-		t.Fatalf("open.sh answered %q (stderr %q): %v", r.stdout, r.stderr, r.parseErr)
+	if r.ParseErr != nil || len(r.Reply.Blocks) != 1 {
+		t.Fatalf("open.sh answered %q (stderr %q): %v", r.Stdout, r.Stderr, r.ParseErr)
 	}
-	return r.reply.Blocks[0]
+	return r.Reply.Blocks[0]
 }
 
 func TestOpenSocketByDefault(t *testing.T) {
@@ -93,18 +94,18 @@ func TestSessionOnAnotherMachineIsLeftAlone(t *testing.T) {
 	}
 
 	list, _ := templates.Render(templates.List{})
-	r := runScript(t, home, list)
-	if len(r.reply.Blocks) != 1 || r.reply.Blocks[0].Values["state"] != "elsewhere" || r.reply.Blocks[0].Values["node"] != "login2" {
-		t.Errorf("list: %+v", r.reply.Blocks)
+	r := scripttest.Run(t, home, list)
+	if len(r.Reply.Blocks) != 1 || r.Reply.Blocks[0].Values["state"] != "elsewhere" || r.Reply.Blocks[0].Values["node"] != "login2" {
+		t.Errorf("list: %+v", r.Reply.Blocks)
 	}
 	again := openIn(t, home, templates.Open{Name: "nfs", Mode: "socket"})
 	if !again.Error || !strings.Contains(again.Values["error"], "runs on login2") {
 		t.Errorf("open again: %+v, want an error naming login2", again.Values)
 	}
 	close, _ := templates.Render(templates.Close{Name: "nfs"})
-	c := runScript(t, home, close)
-	if len(c.reply.Blocks) != 1 || c.reply.Blocks[0].Values["state"] != "elsewhere" {
-		t.Errorf("close: %+v", c.reply.Blocks)
+	c := scripttest.Run(t, home, close)
+	if len(c.Reply.Blocks) != 1 || c.Reply.Blocks[0].Values["state"] != "elsewhere" {
+		t.Errorf("close: %+v", c.Reply.Blocks)
 	}
 	if _, err := os.Stat(runtime[0]); err != nil {
 		t.Errorf("the other machine's runtime file was removed: %v", err)
@@ -113,9 +114,9 @@ func TestSessionOnAnotherMachineIsLeftAlone(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(sess, "node"), []byte(hostname(t)+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	r = runScript(t, home, list)
-	if len(r.reply.Blocks) != 1 || r.reply.Blocks[0].Values["state"] != "running" {
-		t.Errorf("list on its own machine: %+v", r.reply.Blocks)
+	r = scripttest.Run(t, home, list)
+	if len(r.Reply.Blocks) != 1 || r.Reply.Blocks[0].Values["state"] != "running" {
+		t.Errorf("list on its own machine: %+v", r.Reply.Blocks)
 	}
 }
 

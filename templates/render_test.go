@@ -12,57 +12,8 @@ import (
 	"mvdan.cc/sh/v3/syntax"
 
 	"github.com/jt-sh/jt/templates"
+	"github.com/jt-sh/jt/templates/scripttest"
 )
-
-// canary appears in every hostile value that tries to run code: if it shows
-// up anywhere in a rendered script outside single quotes, a value escaped.
-const canary = "pwned"
-
-// hostile are values a user (or a remote answer fed back) could put in any
-// field. NUL is not here: no POSIX shell variable can hold it, and commands/
-// refuses it before rendering (validDir, validCommand, validName).
-var hostile = []string{
-	"",
-	"a",
-	"default",
-	"it's",
-	"'",
-	"''",
-	`'\''`,
-	`'\'''`,
-	`\`,
-	`\'`,
-	`"`,
-	`"$(touch /tmp/pwned)"`,
-	"$(touch /tmp/pwned)",
-	"`touch /tmp/pwned`",
-	"${HOME:-$(touch /tmp/pwned)}",
-	"$HOME/pwned",
-	"a; touch /tmp/pwned",
-	"a && touch /tmp/pwned #",
-	"a | touch /tmp/pwned",
-	"'; touch /tmp/pwned; '",
-	"\"; touch /tmp/pwned; \"",
-	"\n",
-	"a\ntouch /tmp/pwned\n",
-	"x\n'\ntouch /tmp/pwned\n#",
-	"a\rb",
-	"a\tb",
-	"  spaces  around  ",
-	"*",
-	"~",
-	"~/proj dir/x",
-	"-x",
-	"--",
-	"#pwned",
-	"{{.Name}}",
-	"@@JT-END@@",
-	"jüpyter ñ 日本語 🚀",
-	"\u202e\u200b",
-	"\x01\x1b[2J\x7f",
-	strings.Repeat("'$(touch /tmp/pwned)`x`\"\\\n", 400), // 10 kB
-	strings.Repeat("a", 10<<10),
-}
 
 // field names a string field of an input and the shell variable it sets.
 type field struct{ Go, Shell string }
@@ -203,7 +154,7 @@ func noCanaryOutsideQuotes(t testing.TB, f *syntax.File) {
 	t.Helper()
 	n, first := 0, ""
 	syntax.Walk(f, func(node syntax.Node) bool {
-		if lit, ok := node.(*syntax.Lit); ok && strings.Contains(lit.Value, canary) {
+		if lit, ok := node.(*syntax.Lit); ok && strings.Contains(lit.Value, scripttest.Canary) {
 			if n == 0 {
 				first = fmt.Sprintf("%s: %.60q", lit.Pos(), lit.Value)
 			}
@@ -259,7 +210,7 @@ func TestRenderHostile(t *testing.T) {
 	for _, in := range inputs {
 		base := shape(parse(t, render(t, in.benign)))
 		for _, fl := range in.fields {
-			for i, v := range hostile {
+			for i, v := range scripttest.Hostile {
 				t.Run(fmt.Sprintf("%s/%s/%d", in.name, fl.Go, i), func(t *testing.T) {
 					script := render(t, with(in.benign, fl.Go, v))
 					f := parse(t, script)
@@ -284,9 +235,9 @@ func TestRenderHostile(t *testing.T) {
 // TestRenderOpenAllHostile fills name, dir and command at once.
 func TestRenderOpenAllHostile(t *testing.T) {
 	base := shape(parse(t, render(t, benignOpen)))
-	for i, v := range hostile {
+	for i, v := range scripttest.Hostile {
 		o := benignOpen
-		o.Name, o.Dir, o.Command = v, hostile[(i+7)%len(hostile)], hostile[(i+13)%len(hostile)]
+		o.Name, o.Dir, o.Command = v, scripttest.Hostile[(i+7)%len(scripttest.Hostile)], scripttest.Hostile[(i+13)%len(scripttest.Hostile)]
 		script := render(t, o)
 		f := parse(t, script)
 		checkOpen(t, f, base, o)
@@ -319,7 +270,7 @@ func FuzzRenderOpen(f *testing.F) {
 	// Short seeds only: the fuzzer mutates and minimises faster, and the
 	// 10 kB values are covered by TestRenderOpenAllHostile.
 	var seeds []string
-	for _, v := range hostile {
+	for _, v := range scripttest.Hostile {
 		if len(v) <= 256 {
 			seeds = append(seeds, v)
 		}
@@ -349,7 +300,7 @@ func FuzzRenderOpen(f *testing.F) {
 // TestQuoteInDash runs Quote's output through the real sh: what it prints
 // must be the input, byte for byte, including bytes that are not UTF-8.
 func TestQuoteInDash(t *testing.T) {
-	values := append([]string{"\xff\xfe", "a\x80'b", "é\xc3", "a\r\nb", "\r\n'\r\n"}, hostile...)
+	values := append([]string{"\xff\xfe", "a\x80'b", "é\xc3", "a\r\nb", "\r\n'\r\n"}, scripttest.Hostile...)
 	var script strings.Builder
 	for _, v := range values {
 		script.WriteString("printf '%s\\036' " + templates.Quote(v) + "\n")

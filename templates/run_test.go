@@ -1,7 +1,6 @@
 package templates_test
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -13,35 +12,11 @@ import (
 	"time"
 
 	"github.com/jt-sh/jt/templates"
+	"github.com/jt-sh/jt/templates/scripttest"
 )
 
 // These tests run the rendered scripts with the local sh (dash on Debian)
 // under a throwaway HOME: the remote side of jt, without ssh.
-
-type shResult struct {
-	stdout, stderr string
-	code           int
-	reply          templates.Reply
-	parseErr       error
-}
-
-func runScript(t *testing.T, home string, script string, env ...string) shResult {
-	t.Helper()
-	cmd := exec.Command("sh", "-s")
-	cmd.Dir = home
-	cmd.Env = append([]string{"HOME=" + home, "PATH=" + os.Getenv("PATH"), "LANG=C"}, env...)
-	cmd.Stdin = strings.NewReader(script)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	var ee *exec.ExitError
-	if err != nil && !errors.As(err, &ee) {
-		t.Fatalf("sh: %v", err)
-	}
-	r := shResult{stdout: out.String(), stderr: errb.String(), code: cmd.ProcessState.ExitCode()}
-	r.reply, r.parseErr = templates.ParseReply(out.Bytes())
-	return r
-}
 
 func sessionsDir(home string) string { return filepath.Join(home, ".local", "state", "jt", "sessions") }
 
@@ -84,24 +59,11 @@ func deadPID(t *testing.T) int {
 	return cmd.Process.Pid
 }
 
-func writeFiles(t *testing.T, dir string, files map[string]string) {
-	t.Helper()
-	for name, content := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 func TestListEmptyHome(t *testing.T) {
 	home := t.TempDir()
-	r := runScript(t, home, render(t, templates.List{LogLines: 5}))
-	if r.code != 0 || r.parseErr != nil || !r.reply.Complete || len(r.reply.Blocks) != 0 {
-		t.Fatalf("exit %d, %v, %+v\nstdout: %s\nstderr: %s", r.code, r.parseErr, r.reply, r.stdout, r.stderr)
+	r := scripttest.Run(t, home, render(t, templates.List{LogLines: 5}))
+	if r.Code != 0 || r.ParseErr != nil || !r.Reply.Complete || len(r.Reply.Blocks) != 0 {
+		t.Fatalf("exit %d, %v, %+v\nstdout: %s\nstderr: %s", r.Code, r.ParseErr, r.Reply, r.Stdout, r.Stderr)
 	}
 }
 
@@ -110,26 +72,26 @@ func TestListSessions(t *testing.T) {
 	live, dead := uniqueName(t, "live"), uniqueName(t, "dead")
 	sessions := sessionsDir(home)
 	livePID, deadPIDv := liveProcess(t, filepath.Join(sessions, live)), deadPID(t)
-	writeFiles(t, filepath.Join(sessions, live), map[string]string{
+	scripttest.WriteFiles(t, filepath.Join(sessions, live), map[string]string{
 		"mux": "screen\n", "dir": "/srv/proj dir\n", "flavour": "lab\n", "started": "1700000000\n",
 		"log": "line 1\n",
 		"runtime/jpserver-" + strconv.Itoa(livePID) + ".json": `{"pid": ` + strconv.Itoa(livePID) + `, "port": 8890, "token": "tok", "base_url": "/"}`,
 	})
 	deadRuntime := "runtime/nbserver-" + strconv.Itoa(deadPIDv) + ".json"
-	writeFiles(t, filepath.Join(sessions, dead), map[string]string{
+	scripttest.WriteFiles(t, filepath.Join(sessions, dead), map[string]string{
 		"mux": "tmux\n", "exit": "1\n",
 		"log":       "one\ntwo\nthree\n",
 		deadRuntime: `{"pid": ` + strconv.Itoa(deadPIDv) + `, "port": 8888, "token": "old"}`,
 	})
-	r := runScript(t, home, render(t, templates.List{LogLines: 2}))
-	if r.code != 0 || r.parseErr != nil || !r.reply.Complete {
-		t.Fatalf("exit %d, %v, Complete=%v\nstdout: %s\nstderr: %s", r.code, r.parseErr, r.reply.Complete, r.stdout, r.stderr)
+	r := scripttest.Run(t, home, render(t, templates.List{LogLines: 2}))
+	if r.Code != 0 || r.ParseErr != nil || !r.Reply.Complete {
+		t.Fatalf("exit %d, %v, Complete=%v\nstdout: %s\nstderr: %s", r.Code, r.ParseErr, r.Reply.Complete, r.Stdout, r.Stderr)
 	}
-	if len(r.reply.Blocks) != 2 {
-		t.Fatalf("%d blocks, want 2:\n%s", len(r.reply.Blocks), r.stdout)
+	if len(r.Reply.Blocks) != 2 {
+		t.Fatalf("%d blocks, want 2:\n%s", len(r.Reply.Blocks), r.Stdout)
 	}
 	byName := map[string]templates.Block{}
-	for _, b := range r.reply.Blocks {
+	for _, b := range r.Reply.Blocks {
 		byName[b.Values["name"]] = b
 	}
 	l := byName[live]
@@ -154,11 +116,11 @@ func TestListSessions(t *testing.T) {
 func TestCloseMissingSession(t *testing.T) {
 	home := t.TempDir()
 	name := uniqueName(t, "nosuch")
-	r := runScript(t, home, render(t, templates.Close{Name: name}))
-	if r.code != 0 || r.parseErr != nil || len(r.reply.Blocks) != 1 {
-		t.Fatalf("exit %d, %v, %+v\nstdout: %s\nstderr: %s", r.code, r.parseErr, r.reply, r.stdout, r.stderr)
+	r := scripttest.Run(t, home, render(t, templates.Close{Name: name}))
+	if r.Code != 0 || r.ParseErr != nil || len(r.Reply.Blocks) != 1 {
+		t.Fatalf("exit %d, %v, %+v\nstdout: %s\nstderr: %s", r.Code, r.ParseErr, r.Reply, r.Stdout, r.Stderr)
 	}
-	b := r.reply.Blocks[0]
+	b := r.Reply.Blocks[0]
 	if b.Error || b.Values["name"] != name || b.Values["state"] != "gone" {
 		t.Errorf("close of a missing session: %+v", b)
 	}
@@ -169,15 +131,15 @@ func TestCloseStopsServer(t *testing.T) {
 	name := uniqueName(t, "live")
 	sess := filepath.Join(sessionsDir(home), name)
 	pid := liveProcess(t, sess)
-	writeFiles(t, sess, map[string]string{
+	scripttest.WriteFiles(t, sess, map[string]string{
 		"log": "x\n",
 		"runtime/nbserver-" + strconv.Itoa(pid) + ".json": `{"pid": 1}`,
 	})
-	r := runScript(t, home, render(t, templates.Close{Name: name}))
-	if r.code != 0 || len(r.reply.Blocks) != 1 {
-		t.Fatalf("exit %d, %+v\nstdout: %s\nstderr: %s", r.code, r.reply, r.stdout, r.stderr)
+	r := scripttest.Run(t, home, render(t, templates.Close{Name: name}))
+	if r.Code != 0 || len(r.Reply.Blocks) != 1 {
+		t.Fatalf("exit %d, %+v\nstdout: %s\nstderr: %s", r.Code, r.Reply, r.Stdout, r.Stderr)
 	}
-	b := r.reply.Blocks[0]
+	b := r.Reply.Blocks[0]
 	if b.Values["state"] != "stopped" || b.Values["pid"] != strconv.Itoa(pid) {
 		t.Errorf("close of a live session: %v", b.Values)
 	}
@@ -210,18 +172,18 @@ func TestHostileNamesRunInert(t *testing.T) {
 	}
 	for _, v := range names {
 		name := uniqueName(t, v)
-		r := runScript(t, home, render(t, templates.Close{Name: name}), env)
-		if r.code != 0 || len(r.reply.Blocks) != 1 || r.reply.Blocks[0].Values["name"] != name {
-			t.Errorf("close %q: exit %d, %+v\nstderr: %s", name, r.code, r.reply.Blocks, r.stderr)
+		r := scripttest.Run(t, home, render(t, templates.Close{Name: name}), env)
+		if r.Code != 0 || len(r.Reply.Blocks) != 1 || r.Reply.Blocks[0].Values["name"] != name {
+			t.Errorf("close %q: exit %d, %+v\nstderr: %s", name, r.Code, r.Reply.Blocks, r.Stderr)
 		}
 
 		// open.sh with an unknown multiplexer stops right after creating the
 		// session directory: its name shows what the script made of the value.
 		o := benignOpen
 		o.Name, o.Mux = name, "bogus"
-		r = runScript(t, home, render(t, o), env)
-		if len(r.reply.Blocks) != 1 || !r.reply.Blocks[0].Error || r.reply.Blocks[0].Values["error"] != "unknown multiplexer bogus" {
-			t.Errorf("open %q: %+v\nstderr: %s", name, r.reply.Blocks, r.stderr)
+		r = scripttest.Run(t, home, render(t, o), env)
+		if len(r.Reply.Blocks) != 1 || !r.Reply.Blocks[0].Error || r.Reply.Blocks[0].Values["error"] != "unknown multiplexer bogus" {
+			t.Errorf("open %q: %+v\nstderr: %s", name, r.Reply.Blocks, r.Stderr)
 		}
 		if fi, err := os.Stat(filepath.Join(sessionsDir(home), name)); err != nil || !fi.IsDir() {
 			t.Errorf("open %q: no session directory of that exact name: %v", name, err)
@@ -231,11 +193,11 @@ func TestHostileNamesRunInert(t *testing.T) {
 		// error names the directory as the script saw it.
 		o = benignOpen
 		o.Name, o.Mux, o.Command, o.Dir = "x", "none", "true", "/nonexistent/"+v
-		r = runScript(t, home, render(t, o), env)
+		r = scripttest.Run(t, home, render(t, o), env)
 		node, _ := os.Hostname()
 		want := "cannot enter directory /nonexistent/" + v + " on " + node
-		if len(r.reply.Blocks) != 1 || r.reply.Blocks[0].Values["error"] != want {
-			t.Errorf("open --dir %q: got %+v, want error %q\nstderr: %s", o.Dir, r.reply.Blocks, want, r.stderr)
+		if len(r.Reply.Blocks) != 1 || r.Reply.Blocks[0].Values["error"] != want {
+			t.Errorf("open --dir %q: got %+v, want error %q\nstderr: %s", o.Dir, r.Reply.Blocks, want, r.Stderr)
 		}
 	}
 	if _, err := os.Stat(canaryFile); err == nil {

@@ -1,13 +1,16 @@
 // Package templates holds jt's remote shell scripts and renders them. Every
 // value enters a script through Quote ({{q .X}} in the templates; {{dq .X}}
 // in the one command line jt attach gives the login shell), and the scripts
-// answer between markers, parsed by ParseReply.
+// answer between markers, parsed by ParseReply and checked by the gate
+// (Read). Another package's scripts (a batch scheduler's) build on the
+// shared ones through Extend.
 package templates
 
 import (
 	"bytes"
 	"embed"
 	"fmt"
+	"io/fs"
 	"strings"
 	"text/template"
 	"unicode"
@@ -16,7 +19,45 @@ import (
 //go:embed *.sh.tmpl
 var files embed.FS
 
-var scripts = template.Must(template.New("").Funcs(template.FuncMap{"q": quoteAny, "dq": dquote}).ParseFS(files, "*.sh.tmpl"))
+// base is what every remote script builds on: the templates "common"
+// (common.sh.tmpl) and "env" (env.sh.tmpl), and the funcs q and dq.
+var base = template.Must(template.New("").Funcs(template.FuncMap{"q": quoteAny, "dq": dquote}).ParseFS(files, "common.sh.tmpl", "env.sh.tmpl"))
+
+// scripts are jt's own scripts, named by file: open.sh.tmpl, close.sh.tmpl…
+// (common.sh.tmpl and env.sh.tmpl parsed again, the same).
+var scripts = &Scripts{template.Must(template.Must(base.Clone()).ParseFS(files, "*.sh.tmpl"))}
+
+// Scripts is a set of remote scripts built on the shared ones: each may
+// use {{template "common" .}}, {{template "env" .}}, q and dq.
+type Scripts struct{ t *template.Template }
+
+// Extend makes a set of scripts: the shared ones, and the files of fsys
+// that match patterns (a package's own *.sh.tmpl, from its embed.FS), each
+// named by its file name. Defining "common" or "env" again is an error.
+func Extend(fsys fs.FS, patterns ...string) (*Scripts, error) {
+	t, err := base.Clone()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := t.ParseFS(fsys, patterns...); err != nil {
+		return nil, err
+	}
+	for _, b := range base.Templates() {
+		if t.Lookup(b.Name()).Tree != b.Tree {
+			return nil, fmt.Errorf("the scripts redefine the shared template %q", b.Name())
+		}
+	}
+	return &Scripts{t}, nil
+}
+
+// Render executes the script called name (its file name) with data.
+func (s *Scripts) Render(name string, data any) (string, error) {
+	var b bytes.Buffer
+	if err := s.t.ExecuteTemplate(&b, name, data); err != nil {
+		return "", err
+	}
+	return b.String(), nil
+}
 
 // Quote makes s one literal word for a POSIX shell: single quotes, with
 // each embedded quote closed, escaped and reopened.
@@ -138,9 +179,5 @@ func Render(data any) (string, error) {
 	default:
 		return "", fmt.Errorf("no script for %T", data)
 	}
-	var b bytes.Buffer
-	if err := scripts.ExecuteTemplate(&b, name, data); err != nil {
-		return "", err
-	}
-	return b.String(), nil
+	return scripts.Render(name, data)
 }

@@ -1,6 +1,7 @@
 // Package slurm runs jt's Jupyter as a Slurm batch job (sbatch) on a
 // compute node; the login node's scripts find, watch and cancel it with
-// squeue and scancel.
+// squeue and scancel. The scripts (slurm_*.sh.tmpl, scripts.go) are its
+// own, built on jt's shared ones, and answer in the batch protocol.
 package slurm
 
 import (
@@ -36,14 +37,14 @@ var options = validate.Options{
 func (Slurm) CheckArgs(args []string) error { return options.Check(args) }
 
 func (Slurm) Submit(r scheduler.Submit) (templates.Script, error) {
-	job, err := templates.RenderSlurm(templates.SlurmJob{
+	job, err := Render(JobScript{
 		Name: r.Name, Nonce: r.Nonce, Dir: r.Dir, Flavour: r.Flavour, Command: r.Command, Port: r.Port, Env: r.Env,
 	})
 	if err != nil {
 		return templates.Script{}, err
 	}
-	text, err := templates.RenderSlurm(templates.SlurmOpen{Name: r.Name, Nonce: r.Nonce, Args: r.Args, Job: job, Timeout: r.Timeout})
-	return templates.Script{Text: text, Kind: templates.KindSlurmOpen}, err
+	text, err := Render(OpenScript{Name: r.Name, Nonce: r.Nonce, Args: r.Args, Job: job, Timeout: r.Timeout})
+	return templates.Script{Text: text, Kind: templates.KindBatchOpen}, err
 }
 
 func (Slurm) Started(b templates.Block, now time.Time) (scheduler.Started, error) {
@@ -80,11 +81,11 @@ func (Slurm) Started(b templates.Block, now time.Time) (scheduler.Started, error
 }
 
 func (Slurm) Status(ids []string) templates.Script {
-	text, err := templates.RenderSlurm(templates.SlurmStatus{Jobs: ids})
+	text, err := Render(StatusScript{Jobs: ids})
 	if err != nil {
 		panic(err) // job ids come checked from the state file: a bug
 	}
-	return templates.Script{Text: text, Kind: templates.KindSlurmStatus}
+	return templates.Script{Text: text, Kind: templates.KindBatchStatus}
 }
 
 func (Slurm) Jobs(blocks []templates.Block) []scheduler.Job {
@@ -109,11 +110,11 @@ func (Slurm) Jobs(blocks []templates.Block) []scheduler.Job {
 }
 
 func (Slurm) Cancel(c scheduler.Cancel) templates.Script {
-	text, err := templates.RenderSlurm(templates.SlurmCancel{Name: c.Name, Nonce: c.Nonce, KeepJob: c.KeepQueued})
+	text, err := Render(CancelScript{Name: c.Name, Nonce: c.Nonce, KeepJob: c.KeepQueued})
 	if err != nil {
 		panic(err) // name and nonce are jt's own, checked: a bug
 	}
-	return templates.Script{Text: text, Kind: templates.KindSlurmCancel}
+	return templates.Script{Text: text, Kind: templates.KindBatchCancel}
 }
 
 func (Slurm) Cancelled(b templates.Block) scheduler.Cancelled {

@@ -10,7 +10,8 @@
 //
 //   - product files: the .go files of the module that are not _test.go, not
 //     under a testdata/ directory and not generated ("Code generated … DO
-//     NOT EDIT."); scripts/ and e2e/ are tools, measured for size too;
+//     NOT EDIT."); scripts/, e2e/ and templates/scripttest/ (the scripts'
+//     test helpers) are tools (Tools), measured for size too;
 //   - a file's lines as wc -l counts them, a function's from its func line
 //     to its closing brace, inclusive (function literals count in the
 //     function they are written in);
@@ -83,8 +84,9 @@ var Layers = [][]string{
 }
 
 // Tools are directories of packages that may import anything of the
-// product but that no product package may import.
-var Tools = []string{"scripts", "e2e"}
+// product but that no product package may import. templates/scripttest
+// helps the tests of the remote scripts: tests only.
+var Tools = []string{"scripts", "e2e", "templates/scripttest"}
 
 // File is one measured .go file.
 type File struct {

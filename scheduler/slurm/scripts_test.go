@@ -1,4 +1,4 @@
-package templates_test
+package slurm_test
 
 import (
 	"os"
@@ -10,26 +10,28 @@ import (
 
 	"mvdan.cc/sh/v3/syntax"
 
+	"github.com/jt-sh/jt/scheduler/slurm"
 	"github.com/jt-sh/jt/templates"
+	"github.com/jt-sh/jt/templates/scripttest"
 )
 
 // The Slurm scripts parse as POSIX sh whatever the values, and every value
 // stays one literal word (checked by running them below).
 func TestRenderSlurmParses(t *testing.T) {
-	for _, h := range hostile {
-		job, err := templates.RenderSlurm(templates.SlurmJob{Name: "default", Nonce: "ab12", Dir: h, Flavour: h, Command: h})
+	for _, h := range scripttest.Hostile {
+		job, err := slurm.Render(slurm.JobScript{Name: "default", Nonce: "ab12", Dir: h, Flavour: h, Command: h})
 		if err != nil {
 			t.Fatalf("job: %v", err)
 		}
 		for _, data := range []any{
-			templates.SlurmJob{Name: "default", Nonce: "ab12", Dir: h, Flavour: h, Command: h,
+			slurm.JobScript{Name: "default", Nonce: "ab12", Dir: h, Flavour: h, Command: h,
 				Env: templates.Env{Setup: []string{h}, Modules: []string{h}, Conda: h, Venv: h}},
-			templates.SlurmOpen{Name: "default", Nonce: "ab12", Args: []string{h, "-p", h}, Job: job, Timeout: 60},
-			templates.SlurmStatus{Jobs: []string{h, "12"}},
-			templates.SlurmCancel{Name: "default", Nonce: h},
-			templates.SlurmCancel{Name: "default", KeepJob: true},
+			slurm.OpenScript{Name: "default", Nonce: "ab12", Args: []string{h, "-p", h}, Job: job, Timeout: 60},
+			slurm.StatusScript{Jobs: []string{h, "12"}},
+			slurm.CancelScript{Name: "default", Nonce: h},
+			slurm.CancelScript{Name: "default", KeepJob: true},
 		} {
-			script, err := templates.RenderSlurm(data)
+			script, err := slurm.Render(data)
 			if err != nil {
 				t.Fatalf("%T: %v", data, err)
 			}
@@ -38,8 +40,8 @@ func TestRenderSlurmParses(t *testing.T) {
 			}
 		}
 	}
-	if _, err := templates.RenderSlurm(templates.Open{}); err == nil {
-		t.Error("RenderSlurm(Open) should refuse")
+	if _, err := slurm.Render(templates.Open{}); err == nil {
+		t.Error("Render(Open) should refuse")
 	}
 }
 
@@ -72,19 +74,19 @@ func TestSlurmOpenSubmitsWords(t *testing.T) {
 	home := t.TempDir()
 	bin, argvFile := fakeSlurm(t)
 	args := []string{"--partition=gpu", "-c", "4", "--comment=$(touch " + home + "/pwned)", "it's", `"q"`, "a b", "--mem=1G;x"}
-	job, err := templates.RenderSlurm(templates.SlurmJob{Name: "s1", Nonce: "00ff", Command: "jupyter lab '$(touch " + home + "/pwned)'"})
+	job, err := slurm.Render(slurm.JobScript{Name: "s1", Nonce: "00ff", Command: "jupyter lab '$(touch " + home + "/pwned)'"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	script, err := templates.RenderSlurm(templates.SlurmOpen{Name: "s1", Nonce: "00ff", Args: args, Job: job, Timeout: 5})
+	script, err := slurm.Render(slurm.OpenScript{Name: "s1", Nonce: "00ff", Args: args, Job: job, Timeout: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// squeue knows no job 42: the script says it ended, after submitting.
-	r := runScript(t, home, script, "PATH="+bin+":"+os.Getenv("PATH"))
+	r := scripttest.Run(t, home, script, "PATH="+bin+":"+os.Getenv("PATH"))
 	got, err := os.ReadFile(argvFile)
 	if err != nil {
-		t.Fatalf("sbatch did not run: %v\n%s%s", err, r.stdout, r.stderr)
+		t.Fatalf("sbatch did not run: %v\n%s%s", err, r.Stdout, r.Stderr)
 	}
 	run := filepath.Join(home, ".local/state/jt/slurm/s1/00ff")
 	want := append([]string{"--parsable"}, args...)
@@ -101,8 +103,8 @@ func TestSlurmOpenSubmitsWords(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(home, "pwned")); err == nil {
 		t.Error("a value ran as code")
 	}
-	if len(r.reply.Blocks) != 1 || !r.reply.Blocks[0].Error || !strings.Contains(r.reply.Blocks[0].Values["error"], "job 42 ended") {
-		t.Errorf("answer %+v, want the error that job 42 ended", r.reply.Blocks)
+	if len(r.Reply.Blocks) != 1 || !r.Reply.Blocks[0].Error || !strings.Contains(r.Reply.Blocks[0].Values["error"], "job 42 ended") {
+		t.Errorf("answer %+v, want the error that job 42 ended", r.Reply.Blocks)
 	}
 }
 
@@ -110,15 +112,15 @@ func TestSlurmOpenSubmitsWords(t *testing.T) {
 func TestSlurmOpenRefused(t *testing.T) {
 	home := t.TempDir()
 	bin, _ := fakeSlurm(t)
-	script, err := templates.RenderSlurm(templates.SlurmOpen{Name: "s2", Nonce: "00aa", Args: []string{"-p", "bad"}, Job: "#!/bin/sh\n", Timeout: 5})
+	script, err := slurm.Render(slurm.OpenScript{Name: "s2", Nonce: "00aa", Args: []string{"-p", "bad"}, Job: "#!/bin/sh\n", Timeout: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := runScript(t, home, script, "PATH="+bin+":"+os.Getenv("PATH"))
-	if len(r.reply.Blocks) != 1 || !r.reply.Blocks[0].Error {
-		t.Fatalf("answer %+v, want one error", r.reply.Blocks)
+	r := scripttest.Run(t, home, script, "PATH="+bin+":"+os.Getenv("PATH"))
+	if len(r.Reply.Blocks) != 1 || !r.Reply.Blocks[0].Error {
+		t.Fatalf("answer %+v, want one error", r.Reply.Blocks)
 	}
-	b := r.reply.Blocks[0]
+	b := r.Reply.Blocks[0]
 	if b.Values["error"] != "sbatch refused the job: Batch job submission failed: Invalid partition name specified" {
 		t.Errorf("error %q", b.Values["error"])
 	}
@@ -133,7 +135,7 @@ func TestSlurmOpenRefused(t *testing.T) {
 // Without Slurm on PATH the answer says which command is missing.
 func TestSlurmOpenNoSlurm(t *testing.T) {
 	home := t.TempDir()
-	script, err := templates.RenderSlurm(templates.SlurmOpen{Name: "s3", Nonce: "00bb", Job: "#!/bin/sh\n", Timeout: 5})
+	script, err := slurm.Render(slurm.OpenScript{Name: "s3", Nonce: "00bb", Job: "#!/bin/sh\n", Timeout: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,9 +144,9 @@ func TestSlurmOpenNoSlurm(t *testing.T) {
 			t.Skip("sbatch is installed here")
 		}
 	}
-	r := runScript(t, home, script, "PATH=/usr/bin:/bin")
-	if len(r.reply.Blocks) != 1 || !strings.Contains(r.reply.Blocks[0].Values["error"], "sbatch not found") {
-		t.Errorf("answer %+v, want sbatch not found", r.reply.Blocks)
+	r := scripttest.Run(t, home, script, "PATH=/usr/bin:/bin")
+	if len(r.Reply.Blocks) != 1 || !strings.Contains(r.Reply.Blocks[0].Values["error"], "sbatch not found") {
+		t.Errorf("answer %+v, want sbatch not found", r.Reply.Blocks)
 	}
 }
 
@@ -170,7 +172,7 @@ while :; do sleep 0.1; done
 	if err := os.WriteFile(filepath.Join(bin, "jupyter"), []byte(fake), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	script, err := templates.RenderSlurm(templates.SlurmJob{Name: name, Nonce: nonce, Flavour: "notebook", Port: 9123,
+	script, err := slurm.Render(slurm.JobScript{Name: name, Nonce: nonce, Flavour: "notebook", Port: 9123,
 		Env: templates.Env{Setup: []string{"export JT_FROM_SETUP='it works'", "name=clobbered"}}})
 	if err != nil {
 		t.Fatal(err)
@@ -228,17 +230,5 @@ while :; do sleep 0.1; done
 	}
 	if _, err := os.Stat(info); err == nil {
 		t.Error("info survives the end of the job")
-	}
-}
-
-func TestParseQueueLine(t *testing.T) {
-	q, ok := templates.ParseQueueLine("@@JT-QUEUE@@ 12|PENDING|Priority|7||started")
-	if !ok || q.Job != "12" || q.State != "PENDING" || q.Reason != "Priority" || q.Elapsed != 7 || q.Nodes != "" || q.Status != "started" {
-		t.Errorf("got %+v %v", q, ok)
-	}
-	for _, bad := range []string{"", "12|PENDING|x|1||started", "@@JT-QUEUE@@ 12|PENDING|x|y||started", "@@JT-QUEUE@@ 1|2|3|4|5", "x@@JT-QUEUE@@ 1|2|3|4|5|6"} {
-		if _, ok := templates.ParseQueueLine(bad); ok {
-			t.Errorf("%q parsed", bad)
-		}
 	}
 }

@@ -1,6 +1,6 @@
 //go:build unix
 
-package templates_test
+package slurm_test
 
 import "syscall"
 

@@ -1,0 +1,111 @@
+// Package scripttest helps the tests of jt's remote scripts, in templates
+// and in each scheduler's package: the hostile values every field must
+// survive, a runner of a rendered script under a throwaway HOME, and fake
+// Pythons and venvs. It is used by tests only (scripts/shape keeps product
+// packages from importing it).
+package scripttest
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/jt-sh/jt/templates"
+)
+
+// Canary appears in every Hostile value that tries to run code: if it shows
+// up anywhere in a rendered script outside single quotes, a value escaped.
+const Canary = "pwned"
+
+// Hostile are values a user (or a remote answer fed back) could put in any
+// field. NUL is not here: no POSIX shell variable can hold it, and commands/
+// refuses it before rendering (validDir, validCommand, validName).
+var Hostile = []string{
+	"",
+	"a",
+	"default",
+	"it's",
+	"'",
+	"''",
+	`'\''`,
+	`'\'''`,
+	`\`,
+	`\'`,
+	`"`,
+	`"$(touch /tmp/pwned)"`,
+	"$(touch /tmp/pwned)",
+	"`touch /tmp/pwned`",
+	"${HOME:-$(touch /tmp/pwned)}",
+	"$HOME/pwned",
+	"a; touch /tmp/pwned",
+	"a && touch /tmp/pwned #",
+	"a | touch /tmp/pwned",
+	"'; touch /tmp/pwned; '",
+	"\"; touch /tmp/pwned; \"",
+	"\n",
+	"a\ntouch /tmp/pwned\n",
+	"x\n'\ntouch /tmp/pwned\n#",
+	"a\rb",
+	"a\tb",
+	"  spaces  around  ",
+	"*",
+	"~",
+	"~/proj dir/x",
+	"-x",
+	"--",
+	"#pwned",
+	"{{.Name}}",
+	"@@JT-END@@",
+	"jüpyter ñ 日本語 🚀",
+	"\u202e\u200b",
+	"\x01\x1b[2J\x7f",
+	strings.Repeat("'$(touch /tmp/pwned)`x`\"\\\n", 400), // 10 kB
+	strings.Repeat("a", 10<<10),
+}
+
+// Result is what a script run by Run did.
+type Result struct {
+	Stdout, Stderr string
+	Code           int
+	Reply          templates.Reply // its stdout, parsed (not gated)
+	ParseErr       error
+}
+
+// Run runs script on the stdin of the local sh (dash on Debian), in home,
+// with the environment HOME=home, this process's PATH, LANG=C, then env.
+func Run(t testing.TB, home string, script string, env ...string) Result {
+	t.Helper()
+	cmd := exec.Command("sh", "-s")
+	cmd.Dir = home
+	cmd.Env = append([]string{"HOME=" + home, "PATH=" + os.Getenv("PATH"), "LANG=C"}, env...)
+	cmd.Stdin = strings.NewReader(script)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		t.Fatalf("sh: %v", err)
+	}
+	r := Result{Stdout: out.String(), Stderr: errb.String(), Code: cmd.ProcessState.ExitCode()}
+	r.Reply, r.ParseErr = templates.ParseReply(out.Bytes())
+	return r
+}
+
+// WriteFiles writes files (names relative to dir, 0600 in 0700
+// directories made as needed).
+func WriteFiles(t testing.TB, dir string, files map[string]string) {
+	t.Helper()
+	for name, content := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
