@@ -22,8 +22,8 @@ import (
 const Canary = "pwned"
 
 // Hostile are values a user (or a remote answer fed back) could put in any
-// field. NUL is not here: no POSIX shell variable can hold it, and commands/
-// refuses it before rendering (validDir, validCommand, validName).
+// field. NUL is not here: no POSIX shell variable can hold it, and
+// package validate refuses it before anything is rendered.
 var Hostile = []string{
 	"",
 	"a",
