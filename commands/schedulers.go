@@ -11,6 +11,7 @@ import (
 
 	"github.com/jt-sh/jt/config"
 	"github.com/jt-sh/jt/scheduler"
+	_ "github.com/jt-sh/jt/scheduler/sge"   // registers "sge"
 	_ "github.com/jt-sh/jt/scheduler/slurm" // registers "slurm"
 	"github.com/jt-sh/jt/session"
 	"github.com/jt-sh/jt/sshexec"

@@ -247,11 +247,12 @@ var keys = map[Kind]map[string]grammar{
 		"info_addr": gAddr, "info_port": gPort, "info_pid": g("a pid", number(1, maxPID, true)),
 		"info_runtime": gRuntime, "info_started": gStarted, "info_dir": gDir, "error": text,
 	},
-	// A cancel's state "noslurm" is Slurm's word for a host without its
-	// commands; scheduler/slurm reads it as "absent".
+	// A cancel's state "absent" says the host has no scheduler commands;
+	// "noslurm" is Slurm's word for it, which scheduler/slurm reads as
+	// "absent".
 	KindBatchCancel: {
 		"name": gName, "jobs": gJobs, "stuck": gJobs, "scancel": text,
-		"state": g("a state", oneOf("noslurm", "kept", "cancelled", "stuck", "none")),
+		"state": g("a state", oneOf("noslurm", "absent", "kept", "cancelled", "stuck", "none")),
 	},
 }
 

@@ -1,0 +1,219 @@
+package sge
+
+import (
+	"encoding/xml"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jt-sh/jt/scheduler"
+	"github.com/jt-sh/jt/templates"
+	"github.com/jt-sh/jt/validate"
+)
+
+// The status script's first block carries, in its log, qstat -xml of the
+// user's jobs and qstat -j ID -xml of each jt job, as qstat wrote them,
+// after the remote's clock (<jt_now>SECONDS</jt_now>). They are read here
+// and each value held to a grammar before use.
+
+type jobList struct {
+	Number string `xml:"JB_job_number"`
+	Name   string `xml:"JB_name"`
+	State  string `xml:"state"`
+	Queue  string `xml:"queue_name"`
+}
+
+type jobInfo struct {
+	Running []jobList `xml:"queue_info>job_list"`
+	Pending []jobList `xml:"job_info>job_list"`
+}
+
+type detail struct {
+	Number string `xml:"JB_job_number"`
+	Hard   []struct {
+		Name  string `xml:"CE_name"`
+		Value string `xml:"CE_doubleval"`
+	} `xml:"JB_hard_resource_list>qstat_l_requests"`
+	Tasks []struct {
+		Start    string   `xml:"JAT_start_time"`
+		Messages []string `xml:"JAT_message_list>ulong_sublist>QIM_message"`
+	} `xml:"JB_ja_tasks>ulong_sublist"`
+}
+
+type detailedInfo struct {
+	Jobs     []detail `xml:"djob_info>element"`
+	Messages []struct {
+		Jobs    []string `xml:"MES_job_number_list>ulong_sublist>ULNG_value"`
+		Message string   `xml:"MES_message"`
+	} `xml:"messages>element>SME_message_list>element"`
+}
+
+var (
+	jobIDRE   = regexp.MustCompile(`^[0-9]{1,12}$`)
+	stateRE   = regexp.MustCompile(`^[A-Za-z]{1,8}$`)
+	hostRE    = regexp.MustCompile(`^[A-Za-z0-9_]([A-Za-z0-9_.-]{0,251}[A-Za-z0-9_])?$`)
+	nonceRE   = regexp.MustCompile(`^[0-9a-f]{1,64}$`)
+	numberRE  = regexp.MustCompile(`^[0-9]{1,12}$`)
+	reasonMax = 200
+)
+
+// qstatDocs splits a log into its XML documents, and reads the clock.
+func qstatDocs(log []string) (docs []string, now int64) {
+	var cur []string
+	flush := func() {
+		if len(cur) > 0 {
+			docs = append(docs, strings.Join(cur, "\n"))
+		}
+		cur = nil
+	}
+	for _, l := range log {
+		if s, ok := strings.CutPrefix(l, "<jt_now>"); ok {
+			now, _ = strconv.ParseInt(strings.TrimSuffix(s, "</jt_now>"), 10, 64)
+			continue
+		}
+		if strings.HasPrefix(l, "<?xml") {
+			flush()
+		}
+		cur = append(cur, l)
+	}
+	flush()
+	return docs, now
+}
+
+// parseQstat reads the documents into jobs by id, in qstat's order.
+func parseQstat(log []string) []scheduler.Job {
+	docs, now := qstatDocs(log)
+	var jobs []scheduler.Job
+	details := map[string]detail{}
+	reasons := map[string]string{}
+	for _, d := range docs {
+		switch {
+		case strings.Contains(d, "<detailed_job_info"):
+			var di detailedInfo
+			if xml.Unmarshal([]byte(d), &di) != nil {
+				continue
+			}
+			for _, j := range di.Jobs {
+				details[j.Number] = j
+			}
+			for _, m := range di.Messages {
+				for _, id := range m.Jobs {
+					if reasons[id] == "" {
+						reasons[id] = m.Message
+					}
+				}
+			}
+		case strings.Contains(d, "<job_info"):
+			var ji jobInfo
+			if xml.Unmarshal([]byte(d), &ji) != nil {
+				continue
+			}
+			for _, l := range append(ji.Running, ji.Pending...) {
+				if j, ok := listed(l); ok {
+					jobs = append(jobs, j)
+				}
+			}
+		}
+	}
+	for i := range jobs {
+		j := &jobs[i]
+		d, ok := details[j.ID]
+		if !ok {
+			continue
+		}
+		j.Reason = reasons[j.ID]
+		hrt, start := -1, int64(0)
+		for _, ce := range d.Hard {
+			if ce.Name == "h_rt" {
+				if v, err := strconv.ParseFloat(ce.Value, 64); err == nil && v >= 0 && v < 1e9 {
+					hrt = int(v)
+				}
+			}
+		}
+		for _, t := range d.Tasks {
+			if numberRE.MatchString(t.Start) {
+				start, _ = strconv.ParseInt(t.Start, 10, 64)
+			}
+			if strings.Contains(j.State, "E") && len(t.Messages) > 0 {
+				j.Reason = errorReason(t.Messages[0])
+			}
+		}
+		j.Reason = templates.Visible(j.Reason, reasonMax)
+		if hrt >= 0 {
+			j.Limit = clock(hrt)
+			if j.Phase == scheduler.Running && start > 0 && now > 0 {
+				j.Left = (time.Duration(max(int64(hrt)-(now-start), 0)) * time.Second).String()
+			}
+		}
+	}
+	return jobs
+}
+
+// listed is one job of qstat -xml's listing; ok is false for a job that
+// is not jt's or a value that is not what Grid Engine writes.
+func listed(l jobList) (scheduler.Job, bool) {
+	name, ok := strings.CutPrefix(l.Name, "jt-")
+	if !ok || !validate.IsName(name) || !jobIDRE.MatchString(l.Number) || !stateRE.MatchString(l.State) {
+		return scheduler.Job{}, false
+	}
+	j := scheduler.Job{ID: l.Number, Name: name, State: l.State, Phase: phase(l.State)}
+	if _, host, ok := strings.Cut(l.Queue, "@"); ok && hostRE.MatchString(host) {
+		j.Node = host
+	}
+	return j, true
+}
+
+// errorReason drops the date and process of a task's error message:
+// "12/01/2026 13:47:22 [1004:19759]: error: can't chdir to /x".
+func errorReason(m string) string {
+	if i := strings.Index(m, "]: "); i >= 0 && i < 40 {
+		return m[i+3:]
+	}
+	return m
+}
+
+// Jobs joins the status script's answer: qstat's jobs, jt's files of each
+// (its nonce, and where Jupyter listens), and the accounting of recorded
+// jobs qstat no longer lists.
+func (SGE) Jobs(blocks []templates.Block) []scheduler.Job {
+	var jobs []scheduler.Job
+	files := map[string]templates.Block{}
+	for _, b := range blocks {
+		switch {
+		case b.Error:
+		case b.Values["source"] == "qstat":
+			jobs = append(jobs, parseQstat(b.Log)...)
+		case b.Values["state"] != "":
+			j := scheduler.Job{ID: b.Values["job"], State: b.Values["state"], Reason: b.Values["reason"], Phase: scheduler.Ended}
+			if j.State == "gone" {
+				j.Phase = scheduler.Gone
+			}
+			jobs = append(jobs, j)
+		case b.Values["job"] != "":
+			files[b.Values["job"]] = b
+		}
+	}
+	for i := range jobs {
+		j := &jobs[i]
+		f, ok := files[j.ID]
+		if !ok || (j.Name != "" && f.Values["name"] != j.Name) {
+			continue
+		}
+		if nonceRE.MatchString(f.Values["nonce"]) {
+			j.Nonce = f.Values["nonce"]
+		}
+		if j.Phase == scheduler.Running {
+			v := f.Values
+			j.Addr, j.Dir = v["info_addr"], v["info_dir"]
+			j.Port, _ = strconv.Atoi(v["info_port"])
+			if f.Server != nil {
+				j.PID = f.Server.PID
+			}
+			if t, err := strconv.ParseInt(v["info_started"], 10, 64); err == nil {
+				j.Started = time.Unix(t, 0).UTC()
+			}
+		}
+	}
+	return jobs
+}

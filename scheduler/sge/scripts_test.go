@@ -1,0 +1,169 @@
+package sge_test
+
+import (
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"mvdan.cc/sh/v3/syntax"
+
+	"github.com/jt-sh/jt/scheduler/sge"
+	"github.com/jt-sh/jt/templates"
+	"github.com/jt-sh/jt/templates/scripttest"
+)
+
+// The Grid Engine scripts parse as POSIX sh whatever the values, and every
+// value stays one literal word (checked by running them below).
+func TestRenderSGEParses(t *testing.T) {
+	for _, h := range scripttest.Hostile {
+		job, err := sge.Render(sge.JobScript{Name: "default", Nonce: "ab12", Dir: h, Flavour: h, Command: h})
+		if err != nil {
+			t.Fatalf("job: %v", err)
+		}
+		for _, data := range []any{
+			sge.JobScript{Name: "default", Nonce: "ab12", Dir: h, Flavour: h, Command: h,
+				Env: templates.Env{Setup: []string{h}, Modules: []string{h}, Conda: h, Venv: h}},
+			sge.OpenScript{Name: "default", Nonce: "ab12", Args: []string{h, "-q", h}, Job: job, Timeout: 60},
+			sge.StatusScript{Jobs: []string{h, "12"}},
+			sge.CancelScript{Name: "default", Nonce: h},
+			sge.CancelScript{Name: "default", KeepJob: true},
+		} {
+			script, err := sge.Render(data)
+			if err != nil {
+				t.Fatalf("%T: %v", data, err)
+			}
+			if _, err := syntax.NewParser(syntax.Variant(syntax.LangPOSIX)).Parse(strings.NewReader(script), ""); err != nil {
+				t.Fatalf("%T with %q does not parse: %v", data, h, err)
+			}
+		}
+	}
+	if _, err := sge.Render(templates.Open{}); err == nil {
+		t.Error("Render(Open) should refuse")
+	}
+}
+
+// fakeSGE puts qsub, qstat and qdel stand-ins first on PATH: qsub records
+// its argv one word per line and answers job 42 (or refuses -q nosuch as
+// Grid Engine does); qstat lists no jobs.
+func fakeSGE(t *testing.T) (bin, argvFile string) {
+	t.Helper()
+	bin = t.TempDir()
+	argvFile = filepath.Join(bin, "argv")
+	writeExec := func(name, body string) {
+		if err := os.WriteFile(filepath.Join(bin, name), []byte("#!/bin/sh\n"+body), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeExec("qsub", `for a in "$@"; do printf '%s\n' "$a"; done >"`+argvFile+`"
+for a in "$@"; do last=$a; done
+cp "$last" "`+argvFile+`.job"
+stat -c %a "$last" >"`+argvFile+`.mode"
+case " $* " in *" -q nosuch "*) echo 'Unable to run job: Job was rejected because job requests unknown queue "nosuch".'; echo Exiting.; exit 1 ;; esac
+echo 42
+`)
+	writeExec("qstat", "echo \"<?xml version='1.0'?>\"; echo '<job_info></job_info>'\n")
+	writeExec("qdel", "exit 0\n")
+	return bin, argvFile
+}
+
+// Each qsub option arrives as the one word it was, after the user's
+// options come jt's own, and the job script is written as rendered, 0600.
+func TestSGEOpenSubmitsWords(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("stat -c is GNU's")
+	}
+	home := t.TempDir()
+	bin, argvFile := fakeSGE(t)
+	args := []string{"-l", "h_rt=1:00:00", "-pe", "smp", "4", "-P", "$(touch " + home + "/pwned)", "-q", "it's a \"q\""}
+	job, err := sge.Render(sge.JobScript{Name: "s1", Nonce: "00ff", Command: "jupyter lab '$(touch " + home + "/pwned)'"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	script, err := sge.Render(sge.OpenScript{Name: "s1", Nonce: "00ff", Args: args, Job: job, Timeout: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// qstat knows no job 42: the script says it ended, after submitting.
+	r := scripttest.Run(t, home, script, "PATH="+bin+":"+os.Getenv("PATH"))
+	got, err := os.ReadFile(argvFile)
+	if err != nil {
+		t.Fatalf("qsub did not run: %v\n%s%s", err, r.Stdout, r.Stderr)
+	}
+	run := filepath.Join(home, ".local/state/jt/sge/s1/00ff")
+	want := append([]string{"-terse"}, args...)
+	want = append(want, "-N", "jt-s1", "-o", run+"/log", "-j", "y", "-S", "/bin/sh", "-C", "", run+"/job.sh")
+	if g := strings.Split(strings.TrimSuffix(string(got), "\n"), "\n"); strings.Join(g, "\x00") != strings.Join(want, "\x00") {
+		t.Errorf("qsub argv:\n%q\nwant\n%q", g, want)
+	}
+	if data, _ := os.ReadFile(argvFile + ".job"); string(data) != job+"\n" {
+		t.Errorf("job script differs from the rendered one:\n%s", data)
+	}
+	if mode, _ := os.ReadFile(argvFile + ".mode"); strings.TrimSpace(string(mode)) != "600" {
+		t.Errorf("job script mode %s, want 600", mode)
+	}
+	if _, err := os.Stat(filepath.Join(home, "pwned")); err == nil {
+		t.Error("a value ran as code")
+	}
+	if id, _ := os.ReadFile(run + "/job"); string(id) != "42\n" {
+		t.Errorf("job file %q, want 42", id)
+	}
+	if len(r.Reply.Blocks) != 1 || !r.Reply.Blocks[0].Error || !strings.Contains(r.Reply.Blocks[0].Values["error"], "job 42 ended") {
+		t.Errorf("answer %+v, want the error that job 42 ended", r.Reply.Blocks)
+	}
+}
+
+// A refused submission answers qsub's own message, and leaves no files.
+func TestSGEOpenRefused(t *testing.T) {
+	home := t.TempDir()
+	bin, _ := fakeSGE(t)
+	script, err := sge.Render(sge.OpenScript{Name: "s2", Nonce: "00aa", Args: []string{"-q", "nosuch"}, Job: "#!/bin/sh\n", Timeout: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := scripttest.Run(t, home, script, "PATH="+bin+":"+os.Getenv("PATH"))
+	if len(r.Reply.Blocks) != 1 || !r.Reply.Blocks[0].Error {
+		t.Fatalf("answer %+v, want one error", r.Reply.Blocks)
+	}
+	b := r.Reply.Blocks[0]
+	if b.Values["error"] != `qsub refused the job: Job was rejected because job requests unknown queue "nosuch".` || !strings.Contains(b.Values["hint"], "qconf -sql") {
+		t.Errorf("error %q, hint %q", b.Values["error"], b.Values["hint"])
+	}
+	if b.Values["job"] != "" {
+		t.Errorf("a refused job answered job %q", b.Values["job"])
+	}
+	if _, err := os.Stat(filepath.Join(home, ".local/state/jt/sge/s2")); err == nil {
+		t.Error("a refused job left its directory")
+	}
+}
+
+// Without Grid Engine on PATH the answers say which command is missing.
+func TestSGENoCommands(t *testing.T) {
+	home := t.TempDir()
+	empty := "PATH=" + noSGE(t)
+	script, _ := sge.Render(sge.OpenScript{Name: "s3", Nonce: "00bb", Job: "#!/bin/sh\n", Timeout: 5})
+	r := scripttest.Run(t, home, script, empty)
+	if len(r.Reply.Blocks) != 1 || !strings.Contains(r.Reply.Blocks[0].Values["error"], "qsub not found") {
+		t.Errorf("open: %+v", r.Reply.Blocks)
+	}
+	script, _ = sge.Render(sge.CancelScript{Name: "s3"})
+	if r := scripttest.Run(t, home, script, empty); len(r.Reply.Blocks) != 1 || r.Reply.Blocks[0].Values["state"] != "absent" {
+		t.Errorf("cancel: %+v", r.Reply.Blocks)
+	}
+}
+
+// noSGE is a directory of links to the commands on PATH but Grid Engine's.
+func noSGE(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, p := range filepath.SplitList(os.Getenv("PATH")) {
+		entries, _ := os.ReadDir(p)
+		for _, e := range entries {
+			if n := e.Name(); !strings.HasPrefix(n, "q") {
+				os.Symlink(filepath.Join(p, n), filepath.Join(dir, n)) // the first on PATH wins
+			}
+		}
+	}
+	return dir
+}
