@@ -240,6 +240,15 @@ type openResult struct {
 	Node       string `json:"node"`
 	SlurmJob   string `json:"slurm_job"`
 	SlurmNode  string `json:"slurm_node"`
+	Job        jobRef `json:"job"`
+}
+
+// jobRef is the job of a batch session in jt's JSON, whichever scheduler.
+type jobRef struct {
+	Scheduler string `json:"scheduler"`
+	ID        string `json:"id"`
+	Node      string `json:"node"`
+	Limit     string `json:"limit"`
 }
 
 // parseOpen decodes what jt open --json printed: exactly one JSON object.
@@ -328,6 +337,7 @@ type lsRow struct {
 	Error      string `json:"error"`
 	SlurmJob   string `json:"slurm_job"`
 	SlurmNode  string `json:"slurm_node"`
+	Job        jobRef `json:"job"`
 	JobState   string `json:"job_state"`
 	JobReason  string `json:"job_reason"`
 	TimeLeft   string `json:"time_left"`

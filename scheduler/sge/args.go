@@ -20,15 +20,16 @@ var owned = map[string]string{
 // takes is how many words the qsub options that take other than one
 // value read; the rest take one, except flags (zero).
 var takes = map[string]int{
-	"-pe": 2, "-h": 0, "-hard": 0, "-soft": 0, "-cwd": 0, "-V": 0, "-notify": 0, "-clear": 0, "-verbose": 0,
+	"-pe": 2, "-h": 0, "-hard": 0, "-soft": 0, "-cwd": 0, "-V": 0, "-notify": 0, "-clear": 0, "-verbose": 0, "-verify": 0,
 }
 
 // CheckArgs checks qsub options: each one word, an option or one of the
 // values of the option before it (a stray word would be read as the job
-// script), none of those jt sets itself.
+// script, a missing value would take jt's next option), none of those jt
+// sets itself.
 func (SGE) CheckArgs(args []string) error {
 	const label = "qsub options"
-	values := 0
+	values, last := 0, ""
 	for _, a := range args {
 		if strings.ContainsAny(a, "\x00\n\r") {
 			return validate.Usagef("%s: %s contains a newline", label, sshexec.Printable(a))
@@ -46,6 +47,9 @@ func (SGE) CheckArgs(args []string) error {
 		if a == "--" {
 			return validate.Usagef("%s: -- would end qsub's options; leave it out", label)
 		}
+		if values > 0 {
+			return validate.Usagef("%s: %s wants a value before %s", label, sshexec.Printable(last), sshexec.Printable(a))
+		}
 		if why, ok := owned[a]; ok {
 			return validate.Usagef("%s: jt sets %s itself (%s); leave it out", label, a, why)
 		}
@@ -53,7 +57,10 @@ func (SGE) CheckArgs(args []string) error {
 		if !ok {
 			n = 1
 		}
-		values = n
+		values, last = n, a
+	}
+	if values > 0 {
+		return validate.Usagef("%s: %s wants a value", label, sshexec.Printable(last))
 	}
 	return nil
 }

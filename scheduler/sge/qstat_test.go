@@ -96,7 +96,7 @@ func TestSGECheckArgs(t *testing.T) {
 		}
 	}
 	for _, bad := range [][]string{{"-N", "x"}, {"-o", "/tmp/x"}, {"-e", "x"}, {"-j", "y"}, {"-terse"}, {"-sync", "y"}, {"-b", "y"}, {"-S", "/bin/bash"},
-		{"-C", "#"}, {"-@", "f"}, {"-t", "1-3"}, {"gpu"}, {"-q", "a", "b"}, {"-pe", "smp", "4", "x"}, {"--"}, {"-l", "a\nb"}} {
+		{"-C", "#"}, {"-@", "f"}, {"-t", "1-3"}, {"gpu"}, {"-q", "a", "b"}, {"-pe", "smp", "4", "x"}, {"--"}, {"-l", "a\nb"}, {"-l"}, {"-q", "-h"}, {"-pe", "smp"}} {
 		if err := (sge.SGE{}).CheckArgs(bad); err == nil {
 			t.Errorf("%q passed", bad)
 		}
