@@ -333,3 +333,31 @@ func TestE2ESGEQueuedInterrupt(t *testing.T) {
 	}
 	t.Logf("jt open while the queue is full, then Ctrl-C:\n%s", b.stderr())
 }
+
+// A job in error state (Eqw: its directory does not exist on the node)
+// fails with the reason from qstat -j and a hint; jt close --kill deletes it.
+func TestE2ESGEErrorState(t *testing.T) {
+	needSGE(t)
+	e := newEnv(t)
+	name := "sgeerr"
+	qdelSession(t, userA, name)
+	e.opened[[2]string{hostA, name}] = true
+	_, stderr, code := e.run("open", "--no-browser", "--scheduler", "sge", "--scheduler-args", "-wd /nonexistent", "--name", name, hostA)
+	jobs := qstatJobs(t, userA, name)
+	if len(jobs) != 1 || !strings.HasSuffix(jobs[0], " Eqw") {
+		t.Fatalf("qstat: %v, want one job in error state", jobs)
+	}
+	id := strings.Fields(jobs[0])[0]
+	if code != 1 || !strings.Contains(stderr, "job "+id+" is in error state (Eqw): error: can't chdir to /nonexistent") || !strings.Contains(stderr, "qmod -cj "+id) {
+		t.Errorf("exit %d, want 1, job %s in error state with qstat -j's reason, and qmod -cj in the hint:\n%s", code, id, stderr)
+	}
+	if got := row(t, e.ls(hostA), hostA, name); got.State != "queued" || got.Job.ID != id || got.JobState != "Eqw" || !strings.Contains(got.JobReason, "can't chdir to /nonexistent") {
+		t.Errorf("jt ls %s row %+v, want job %s queued (Eqw) with its reason", hostA, got, id)
+	}
+	if _, stderr, code := e.run("close", "--kill", "--name", name, hostA); code != 0 || !strings.Contains(stderr, "cancelled job "+id) {
+		t.Errorf("jt close --kill: exit %d: %s", code, stderr)
+	}
+	if jobs := qstatJobs(t, userA, name); len(jobs) != 0 {
+		t.Errorf("after jt close --kill, qstat has %v", jobs)
+	}
+}
