@@ -113,8 +113,12 @@ func TestStopKeeperChecksIdentity(t *testing.T) {
 	}
 	other := sleeper(t)
 	pid := strconv.Itoa(other.Process.Pid)
+	// A start that is not the sleeper's: the same boot, a second later
+	// (10 ms ticks: this process and the sleeper may share one).
+	boot, ticks, _ := strings.Cut(sshexec.ProcessStart(other.Process.Pid), "/")
+	n, _ := strconv.ParseUint(ticks, 10, 64)
 	for name, record := range map[string]string{
-		"another start": pid + " " + sshexec.ProcessStart(os.Getpid()) + "\n",
+		"another start": pid + " " + boot + "/" + strconv.FormatUint(n+100, 10) + "\n",
 		"no start":      pid + "\n",
 	} {
 		os.WriteFile(path, []byte(record), 0o600)

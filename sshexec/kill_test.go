@@ -73,9 +73,14 @@ func TestRecordedPID(t *testing.T) {
 	}
 
 	pid := strconv.Itoa(live.Process.Pid)
+	// Another process's start: the same boot, a second later (this test
+	// process may have started in the same 10 ms tick as the sleep).
+	boot, ticks, _ := strings.Cut(ProcessStart(live.Process.Pid), "/")
+	n, _ := strconv.ParseUint(ticks, 10, 64)
+	other := boot + "/" + strconv.FormatUint(n+100, 10)
 	for name, content := range map[string]string{
 		"older format, pid alone": pid + "\n",
-		"pid reused":              pid + " " + ProcessStart(os.Getpid()) + "\n",
+		"pid reused":              pid + " " + other + "\n",
 		"garbage":                 "x y\n",
 		"negative":                "-1 " + ProcessStart(os.Getpid()) + "\n",
 		"empty":                   "",
