@@ -7,13 +7,11 @@ package sge
 
 import (
 	"fmt"
-	"net"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jt-sh/jt/scheduler"
-	"github.com/jt-sh/jt/sshexec"
 	"github.com/jt-sh/jt/templates"
 )
 
@@ -37,36 +35,19 @@ func (SGE) Submit(r scheduler.Submit) (templates.Script, error) {
 }
 
 func (SGE) Started(b templates.Block, now time.Time) (scheduler.Started, error) {
-	v := b.Values
-	if b.Server == nil {
-		return scheduler.Started{}, fmt.Errorf("answered without Jupyter's runtime file for job %s", v["job"])
+	st, err := scheduler.ReadStarted(b, now, seconds)
+	st.Job.State = "r"
+	return st, err
+}
+
+// seconds reads the time left as the scripts write it for Grid Engine:
+// whole seconds.
+func seconds(s string) (time.Duration, bool) {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return 0, false
 	}
-	if v["job"] == "" {
-		return scheduler.Started{}, fmt.Errorf("answered no job id")
-	}
-	port, err := strconv.Atoi(v["port"])
-	if err != nil || port <= 0 || port > 65535 {
-		port = b.Server.Port
-	}
-	if net.ParseIP(v["addr"]) == nil {
-		return scheduler.Started{}, fmt.Errorf("job %s answered an unusable node address %s", v["job"], sshexec.Printable(v["addr"]))
-	}
-	st := scheduler.Started{
-		Status:  v["status"],
-		Server:  *b.Server,
-		Log:     v["log"],
-		Runtime: v["runtime"],
-		Job: scheduler.Job{ID: v["job"], Name: v["name"], Nonce: v["nonce"], Node: v["node"], Limit: v["limit"],
-			Addr: v["addr"], Port: port, PID: b.Server.PID, Dir: v["dir"], Phase: scheduler.Running, State: "r"},
-		KernelWarning: templates.KernelWarning(b),
-	}
-	if t, err := strconv.ParseInt(v["started"], 10, 64); err == nil {
-		st.Job.Started = time.Unix(t, 0).UTC()
-	}
-	if left, err := strconv.Atoi(v["left"]); err == nil && left >= 0 {
-		st.End = now.Add(time.Duration(left) * time.Second).UTC().Truncate(time.Second)
-	}
-	return st, nil
+	return time.Duration(n) * time.Second, true
 }
 
 func (SGE) Status(ids []string) templates.Script {

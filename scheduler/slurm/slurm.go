@@ -5,14 +5,11 @@
 package slurm
 
 import (
-	"fmt"
-	"net"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jt-sh/jt/scheduler"
-	"github.com/jt-sh/jt/sshexec"
 	"github.com/jt-sh/jt/templates"
 	"github.com/jt-sh/jt/validate"
 )
@@ -48,36 +45,7 @@ func (Slurm) Submit(r scheduler.Submit) (templates.Script, error) {
 }
 
 func (Slurm) Started(b templates.Block, now time.Time) (scheduler.Started, error) {
-	v := b.Values
-	if b.Server == nil {
-		return scheduler.Started{}, fmt.Errorf("answered without Jupyter's runtime file for job %s", v["job"])
-	}
-	if v["job"] == "" {
-		return scheduler.Started{}, fmt.Errorf("answered no job id")
-	}
-	port, err := strconv.Atoi(v["port"])
-	if err != nil || port <= 0 || port > 65535 {
-		port = b.Server.Port
-	}
-	if net.ParseIP(v["addr"]) == nil {
-		return scheduler.Started{}, fmt.Errorf("job %s answered an unusable node address %s", v["job"], sshexec.Printable(v["addr"]))
-	}
-	st := scheduler.Started{
-		Status:  v["status"],
-		Server:  *b.Server,
-		Log:     v["log"],
-		Runtime: v["runtime"],
-		Job: scheduler.Job{ID: v["job"], Name: v["name"], Nonce: v["nonce"], Node: v["node"], Limit: v["limit"],
-			Addr: v["addr"], Port: port, PID: b.Server.PID, Dir: v["dir"], Phase: scheduler.Running},
-		KernelWarning: templates.KernelWarning(b),
-	}
-	if t, err := strconv.ParseInt(v["started"], 10, 64); err == nil {
-		st.Job.Started = time.Unix(t, 0).UTC()
-	}
-	if left, ok := Duration(v["left"]); ok {
-		st.End = now.Add(left).UTC().Truncate(time.Second)
-	}
-	return st, nil
+	return scheduler.ReadStarted(b, now, Duration)
 }
 
 func (Slurm) Status(ids []string) templates.Script {
