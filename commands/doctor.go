@@ -28,7 +28,7 @@ jt open, to check what open would do with them.
 Examples:
    jt doctor gpu
    jt doctor --console tmux --lab gpu1`,
-		Flags: settingFlags(),
+		Flags: append(settingFlags(), batchFlags()...),
 		Action: action(func(ctx context.Context, c *cli.Context, d *Deps) error {
 			host, err := oneHost(c.Args().Slice(), "doctor")
 			if err != nil {
@@ -39,6 +39,9 @@ Examples:
 				return err
 			}
 			mapLocalHome(d, &r)
+			if r.Batch, err = batchSettings(c, d.Config, host); err != nil {
+				return err
+			}
 			return d.Engine.Doctor(ctx, r, d.printCheck)
 		}),
 	}

@@ -361,3 +361,28 @@ func TestE2ESGEErrorState(t *testing.T) {
 		t.Errorf("after jt close --kill, qstat has %v", jobs)
 	}
 }
+
+// jt doctor --scheduler sge checks the login node's Grid Engine: its
+// commands, the cell, the qmaster, and that qsub would take the user's
+// job (verified with qsub -w v, never submitted); a queue qsub does not
+// know fails that check with qsub's words, and no job is left either way.
+func TestE2ESGEDoctor(t *testing.T) {
+	needSGE(t)
+	e := newEnv(t)
+	stdout, stderr, code := e.run("doctor", "--scheduler", "sge", "--scheduler-args", "-l h_rt=600", hostA)
+	if code != 0 {
+		t.Fatalf("jt doctor --scheduler sge: exit %d\n%s%s", code, stdout, stderr)
+	}
+	for _, want := range []string{"ok   qsub, qstat and qdel on ", "ok   cell default in SGE_ROOT ", "ok   qstat answers", "ok   qsub -w v -l h_rt=600: a job of yours would find a queue"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("doctor does not say %q:\n%s", want, stdout)
+		}
+	}
+	stdout, _, code = e.run("doctor", "--scheduler", "sge", "--scheduler-args", "-q nosuch", hostA)
+	if code != 1 || !strings.Contains(stdout, "FAIL qsub would refuse a job of yours (qsub -w v -q nosuch)") || !strings.Contains(stdout, `unknown queue "nosuch"`) {
+		t.Errorf("doctor with an unknown queue: exit %d, want 1, a FAIL line and qsub's words:\n%s", code, stdout)
+	}
+	if jobs := qstatJobs(t, userA, "doctor"); len(jobs) != 0 {
+		t.Errorf("jt doctor left jobs: %v", jobs)
+	}
+}

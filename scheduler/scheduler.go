@@ -45,6 +45,12 @@ type Scheduler interface {
 	Cancelled(b templates.Block) Cancelled
 }
 
+// Checker is a Scheduler that jt doctor can ask about a login node: its
+// script answers as doctor.sh does (templates.KindDoctor), one block a check.
+type Checker interface {
+	Checks(args []string) (templates.Script, error)
+}
+
 // Submit is what a batch open asks for.
 type Submit struct {
 	Name    string

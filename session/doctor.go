@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jt-sh/jt/scheduler"
 	"github.com/jt-sh/jt/sshexec"
 	"github.com/jt-sh/jt/templates"
 )
@@ -70,7 +71,41 @@ func (e *Engine) Doctor(ctx context.Context, r OpenRequest, report func(Check)) 
 		d.add("login", "ok", "logged in to "+e.SSH.Dest(r.Host)+" as "+cfg["user"], "", nil)
 	}
 	d.remote(ctx, r)
+	if r.Batch.Scheduler != "" {
+		d.scheduler(ctx, r.Batch)
+	}
 	return d.err()
+}
+
+// scheduler runs the checks of the batch scheduler the session would use.
+func (d *doctor) scheduler(ctx context.Context, b BatchOptions) {
+	sch, err := scheduler.Named(b.Scheduler)
+	if err != nil {
+		d.add("scheduler", "fail", err.Error(), "", nil)
+		return
+	}
+	c, ok := sch.(scheduler.Checker)
+	if !ok {
+		d.add("scheduler", "ok", "jt has no checks of "+sch.Title()+" yet: jt open shows what the cluster says", "", nil)
+		return
+	}
+	script, err := c.Checks(b.Args)
+	if err != nil {
+		d.add("scheduler", "fail", err.Error(), "", nil)
+		return
+	}
+	reply, _, err := d.e.remote(ctx, remoteCall{host: d.host, kind: script.Kind, script: script.Text, timeout: time.Minute, listing: true})
+	if templates.Refused(err) {
+		d.add("scheduler", "fail", err.Error(), "the host answered what jt's check script never prints: is it the machine you mean?", nil)
+		return
+	}
+	for _, blk := range reply.Blocks {
+		v := blk.Values
+		d.add(v["check"], v["status"], v["msg"], v["fix"], blk.Log)
+	}
+	if err != nil {
+		d.add("scheduler", "fail", "the "+sch.Title()+" checks on "+d.host+" stopped early: "+err.Error(), "run jt doctor again; see ssh "+d.e.SSH.Dest(d.host)+" qstat", nil)
+	}
 }
 
 // local checks the ssh client and what it makes of the destination; false

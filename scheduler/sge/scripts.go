@@ -61,6 +61,10 @@ type CancelScript struct {
 	KeepJob bool
 }
 
+// DoctorScript is the input of sge_doctor.sh: jt doctor's checks of the
+// login node, qsub verifying (not submitting) a job with Args.
+type DoctorScript struct{ Args []string }
+
 // Render produces the script for one of the inputs above.
 func Render(data any) (string, error) {
 	var name string
@@ -76,6 +80,8 @@ func Render(data any) (string, error) {
 		name = "sge_status.sh.tmpl"
 	case CancelScript:
 		name = "sge_cancel.sh.tmpl"
+	case DoctorScript:
+		name = "sge_doctor.sh.tmpl"
 	default:
 		return "", fmt.Errorf("no Grid Engine script for %T", data)
 	}

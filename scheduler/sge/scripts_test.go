@@ -29,6 +29,7 @@ func TestRenderSGEParses(t *testing.T) {
 			sge.StatusScript{Jobs: []string{h, "12"}},
 			sge.CancelScript{Name: "default", Nonce: h},
 			sge.CancelScript{Name: "default", KeepJob: true},
+			sge.DoctorScript{Args: []string{h, "-q", h}},
 		} {
 			script, err := sge.Render(data)
 			if err != nil {

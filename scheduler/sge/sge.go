@@ -20,6 +20,13 @@ func init() { scheduler.Register(SGE{}) }
 // SGE is the scheduler.Scheduler of Grid Engine (SGE, Son of Grid Engine).
 type SGE struct{}
 
+// Checks is jt doctor's script for a Grid Engine login node: the client
+// commands, the cell, the qmaster, and qsub verifying a job with args.
+func (SGE) Checks(args []string) (templates.Script, error) {
+	text, err := Render(DoctorScript{Args: args})
+	return templates.Script{Text: text, Kind: templates.KindDoctor}, err
+}
+
 func (SGE) Name() string  { return "sge" }
 func (SGE) Title() string { return "Grid Engine" }
 
