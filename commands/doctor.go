@@ -19,7 +19,9 @@ path length, what ssh makes of HOST (ssh -G), and the login (through jt's
 master; ssh may ask for a password). On HOST, in one round trip: the login
 shell and /bin/sh, jt's directory, the profile's environment setup (run as
 jt open runs it, before the other checks), screen and tmux, the Jupyter
-flavours and their versions, and unix-socket support.
+flavours and their versions, and unix-socket support. With --scheduler,
+the login node's batch scheduler too (for Grid Engine: its commands, the
+cell, the qmaster, and qsub -w v with --scheduler-args).
 
 Each check prints one line, "ok", "warn" (jt copes) or "FAIL", and a fix.
 The exit status is 1 when something would stop jt open. Flags are those of
@@ -27,7 +29,8 @@ jt open, to check what open would do with them.
 
 Examples:
    jt doctor gpu
-   jt doctor --console tmux --lab gpu1`,
+   jt doctor --console tmux --lab gpu1
+   jt doctor --scheduler sge --scheduler-args '-q gpu.q -l h_rt=2:00:00' login1`,
 		Flags: append(settingFlags(), batchFlags()...),
 		Action: action(func(ctx context.Context, c *cli.Context, d *Deps) error {
 			host, err := oneHost(c.Args().Slice(), "doctor")
