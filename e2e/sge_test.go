@@ -153,6 +153,10 @@ func TestE2ESGEOpenReattachClose(t *testing.T) {
 	if got := row(t, e.ls(), hostA, name); got.State != "up" || got.Job.ID != r.Job.ID || got.Job.Node != sgeNode || got.TimeLeft == "" {
 		t.Errorf("jt ls row %+v, want up, job %s on %s with time left", got, r.Job.ID, sgeNode)
 	}
+	// jt logs finds the job's log in its run directory.
+	if logs, _ := e.jt("logs", "--name", name, hostA); !strings.Contains(logs, "Jupyter") {
+		t.Errorf("jt logs of the job shows no Jupyter log:\n%s", logs)
+	}
 	stdout, _ := e.jt("ls")
 	t.Logf("jt ls:\n%s", stdout)
 	if !strings.Contains(stdout, r.Job.ID) || !strings.Contains(stdout, sgeNode+":"+strconv.Itoa(r.RemotePort)) {
