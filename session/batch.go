@@ -149,13 +149,12 @@ func (o *batchOpening) connect(ctx context.Context) error {
 	}
 	unlockHost()
 	o.e = e
-	if err != nil {
-		return err
-	}
 	if started {
+		// Also when the login failed or was interrupted: it may have left
+		// a master behind.
 		o.undo.push(func(ctx context.Context) { e.ExitIdleMaster(ctx, host) })
 	}
-	return nil
+	return err
 }
 
 // cancelOwn is the undo of the job this open submitted (keep: only stop

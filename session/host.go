@@ -72,7 +72,8 @@ func (e *Engine) ensureMaster(ctx context.Context, host string) (*Engine, bool, 
 		return ee, false, nil
 	}
 	if err != nil {
-		return e, false, sshHinted(err, host)
+		// started stays as ssh said: a master may be left to undo.
+		return e, started, sshHinted(err, host)
 	}
 	if started {
 		if msg := strings.TrimSpace(string(res.Stderr)); msg != "" {

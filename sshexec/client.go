@@ -264,12 +264,15 @@ func (c *Client) ReplaceMaster(ctx context.Context, host string) (Result, error)
 	return res, err
 }
 
-// startMaster reports started=true also when it was interrupted: ssh may
-// have daemonised a master just before, which the caller must undo.
+// startMaster reports started=true also when ssh failed: it may have
+// daemonised a master just before it was interrupted, which the caller
+// must undo. (The Ctrl-C that ends ssh may reach it before this process's
+// context is cancelled, so ctx.Err() cannot tell.) Undoing a master that
+// never started costs nothing.
 func (c *Client) startMaster(ctx context.Context, host string) (bool, Result, error) {
 	res, err := c.StartMaster(ctx, host)
 	if err != nil {
-		return ctx.Err() != nil, res, fmt.Errorf("connect to %s: %w", host, err)
+		return true, res, fmt.Errorf("connect to %s: %w", host, err)
 	}
 	return true, res, nil
 }
