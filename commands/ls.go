@@ -156,6 +156,13 @@ func jobColumn(r session.Status) string {
 	if r.JobReason != "" && r.JobReason != "None" {
 		s += " (" + r.JobReason + ")"
 	}
+	switch r.JobStart {
+	case "":
+	case "no estimate":
+		s += ", no start estimate"
+	default:
+		s += ", starts " + r.JobStart + " (estimate)"
+	}
 	switch r.TimeLeft {
 	case "":
 	case "unlimited":

@@ -87,6 +87,9 @@ type Job struct {
 	// Left is the time a running job has left, as jt writes it ("59m10s"),
 	// "unlimited", or "" when unknown.
 	Left string
+	// Estimate: when a queued job may start, by the scheduler's estimate
+	// ("in 4m10s", "now") or NoEstimate; "" for a job that is not queued.
+	Estimate string
 	// Of a running job's Jupyter, from the file the job writes.
 	Addr    string
 	Port    int

@@ -97,7 +97,7 @@ func judgeJob(sch scheduler.Scheduler, r *Status, j scheduler.Job, ok bool) {
 		}
 		r.JobState, r.TimeLeft = j.State, j.Left
 	case scheduler.Queued:
-		r.State, r.JobState, r.JobReason = StateQueued, j.State, j.Reason
+		r.State, r.JobState, r.JobReason, r.JobStart = StateQueued, j.State, j.Reason, estimate(j)
 	case scheduler.Ended:
 		r.State, r.JobState, r.JobReason = StateJobEnded, j.State, j.Reason
 	default:
@@ -114,9 +114,18 @@ func discoveredJob(sch scheduler.Scheduler, host string, j scheduler.Job) Status
 		r.RemoteHost, r.RemotePort, r.Dir, r.PID, r.Started = j.Addr, j.Port, j.Dir, j.PID, j.Started
 		r.JobState, r.TimeLeft = j.State, j.Left
 	} else {
-		r.State, r.JobState, r.JobReason = StateQueued, j.State, j.Reason
+		r.State, r.JobState, r.JobReason, r.JobStart = StateQueued, j.State, j.Reason, estimate(j)
 	}
 	return r
+}
+
+// estimate is a queued job's start estimate; a scheduler that gives none
+// leaves it empty, which jt ls says as NoEstimate.
+func estimate(j scheduler.Job) string {
+	if j.Estimate == "" {
+		return scheduler.NoEstimate
+	}
+	return j.Estimate
 }
 
 // timeLeft is the time from now to end, or "" without an end.

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jt-sh/jt/scheduler"
 	"github.com/jt-sh/jt/templates"
 )
 
@@ -70,6 +71,9 @@ func (r *queueRelay) handle(line string) {
 	} else {
 		msg += ", " + (time.Duration(q.Elapsed) * time.Second).String() + " waiting"
 	}
+	if q.Estimates {
+		msg += ", " + startText(scheduler.Estimate(q.Start, q.Now))
+	}
 	if changed {
 		r.e.warn("%s", msg)
 	} else {
@@ -92,4 +96,13 @@ func plain(s string) string {
 		}
 		return r
 	}, s)
+}
+
+// startText is a start estimate as the user reads it: "starts in 4m10s
+// (the scheduler's estimate)", "no estimate".
+func startText(est string) string {
+	if est == scheduler.NoEstimate {
+		return "no start estimate"
+	}
+	return "starts " + est + " (the scheduler's estimate)"
 }

@@ -44,6 +44,9 @@ type Status struct {
 	JobState  string `json:"job_state,omitempty"`  // RUNNING, PENDING, TIMEOUT, CANCELLED…
 	JobReason string `json:"job_reason,omitempty"` // the scheduler's reason: Priority, Resources, TimeLimit…
 	TimeLeft  string `json:"time_left,omitempty"`  // of a running job, e.g. "59m10s", or "unlimited"
+	// JobStart: of a queued job, the scheduler's start estimate ("in
+	// 4m10s", "now") or "no estimate".
+	JobStart string `json:"job_start,omitempty"`
 }
 
 // ListRequest is what jt ls asks for.

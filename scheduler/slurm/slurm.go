@@ -62,6 +62,9 @@ func (Slurm) Jobs(blocks []templates.Block) []scheduler.Job {
 		v := b.Values
 		j := scheduler.Job{ID: v["job"], Name: v["name"], Nonce: v["nonce"], State: v["state"], Reason: v["reason"],
 			Node: v["nodes"], Limit: v["limit"], Left: left(v["left"]), Phase: phase(v["state"])}
+		if j.Phase == scheduler.Queued {
+			j.Estimate = scheduler.Estimate(v["start"], v["now"])
+		}
 		if j.Phase == scheduler.Running {
 			j.Addr, j.Dir = v["info_addr"], v["info_dir"]
 			j.Port, _ = strconv.Atoi(v["info_port"])
