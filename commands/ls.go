@@ -95,7 +95,7 @@ func printRows(d *Deps, rows []session.Status) {
 			st = "on " + r.Node // another machine of the same home
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", r.Host, dash(r.Name), st, localColumn(r), remoteColumn(r),
-			dashInt(r.PID), dash(r.Uptime), dash(r.Flavour), dash(r.Dir))
+			dashInt(r.PID), dash(uptimeColumn(r)), dash(r.Flavour), dash(r.Dir))
 		if batch {
 			fmt.Fprint(tw, "\t"+jobColumn(r))
 		}
@@ -113,6 +113,15 @@ func printRows(d *Deps, rows []session.Status) {
 			}
 		}
 	}
+}
+
+// uptimeColumn is the uptime and, when the server says, how long it has
+// been idle: "12m3s, idle 40s".
+func uptimeColumn(r session.Status) string {
+	if r.Idle != "" && r.Uptime != "" {
+		return r.Uptime + ", idle " + r.Idle
+	}
+	return r.Uptime
 }
 
 func localColumn(r session.Status) string {

@@ -27,8 +27,9 @@ func (e *Engine) checkBatchHost(ctx context.Context, sch scheduler.Scheduler, ho
 	up := true
 	for i, s := range recorded {
 		rows[i] = Status{Session: s, Recorded: true}
-		if e.answers(ctx, s) {
+		if last, ok := e.answersAt(ctx, s); ok {
 			rows[i].State, rows[i].JobState, rows[i].TimeLeft = StateUp, "RUNNING", timeLeft(s.Job.End, e.Now())
+			rows[i].Idle = idleFor(last, e.Now())
 			if s.Job.Limit == "UNLIMITED" {
 				rows[i].TimeLeft = "unlimited"
 			}
@@ -88,6 +89,11 @@ func (e *Engine) checkBatchHost(ctx context.Context, sch scheduler.Scheduler, ho
 func judgeJob(sch scheduler.Scheduler, r *Status, j scheduler.Job, ok bool) {
 	if !ok {
 		j = scheduler.Job{Phase: scheduler.Gone}
+	}
+	switch {
+	case ok && j.Idle && j.Phase != scheduler.Running && j.Phase != scheduler.Queued:
+		r.State, r.JobState, r.JobReason = StateIdleStopped, j.State, j.Reason
+		return
 	}
 	switch j.Phase {
 	case scheduler.Running:
