@@ -179,6 +179,9 @@ func jobColumn(r session.Status) string {
 	default:
 		s += " " + r.TimeLeft + " left"
 	}
+	if r.EndsSoon {
+		s += ", ending soon"
+	}
 	return s
 }
 

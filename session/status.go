@@ -53,6 +53,8 @@ type Status struct {
 	// Idle: how long an up server has seen no activity (its /api/status
 	// last_activity).
 	Idle string `json:"idle,omitempty"`
+	// EndsSoon: a running job has less than EndsSoon left.
+	EndsSoon bool `json:"ends_soon,omitempty"`
 }
 
 // ListRequest is what jt ls asks for.
@@ -123,6 +125,11 @@ func (e *Engine) finish(rows []Status) {
 		r := &rows[i]
 		if r.State == StateUp && r.LocalPort > 0 {
 			r.URL = URL(r.Session)
+		}
+		if r.Batch() && (r.State == StateUp || r.State == StateTunnelDown || r.State == StatePortTaken) {
+			if d, err := time.ParseDuration(r.TimeLeft); err == nil && d < EndsSoon {
+				r.EndsSoon = true
+			}
 		}
 		if !r.Started.IsZero() && (r.State == StateUp || r.State == StateTunnelDown || r.State == StatePortTaken) {
 			r.Uptime = now.Sub(r.Started).Round(time.Second).String()
