@@ -32,9 +32,10 @@ func TestJobsPhases(t *testing.T) {
 		{Values: map[string]string{"job": "5", "state": "RUNNING", "left": "UNLIMITED"}},
 		{Values: map[string]string{"job": "6", "state": "SUSPENDED"}},
 		{Values: map[string]string{"job": "7", "state": "PENDING", "start": "N/A", "now": "2026-12-01T16:00:00"}},
+		{Values: map[string]string{"job": "8", "state": "COMPLETED", "idle": "yes"}},
 	}
 	jobs := slurm.Slurm{}.Jobs(blocks)
-	want := []scheduler.Phase{scheduler.Running, scheduler.Queued, scheduler.Ended, scheduler.Gone, scheduler.Running, scheduler.Queued, scheduler.Queued}
+	want := []scheduler.Phase{scheduler.Running, scheduler.Queued, scheduler.Ended, scheduler.Gone, scheduler.Running, scheduler.Queued, scheduler.Queued, scheduler.Ended}
 	if len(jobs) != len(want) {
 		t.Fatalf("%d jobs, want %d", len(jobs), len(want))
 	}
@@ -49,6 +50,9 @@ func TestJobsPhases(t *testing.T) {
 	}
 	if jobs[1].Reason != "Priority" || jobs[1].Addr != "" || jobs[4].Left != "unlimited" {
 		t.Errorf("pending %+v, unlimited %+v", jobs[1], jobs[4])
+	}
+	if !jobs[7].Idle || jobs[2].Idle {
+		t.Errorf("idle: %+v, %+v", jobs[7], jobs[2])
 	}
 	if jobs[1].Estimate != "in 4m5s" || jobs[6].Estimate != scheduler.NoEstimate || r.Estimate != "" {
 		t.Errorf("estimates: %q %q %q", jobs[1].Estimate, jobs[6].Estimate, r.Estimate)
