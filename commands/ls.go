@@ -27,7 +27,9 @@ func lsCommand() *cli.Command {
                 no token (jt open moves the tunnel to a free port)
    server dead  jt has a record, but the server is gone (jt open starts a new one)
    unreachable  the host did not answer within --timeout
-   queued       a Slurm job waits in the queue (jt open --slurm waits for it)
+   stopped (idle)  Jupyter shut itself down after jt open --idle without activity (its job ended)
+   queued       a Slurm job waits in the queue (jt open --slurm waits for it), with Slurm's
+                start estimate when it has one
    job ended    the Slurm job is over: time limit, scancel, preemption (jt open --slurm submits anew)
 With HOST, jt also asks that host for sessions started from other machines.
 
