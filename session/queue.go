@@ -58,7 +58,8 @@ func (r *queueRelay) handle(line string) {
 		r.rest.WriteByte('\n')
 		return
 	}
-	changed := !r.seen || q.State != r.last.State || q.Reason != r.last.Reason || q.Job != r.last.Job
+	// A new start estimate is news too (Slurm's backfill plans now and then).
+	changed := !r.seen || q.State != r.last.State || q.Reason != r.last.Reason || q.Job != r.last.Job || q.Start != r.last.Start
 	r.last, r.seen = q, true
 	// A change always shows (the user needs the job id); the passing of
 	// time only on a terminal.
