@@ -117,10 +117,11 @@ func printRows(d *Deps, rows []session.Status) {
 	}
 }
 
-// uptimeColumn is the uptime and, when the server says, how long it has
-// been idle: "12m3s, idle 40s".
+// uptimeColumn is the uptime and, once a server has been idle for a
+// minute (the granularity of Jupyter's own idle checks), for how long:
+// "12m3s, idle 4m40s". --json always has the idle time.
 func uptimeColumn(r session.Status) string {
-	if r.Idle != "" && r.Uptime != "" {
+	if d, err := time.ParseDuration(r.Idle); err == nil && d >= time.Minute && r.Uptime != "" {
 		return r.Uptime + ", idle " + r.Idle
 	}
 	return r.Uptime
