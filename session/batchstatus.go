@@ -90,8 +90,8 @@ func judgeJob(sch scheduler.Scheduler, r *Status, j scheduler.Job, ok bool) {
 	if !ok {
 		j = scheduler.Job{Phase: scheduler.Gone}
 	}
-	switch {
-	case ok && j.Idle && j.Phase != scheduler.Running && j.Phase != scheduler.Queued:
+	// Over because Jupyter shut itself down (jt open --idle): say so.
+	if ok && j.Idle && j.Phase != scheduler.Running && j.Phase != scheduler.Queued {
 		r.State, r.JobState, r.JobReason = StateIdleStopped, j.State, j.Reason
 		return
 	}
