@@ -39,7 +39,7 @@ func keeperCommand() *cli.Command {
 			}
 			os.Setenv(keeperEnv, "1")
 			defer d.Engine.DropKeeperFile(r.Host, r.Name)
-			return d.Engine.Keep(ctx, session.KeepRequest{Open: r, Interval: 3 * time.Second, Background: true})
+			return d.Engine.Keep(ctx, session.KeepRequest{Open: r, Interval: 3 * time.Second, Background: true, Notify: notify})
 		}),
 	}
 }

@@ -27,7 +27,9 @@ func lsCommand() *cli.Command {
                 no token (jt open moves the tunnel to a free port)
    server dead  jt has a record, but the server is gone (jt open starts a new one)
    unreachable  the host did not answer within --timeout
-   queued       a Slurm job waits in the queue (jt open --slurm waits for it)
+   stopped (idle)  Jupyter shut itself down after jt open --idle without activity (its job ended)
+   queued       a Slurm job waits in the queue (jt open --slurm waits for it), with Slurm's
+                start estimate when it has one
    job ended    the Slurm job is over: time limit, scancel, preemption (jt open --slurm submits anew)
 With HOST, jt also asks that host for sessions started from other machines.
 
@@ -95,7 +97,7 @@ func printRows(d *Deps, rows []session.Status) {
 			st = "on " + r.Node // another machine of the same home
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", r.Host, dash(r.Name), st, localColumn(r), remoteColumn(r),
-			dashInt(r.PID), dash(r.Uptime), dash(r.Flavour), dash(r.Dir))
+			dashInt(r.PID), dash(uptimeColumn(r)), dash(r.Flavour), dash(r.Dir))
 		if batch {
 			fmt.Fprint(tw, "\t"+jobColumn(r))
 		}
@@ -113,6 +115,16 @@ func printRows(d *Deps, rows []session.Status) {
 			}
 		}
 	}
+}
+
+// uptimeColumn is the uptime and, once a server has been idle for a
+// minute (the granularity of Jupyter's own idle checks), for how long:
+// "12m3s, idle 4m40s". --json always has the idle time.
+func uptimeColumn(r session.Status) string {
+	if d, err := time.ParseDuration(r.Idle); err == nil && d >= time.Minute && r.Uptime != "" {
+		return r.Uptime + ", idle " + r.Idle
+	}
+	return r.Uptime
 }
 
 func localColumn(r session.Status) string {
@@ -156,12 +168,22 @@ func jobColumn(r session.Status) string {
 	if r.JobReason != "" && r.JobReason != "None" {
 		s += " (" + r.JobReason + ")"
 	}
+	switch r.JobStart {
+	case "":
+	case "no estimate":
+		s += ", no start estimate"
+	default:
+		s += ", starts " + r.JobStart + " (estimate)"
+	}
 	switch r.TimeLeft {
 	case "":
 	case "unlimited":
 		s += " no time limit"
 	default:
 		s += " " + r.TimeLeft + " left"
+	}
+	if r.EndsSoon {
+		s += ", ending soon"
 	}
 	return s
 }

@@ -62,7 +62,7 @@ Examples:
 			if background {
 				return keepInBackground(d, r)
 			}
-			return d.Engine.Keep(ctx, session.KeepRequest{Open: r, Interval: 3 * time.Second})
+			return d.Engine.Keep(ctx, session.KeepRequest{Open: r, Interval: 3 * time.Second, Notify: notify})
 		}),
 	}
 }

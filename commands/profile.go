@@ -86,6 +86,7 @@ func builtin(host string) map[string]any {
 		"flavour": "notebook", "cmd": "", "name": "default", "console": "auto", "tcp": false,
 		"timeout": 60 * time.Second, "conda": "", "venv": "", "modules": []string(nil), "setup": []string(nil),
 		"scheduler": "", "scheduler_args": []string(nil), "slurm": false, "slurm_args": []string(nil),
+		"idle": time.Duration(0), "warn": "15m,2m",
 	}
 }
 
@@ -93,6 +94,7 @@ func builtin(host string) map[string]any {
 var flagKeys = map[string]string{
 	"dir": "dir", "port": "port", "local-port": "local_port", "cmd": "cmd",
 	"name": "name", "console": "console", "mux": "console", "tcp": "tcp", "timeout": "timeout",
+	"idle": "idle", "warn": "warn",
 }
 
 // settingFlags are jt open's flags that a profile can also set; jt doctor
@@ -110,6 +112,8 @@ func settingFlags() []cli.Flag {
 		&cli.StringFlag{Name: "console", Value: "auto", Usage: "what keeps the server and its console alive (`KIND`; jt attach opens it): auto (screen if the host has it, else tmux, else none), screen, tmux or none"},
 		&cli.StringFlag{Name: "mux", Hidden: true, Usage: "the old name of --console"},
 		&cli.DurationFlag{Name: "timeout", Value: 60 * time.Second, Usage: "how long to wait for Jupyter to start (`DURATION`)"},
+		&cli.DurationFlag{Name: "idle", Usage: "Jupyter culls kernels idle this long, then shuts itself down after this long without activity, and a batch job ends (`DURATION`)", DefaultText: "never"},
+		&cli.StringFlag{Name: "warn", Value: "15m,2m", Usage: "with --keep: say so (and notify the desktop) this long before a batch job's end (`POINTS`, like 15m,2m; none)"},
 	}
 }
 
@@ -195,6 +199,8 @@ func openSettings(c *cli.Context, cfg *config.File, host string) (session.OpenRe
 		Timeout:   get(ss, "timeout").Value.(time.Duration),
 		Console:   str("console"),
 		TCP:       get(ss, "tcp").Value.(bool),
+		Idle:      get(ss, "idle").Value.(time.Duration),
+		Warn:      get(ss, "warn").Value.(string),
 		Env: templates.Env{
 			Setup:   list("setup"),
 			Modules: list("modules"),

@@ -73,7 +73,7 @@ func TestPrecedence(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := session.OpenRequest{Host: "gpu", Name: "exp", Dir: "~/proj", Flavour: "server", Command: "jupyter lab --x",
-		Port: 9000, Timeout: 90 * time.Second, Console: "tmux"}
+		Port: 9000, Timeout: 90 * time.Second, Console: "tmux", Warn: "15m,2m"}
 	want.Env.Setup, want.Env.Venv = []string{"export FROM=profile"}, "~/venv"
 	if !reflect.DeepEqual(o, want) {
 		t.Errorf("options\n got %+v\nwant %+v", o, want)

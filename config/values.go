@@ -158,6 +158,14 @@ func checkValue(name string, v any) string {
 		if v.(time.Duration) <= 0 {
 			return "must be positive, like \"60s\""
 		}
+	case "idle":
+		if d := v.(time.Duration); d != 0 && (d < 10*time.Second || d > 30*24*time.Hour) {
+			return "must be from 10s to 720h, like \"2h\", or \"0s\" for never"
+		}
+	case "warn":
+		if _, err := validate.WarnPoints(v.(string)); err != nil {
+			return err.Error()
+		}
 	}
 	return ""
 }

@@ -341,6 +341,9 @@ type lsRow struct {
 	JobState   string `json:"job_state"`
 	JobReason  string `json:"job_reason"`
 	TimeLeft   string `json:"time_left"`
+	JobStart   string `json:"job_start"`
+	Idle       string `json:"idle"`
+	EndsSoon   bool   `json:"ends_soon"`
 }
 
 // lsRows decodes what jt ls --json printed.

@@ -62,6 +62,7 @@ type Submit struct {
 	Env     templates.Env
 	Args    []string // the user's options for the submit command
 	Timeout int      // seconds Jupyter may take once the job runs
+	Options []string // Jupyter options jt adds (templates.IdleOptions)
 }
 
 // Phase is where a job is in its life.
@@ -87,6 +88,12 @@ type Job struct {
 	// Left is the time a running job has left, as jt writes it ("59m10s"),
 	// "unlimited", or "" when unknown.
 	Left string
+	// Estimate: when a queued job may start, by the scheduler's estimate
+	// ("in 4m10s", "now") or NoEstimate; "" for a job that is not queued.
+	Estimate string
+	// Idle: the job ended because its Jupyter shut itself down for want
+	// of activity (jt open --idle).
+	Idle bool
 	// Of a running job's Jupyter, from the file the job writes.
 	Addr    string
 	Port    int

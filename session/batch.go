@@ -14,6 +14,7 @@ import (
 
 	"github.com/jt-sh/jt/scheduler"
 	"github.com/jt-sh/jt/state"
+	"github.com/jt-sh/jt/templates"
 	"github.com/jt-sh/jt/validate"
 )
 
@@ -184,7 +185,7 @@ func (o *batchOpening) waitForJob(ctx context.Context) (Opened, error) {
 	e, r := o.e, o.r
 	script, err := o.sch.Submit(scheduler.Submit{
 		Name: r.Name, Nonce: o.nonce, Dir: r.Dir, Flavour: r.Flavour, Command: r.Command, Port: r.Port, Env: r.Env,
-		Args: r.Batch.Args, Timeout: seconds(r.Timeout),
+		Args: r.Batch.Args, Timeout: seconds(r.Timeout), Options: templates.IdleOptions(seconds(r.Idle)),
 	})
 	if err != nil {
 		return Opened{}, err

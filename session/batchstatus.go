@@ -27,8 +27,9 @@ func (e *Engine) checkBatchHost(ctx context.Context, sch scheduler.Scheduler, ho
 	up := true
 	for i, s := range recorded {
 		rows[i] = Status{Session: s, Recorded: true}
-		if e.answers(ctx, s) {
+		if last, ok := e.answersAt(ctx, s); ok {
 			rows[i].State, rows[i].JobState, rows[i].TimeLeft = StateUp, "RUNNING", timeLeft(s.Job.End, e.Now())
+			rows[i].Idle = idleFor(last, e.Now())
 			if s.Job.Limit == "UNLIMITED" {
 				rows[i].TimeLeft = "unlimited"
 			}
@@ -89,6 +90,11 @@ func judgeJob(sch scheduler.Scheduler, r *Status, j scheduler.Job, ok bool) {
 	if !ok {
 		j = scheduler.Job{Phase: scheduler.Gone}
 	}
+	// Over because Jupyter shut itself down (jt open --idle): say so.
+	if ok && j.Idle && j.Phase != scheduler.Running && j.Phase != scheduler.Queued {
+		r.State, r.JobState, r.JobReason = StateIdleStopped, j.State, j.Reason
+		return
+	}
 	switch j.Phase {
 	case scheduler.Running:
 		r.State = StateTunnelDown
@@ -97,7 +103,7 @@ func judgeJob(sch scheduler.Scheduler, r *Status, j scheduler.Job, ok bool) {
 		}
 		r.JobState, r.TimeLeft = j.State, j.Left
 	case scheduler.Queued:
-		r.State, r.JobState, r.JobReason = StateQueued, j.State, j.Reason
+		r.State, r.JobState, r.JobReason, r.JobStart = StateQueued, j.State, j.Reason, estimate(j)
 	case scheduler.Ended:
 		r.State, r.JobState, r.JobReason = StateJobEnded, j.State, j.Reason
 	default:
@@ -114,9 +120,18 @@ func discoveredJob(sch scheduler.Scheduler, host string, j scheduler.Job) Status
 		r.RemoteHost, r.RemotePort, r.Dir, r.PID, r.Started = j.Addr, j.Port, j.Dir, j.PID, j.Started
 		r.JobState, r.TimeLeft = j.State, j.Left
 	} else {
-		r.State, r.JobState, r.JobReason = StateQueued, j.State, j.Reason
+		r.State, r.JobState, r.JobReason, r.JobStart = StateQueued, j.State, j.Reason, estimate(j)
 	}
 	return r
+}
+
+// estimate is a queued job's start estimate; a scheduler that gives none
+// leaves it empty, which jt ls says as NoEstimate.
+func estimate(j scheduler.Job) string {
+	if j.Estimate == "" {
+		return scheduler.NoEstimate
+	}
+	return j.Estimate
 }
 
 // timeLeft is the time from now to end, or "" without an end.

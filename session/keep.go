@@ -19,6 +19,9 @@ type KeepRequest struct {
 	// Background: no terminal to ask on. A login that would need the user
 	// waits for a master instead of ending the keeper.
 	Background bool
+	// Notify, if set, shows a desktop notification (the warnings before a
+	// batch job's end); it never fails the keeper.
+	Notify func(title, body string)
 }
 
 // Keep checks the session's tunnel every interval and, when it stops
@@ -32,12 +35,14 @@ func (e *Engine) Keep(ctx context.Context, r KeepRequest) error {
 	o.LocalPort = 0 // the recorded port, or any: never fail on a taken one
 	e.warn("keeping session %s on %s open; Ctrl-C stops watching (the server keeps running)", o.Name, o.Host)
 	backoff, wait := r.Interval, r.Interval
+	ends := newEndWarner(o.Warn)
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-time.After(wait):
 		}
+		e.warnEnd(ends, o.Host, o.Name, r.Notify)
 		if rec, known, err := e.lookup(o.Host, o.Name); err == nil && known && e.answers(ctx, rec) {
 			backoff, wait = r.Interval, r.Interval
 			continue

@@ -173,6 +173,7 @@ func (e *Engine) findOrStart(ctx context.Context, r OpenRequest, nonce string) (
 	script, err := templates.Render(templates.Open{
 		Name: r.Name, Dir: r.Dir, Flavour: r.Flavour, Command: r.Command, Port: r.Port,
 		Mode: mode, Timeout: seconds(r.Timeout), Mux: r.Console, Nonce: nonce, Env: r.Env,
+		Options: templates.IdleOptions(seconds(r.Idle)),
 	})
 	if err != nil {
 		return Opened{}, err

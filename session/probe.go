@@ -42,8 +42,14 @@ var probeClient = &http.Client{
 // token goes only to jt's own listener: after a tunnel dropped, another
 // program (another user's, too) may have taken the local port.
 func (e *Engine) probe(ctx context.Context, s state.Session) error {
+	_, err := e.probeStatus(ctx, s)
+	return err
+}
+
+// probeStatus is probe, with the server's last activity when it says.
+func (e *Engine) probeStatus(ctx context.Context, s state.Session) (time.Time, error) {
 	if err := e.ownListener(ctx, s); err != nil {
-		return err
+		return time.Time{}, err
 	}
 	return probePort(ctx, s.LocalPort, s.BaseURL, s.Token)
 }
@@ -62,7 +68,7 @@ func (e *Engine) ownListener(ctx context.Context, s state.Session) error {
 }
 
 // probePort sends the request; only probe may call it.
-func probePort(ctx context.Context, localPort int, baseURL, token string) error {
+func probePort(ctx context.Context, localPort int, baseURL, token string) (time.Time, error) {
 	if baseURL == "" {
 		baseURL = "/"
 	}
@@ -72,20 +78,23 @@ func probePort(ctx context.Context, localPort int, baseURL, token string) error 
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://127.0.0.1:"+strconv.Itoa(localPort)+baseURL+path, nil)
 	if err != nil {
-		return err
+		return time.Time{}, err
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "token "+token)
 	}
 	resp, err := probeClient.Do(req)
 	if err != nil {
-		return err
+		return time.Time{}, err
 	}
-	resp.Body.Close()
+	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("the server answered %s", resp.Status)
+		return time.Time{}, fmt.Errorf("the server answered %s", resp.Status)
 	}
-	return nil
+	if token == "" {
+		return time.Time{}, nil
+	}
+	return readLastActivity(resp.Body), nil
 }
 
 // probeUntil retries probe until it succeeds or ctx ends: a server that just

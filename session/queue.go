@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jt-sh/jt/scheduler"
 	"github.com/jt-sh/jt/templates"
 )
 
@@ -57,7 +58,8 @@ func (r *queueRelay) handle(line string) {
 		r.rest.WriteByte('\n')
 		return
 	}
-	changed := !r.seen || q.State != r.last.State || q.Reason != r.last.Reason || q.Job != r.last.Job
+	// A new start estimate is news too (Slurm's backfill plans now and then).
+	changed := !r.seen || q.State != r.last.State || q.Reason != r.last.Reason || q.Job != r.last.Job || q.Start != r.last.Start
 	r.last, r.seen = q, true
 	// A change always shows (the user needs the job id); the passing of
 	// time only on a terminal.
@@ -69,6 +71,9 @@ func (r *queueRelay) handle(line string) {
 		msg += " on " + plain(q.Nodes) + ", waiting for Jupyter"
 	} else {
 		msg += ", " + (time.Duration(q.Elapsed) * time.Second).String() + " waiting"
+	}
+	if q.Estimates {
+		msg += ", " + startText(scheduler.Estimate(q.Start, q.Now))
 	}
 	if changed {
 		r.e.warn("%s", msg)
@@ -92,4 +97,13 @@ func plain(s string) string {
 		}
 		return r
 	}, s)
+}
+
+// startText is a start estimate as the user reads it: "starts in 4m10s
+// (the scheduler's estimate)", "no estimate".
+func startText(est string) string {
+	if est == scheduler.NoEstimate {
+		return "no start estimate"
+	}
+	return "starts " + est + " (the scheduler's estimate)"
 }

@@ -25,6 +25,12 @@ type OpenRequest struct {
 	TCP       bool          // listen on a TCP port instead of a private unix socket
 	Env       templates.Env // set up on the host before Jupyter starts
 	Batch     BatchOptions  // Jupyter as a batch job on a compute node
+	// Idle: Jupyter culls kernels idle this long and then shuts itself
+	// down (0: never).
+	Idle time.Duration `json:",omitempty"`
+	// Warn: when a keeper warns before a batch job's end ("15m,2m",
+	// validate.WarnPoints).
+	Warn string `json:",omitempty"`
 }
 
 // BatchOptions are the settings of a batch session.
@@ -70,6 +76,12 @@ func (r OpenRequest) Validate() error {
 	}
 	if r.Timeout <= 0 {
 		return validate.Usagef("--timeout must be positive, like 60s or 2m")
+	}
+	if r.Idle != 0 && (r.Idle < 10*time.Second || r.Idle > 30*24*time.Hour) {
+		return validate.Usagef("--idle %v is out of range: use 10s to 720h, or 0 for never", r.Idle)
+	}
+	if _, err := validate.WarnPoints(r.Warn); err != nil {
+		return validate.Usagef("--warn %v", err)
 	}
 	if r.Batch.Scheduler != "" {
 		s, err := scheduler.Named(r.Batch.Scheduler)

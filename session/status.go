@@ -29,6 +29,9 @@ const (
 	// A batch session's job waits in the queue, or is over.
 	StateQueued   = "queued"
 	StateJobEnded = "job ended"
+	// StateIdleStopped: Jupyter shut itself down after --idle without
+	// activity (and its batch job ended with it).
+	StateIdleStopped = "stopped (idle)"
 )
 
 // Status is one session, checked live.
@@ -44,6 +47,14 @@ type Status struct {
 	JobState  string `json:"job_state,omitempty"`  // RUNNING, PENDING, TIMEOUT, CANCELLED…
 	JobReason string `json:"job_reason,omitempty"` // the scheduler's reason: Priority, Resources, TimeLimit…
 	TimeLeft  string `json:"time_left,omitempty"`  // of a running job, e.g. "59m10s", or "unlimited"
+	// JobStart: of a queued job, the scheduler's start estimate ("in
+	// 4m10s", "now") or "no estimate".
+	JobStart string `json:"job_start,omitempty"`
+	// Idle: how long an up server has seen no activity (its /api/status
+	// last_activity).
+	Idle string `json:"idle,omitempty"`
+	// EndsSoon: a running job has less than EndsSoon left.
+	EndsSoon bool `json:"ends_soon,omitempty"`
 }
 
 // ListRequest is what jt ls asks for.
@@ -115,6 +126,11 @@ func (e *Engine) finish(rows []Status) {
 		if r.State == StateUp && r.LocalPort > 0 {
 			r.URL = URL(r.Session)
 		}
+		if r.Batch() && (r.State == StateUp || r.State == StateTunnelDown || r.State == StatePortTaken) {
+			if d, err := time.ParseDuration(r.TimeLeft); err == nil && d < EndsSoon {
+				r.EndsSoon = true
+			}
+		}
 		if !r.Started.IsZero() && (r.State == StateUp || r.State == StateTunnelDown || r.State == StatePortTaken) {
 			r.Uptime = now.Sub(r.Started).Round(time.Second).String()
 		}
@@ -173,9 +189,9 @@ func (e *Engine) probeAll(ctx context.Context, recorded []state.Session) []Statu
 			defer wg.Done()
 			pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 			defer cancel()
-			switch err := e.probe(pctx, s); {
+			switch last, err := e.probeStatus(pctx, s); {
 			case err == nil:
-				rows[i].State = StateUp
+				rows[i].State, rows[i].Idle = StateUp, idleFor(last, e.Now())
 			case errors.Is(err, sshexec.ErrPortTaken):
 				rows[i].State = StatePortTaken
 			}
@@ -261,6 +277,9 @@ func (e *Engine) judge(host string, r *Status, b templates.Block, ok bool) {
 		r.State, r.Node = StateElsewhere, b.Values["node"]
 	case b.Values["state"] != "running" || b.Server == nil:
 		r.State, r.LogTail = StateServerDead, b.Log
+		if b.Values["idle"] == "yes" {
+			r.State = StateIdleStopped
+		}
 	default:
 		taken := r.State == StatePortTaken
 		r.State = StateTunnelDown
@@ -280,6 +299,9 @@ func (e *Engine) judge(host string, r *Status, b templates.Block, ok bool) {
 // discovered is the row of a session jt has no record of.
 func (e *Engine) discovered(host string, b templates.Block) Status {
 	r := Status{Session: state.Session{Host: host, Name: b.Values["name"]}, State: StateServerDead, LogTail: b.Log}
+	if b.Values["idle"] == "yes" {
+		r.State = StateIdleStopped
+	}
 	if b.Values["state"] == StateElsewhere {
 		r.State, r.Node = StateElsewhere, b.Values["node"]
 	}

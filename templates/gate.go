@@ -209,6 +209,7 @@ var (
 	gTime     = g("a time", match(slurmTimeRE, "not a Slurm time"))
 	gAddr     = g("a node address", checkAddr)
 	gNodeList = g("a node list", match(nodeListRE, "not a Slurm node list"))
+	gClock    = g("a time", CheckClock)
 )
 
 // keys lists, per script, every key jt reads and its grammar. A key not
@@ -220,7 +221,7 @@ var keys = map[Kind]map[string]grammar{
 		"started": gStarted, "mux": g("a multiplexer", oneOf("screen", "tmux", "none")),
 		"dir": gDir, "flavour": g("a flavour", oneOf("", "notebook", "server", "lab", "custom")),
 		"state": g("a state", oneOf("running", "dead", "elsewhere")), "pid": gPID, "runtime": gRuntime,
-		"exit":  g("an exit status", number(0, 255, true)),
+		"exit": g("an exit status", number(0, 255, true)), "idle": g("idle", oneOf("yes")),
 		"error": text, "hint": text, "kernel_warning": text,
 	},
 	KindClose: {
@@ -246,6 +247,7 @@ var keys = map[Kind]map[string]grammar{
 		"reason": text, "nodes": gNodeList, "left": gTime, "limit": gTime, "source": gWord,
 		"info_addr": gAddr, "info_port": gPort, "info_pid": g("a pid", number(1, maxPID, true)),
 		"info_runtime": gRuntime, "info_started": gStarted, "info_dir": gDir, "error": text,
+		"start": gClock, "now": gClock, "idle": g("idle", oneOf("yes")),
 	},
 	// A cancel's state "absent" says the host has no scheduler commands;
 	// "noslurm" is Slurm's word for it, which scheduler/slurm reads as

@@ -1,13 +1,17 @@
 package templates
 
 import (
+	"regexp"
 	"strconv"
 	"strings"
 )
 
 // QueueMark starts each progress line that a batch scheduler's Submit
 // script (Slurm's slurm_open.sh, …) prints while its job waits:
-// "@@JT-QUEUE@@ JOB|STATE|REASON|ELAPSED|NODES|STATUS".
+// "@@JT-QUEUE@@ JOB|STATE|REASON|ELAPSED|NODES|STATUS", optionally followed
+// by "|START|NOW": the scheduler's start estimate and the host's clock, both
+// as the host writes local time (see CheckClock), START empty or "N/A"
+// when the scheduler has none.
 const QueueMark = "@@JT-QUEUE@@ "
 
 // QueueLine is one progress line of a job waiting in the queue.
@@ -15,6 +19,11 @@ type QueueLine struct {
 	Job, State, Reason, Nodes string
 	Elapsed                   int    // seconds since jt submitted (or found) it
 	Status                    string // "started" (this open submitted it) or "running" (found)
+	// Start and Now: the scheduler's start estimate and the host's clock
+	// (CheckClock's grammar); Start is "" when there is none.
+	Start, Now string
+	// Estimates says the scheduler's script reports start estimates at all.
+	Estimates bool
 }
 
 // ParseQueueLine reads a progress line; ok is false for any other line.
@@ -24,7 +33,7 @@ func ParseQueueLine(line string) (q QueueLine, ok bool) {
 		return q, false
 	}
 	f := strings.Split(rest, "|")
-	if len(f) != 6 {
+	if len(f) != 6 && len(f) != 8 {
 		return q, false
 	}
 	q = QueueLine{Job: f[0], State: f[1], Reason: Visible(f[2], 256), Nodes: f[4], Status: f[5]}
@@ -41,5 +50,33 @@ func ParseQueueLine(line string) (q QueueLine, ok bool) {
 		return QueueLine{}, false
 	}
 	q.Elapsed = n
+	if len(f) == 8 {
+		if CheckClock(f[6]) != "" || CheckClock(f[7]) != "" || f[7] == "" {
+			return QueueLine{}, false
+		}
+		q.Start, q.Now, q.Estimates = NoEstimate(f[6]), f[7], true
+	}
 	return q, true
+}
+
+// clockRE is a local time as Slurm and date(1) write it: 2026-12-01T16:04:05.
+var clockRE = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}$`)
+
+// CheckClock is the grammar of a start estimate or a host's clock: a local
+// time, or nothing ("", "N/A", "Unknown", "None": the scheduler has no
+// estimate).
+func CheckClock(s string) string {
+	if NoEstimate(s) == "" || clockRE.MatchString(s) {
+		return ""
+	}
+	return "not a time like 2026-12-01T16:04:05"
+}
+
+// NoEstimate is s, or "" when s is a scheduler's word for no time.
+func NoEstimate(s string) string {
+	switch s {
+	case "", "N/A", "Unknown", "None", "NONE":
+		return ""
+	}
+	return s
 }

@@ -17,3 +17,24 @@ func TestParseQueueLine(t *testing.T) {
 		}
 	}
 }
+
+func TestParseQueueLineEstimate(t *testing.T) {
+	q, ok := templates.ParseQueueLine("@@JT-QUEUE@@ 12|PENDING|Resources|7||started|2026-12-01T16:04:05|2026-12-01T16:00:00")
+	if !ok || !q.Estimates || q.Start != "2026-12-01T16:04:05" || q.Now != "2026-12-01T16:00:00" || q.Reason != "Resources" {
+		t.Errorf("got %+v %v", q, ok)
+	}
+	q, ok = templates.ParseQueueLine("@@JT-QUEUE@@ 12|PENDING|Priority|7||started|N/A|2026-12-01T16:00:00")
+	if !ok || !q.Estimates || q.Start != "" {
+		t.Errorf("N/A: got %+v %v", q, ok)
+	}
+	for _, bad := range []string{
+		"@@JT-QUEUE@@ 12|PENDING|x|1||started|$(touch x)|2026-12-01T16:00:00",
+		"@@JT-QUEUE@@ 12|PENDING|x|1||started|2026-12-01T16:04:05|",
+		"@@JT-QUEUE@@ 12|PENDING|x|1||started|2026-12-01T16:04:05",
+		"@@JT-QUEUE@@ 12|PENDING|x|1||started|2026-12-01 16:04:05|2026-12-01T16:00:00",
+	} {
+		if _, ok := templates.ParseQueueLine(bad); ok {
+			t.Errorf("%q parsed", bad)
+		}
+	}
+}

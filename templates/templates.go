@@ -79,6 +79,7 @@ type Open struct {
 	Mux     string // "auto", "screen", "tmux" or "none"
 	Nonce   string // marks a server this open starts (see Close.Nonce)
 	Env     Env
+	Options []string // Jupyter options jt adds (IdleOptions), one word each
 }
 
 // Env is a session's environment, set up on the host before Jupyter

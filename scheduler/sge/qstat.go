@@ -203,6 +203,7 @@ func (SGE) Jobs(blocks []templates.Block) []scheduler.Job {
 		if nonceRE.MatchString(f.Values["nonce"]) {
 			j.Nonce = f.Values["nonce"]
 		}
+		j.Idle = f.Values["idle"] == "yes" && j.Phase != scheduler.Running && j.Phase != scheduler.Queued
 		if j.Phase == scheduler.Running {
 			v := f.Values
 			j.Addr, j.Dir = v["info_addr"], v["info_dir"]

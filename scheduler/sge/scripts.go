@@ -35,6 +35,7 @@ type JobScript struct {
 	Command string        // user-given jupyter command (shell words), or ""
 	Port    int           // port on the host; 0 picks the first free one from 8888
 	Env     templates.Env // set up on the host before Jupyter starts
+	Options []string      // Jupyter options jt adds (templates.IdleOptions)
 }
 
 // OpenScript is the input of sge_open.sh: reuse the session's job or

@@ -33,6 +33,7 @@ func (SGE) Title() string { return "Grid Engine" }
 func (SGE) Submit(r scheduler.Submit) (templates.Script, error) {
 	job, err := Render(JobScript{
 		Name: r.Name, Nonce: r.Nonce, Dir: r.Dir, Flavour: r.Flavour, Command: r.Command, Port: r.Port, Env: r.Env,
+		Options: r.Options,
 	})
 	if err != nil {
 		return templates.Script{}, err

@@ -26,14 +26,16 @@ func TestJobsPhases(t *testing.T) {
 		{Values: map[string]string{"job": "1", "name": "a", "state": "RUNNING", "left": "59:10", "nodes": "c1",
 			"info_addr": "10.0.0.2", "info_port": "8888", "info_started": "1700000000", "info_dir": "/home/u"},
 			Server: &templates.ServerInfo{PID: 77}},
-		{Values: map[string]string{"job": "2", "name": "b", "state": "PENDING", "reason": "Priority"}},
+		{Values: map[string]string{"job": "2", "name": "b", "state": "PENDING", "reason": "Priority", "start": "2026-12-01T16:04:05", "now": "2026-12-01T16:00:00"}},
 		{Values: map[string]string{"job": "3", "state": "TIMEOUT", "reason": "TimeLimit"}},
 		{Values: map[string]string{"job": "4", "state": "gone"}},
 		{Values: map[string]string{"job": "5", "state": "RUNNING", "left": "UNLIMITED"}},
 		{Values: map[string]string{"job": "6", "state": "SUSPENDED"}},
+		{Values: map[string]string{"job": "7", "state": "PENDING", "start": "N/A", "now": "2026-12-01T16:00:00"}},
+		{Values: map[string]string{"job": "8", "state": "COMPLETED", "idle": "yes"}},
 	}
 	jobs := slurm.Slurm{}.Jobs(blocks)
-	want := []scheduler.Phase{scheduler.Running, scheduler.Queued, scheduler.Ended, scheduler.Gone, scheduler.Running, scheduler.Queued}
+	want := []scheduler.Phase{scheduler.Running, scheduler.Queued, scheduler.Ended, scheduler.Gone, scheduler.Running, scheduler.Queued, scheduler.Queued, scheduler.Ended}
 	if len(jobs) != len(want) {
 		t.Fatalf("%d jobs, want %d", len(jobs), len(want))
 	}
@@ -48,6 +50,12 @@ func TestJobsPhases(t *testing.T) {
 	}
 	if jobs[1].Reason != "Priority" || jobs[1].Addr != "" || jobs[4].Left != "unlimited" {
 		t.Errorf("pending %+v, unlimited %+v", jobs[1], jobs[4])
+	}
+	if !jobs[7].Idle || jobs[2].Idle {
+		t.Errorf("idle: %+v, %+v", jobs[7], jobs[2])
+	}
+	if jobs[1].Estimate != "in 4m5s" || jobs[6].Estimate != scheduler.NoEstimate || r.Estimate != "" {
+		t.Errorf("estimates: %q %q %q", jobs[1].Estimate, jobs[6].Estimate, r.Estimate)
 	}
 }
 

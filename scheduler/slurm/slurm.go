@@ -36,6 +36,7 @@ func (Slurm) CheckArgs(args []string) error { return options.Check(args) }
 func (Slurm) Submit(r scheduler.Submit) (templates.Script, error) {
 	job, err := Render(JobScript{
 		Name: r.Name, Nonce: r.Nonce, Dir: r.Dir, Flavour: r.Flavour, Command: r.Command, Port: r.Port, Env: r.Env,
+		Options: r.Options,
 	})
 	if err != nil {
 		return templates.Script{}, err
@@ -61,7 +62,11 @@ func (Slurm) Jobs(blocks []templates.Block) []scheduler.Job {
 	for _, b := range blocks {
 		v := b.Values
 		j := scheduler.Job{ID: v["job"], Name: v["name"], Nonce: v["nonce"], State: v["state"], Reason: v["reason"],
-			Node: v["nodes"], Limit: v["limit"], Left: left(v["left"]), Phase: phase(v["state"])}
+			Node: v["nodes"], Limit: v["limit"], Left: left(v["left"]), Phase: phase(v["state"]),
+			Idle: v["idle"] == "yes"}
+		if j.Phase == scheduler.Queued {
+			j.Estimate = scheduler.Estimate(v["start"], v["now"])
+		}
 		if j.Phase == scheduler.Running {
 			j.Addr, j.Dir = v["info_addr"], v["info_dir"]
 			j.Port, _ = strconv.Atoi(v["info_port"])
