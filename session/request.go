@@ -25,6 +25,7 @@ type OpenRequest struct {
 	TCP       bool          // listen on a TCP port instead of a private unix socket
 	Env       templates.Env // set up on the host before Jupyter starts
 	Batch     BatchOptions  // Jupyter as a batch job on a compute node
+	Notebook  string        // a file under the server's directory to open
 }
 
 // BatchOptions are the settings of a batch session.
@@ -41,6 +42,9 @@ type Opened struct {
 	// Fallback says why the server listens on TCP though a private unix
 	// socket was asked for; empty when nothing fell back.
 	Fallback string
+	// Page is the notebook's page under the server's base URL; empty for
+	// the tree.
+	Page string
 }
 
 // Validate checks every value of r, before anything runs.
@@ -67,6 +71,9 @@ func (r OpenRequest) Validate() error {
 	}
 	if validate.OneOf(r.Console, validate.Consoles) != nil {
 		return validate.Usagef("--console %s is not known: use auto, screen, tmux or none", sshexec.Printable(r.Console))
+	}
+	if err := checkNotebook(r.Notebook); err != nil {
+		return err
 	}
 	if r.Timeout <= 0 {
 		return validate.Usagef("--timeout must be positive, like 60s or 2m")

@@ -44,6 +44,8 @@ type Status struct {
 	JobState  string `json:"job_state,omitempty"`  // RUNNING, PENDING, TIMEOUT, CANCELLED…
 	JobReason string `json:"job_reason,omitempty"` // the scheduler's reason: Priority, Resources, TimeLimit…
 	TimeLeft  string `json:"time_left,omitempty"`  // of a running job, e.g. "59m10s", or "unlimited"
+	// ForwardStates are the session's extra forwards (jt forward), checked.
+	ForwardStates []ForwardStatus `json:"forwards,omitempty"`
 }
 
 // ListRequest is what jt ls asks for.
@@ -104,6 +106,7 @@ func (e *Engine) List(ctx context.Context, r ListRequest) ([]Status, error) {
 		rows = append(rows, r...)
 	}
 	e.finish(rows)
+	e.checkForwards(ctx, rows)
 	return rows, nil
 }
 
