@@ -63,14 +63,14 @@ func fetch(u string) (string, error) {
 // code run in a kernel of the session at u (so it is one of the session's
 // processes), serving a directory with a file proof.txt that holds proof.
 // It is stopped (by its pid) and the directory removed when the test ends.
-func startHTTPServer(t *testing.T, host, u string, port int, dir, proof string) {
+func startHTTPServer(t *testing.T, host, u string, port int, bind, dir, proof string) {
 	t.Helper()
 	code := fmt.Sprintf(`import os, subprocess, sys
 os.makedirs(%[1]q, exist_ok=True)
 open(os.path.join(%[1]q, "proof.txt"), "w").write(%[2]q)
-p = subprocess.Popen([sys.executable, "-m", "http.server", "%[3]d", "--bind", "127.0.0.1"], cwd=%[1]q,
+p = subprocess.Popen([sys.executable, "-m", "http.server", "%[3]d", "--bind", %[4]q], cwd=%[1]q,
     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-print("started", p.pid)`, dir, proof, port)
+print("started", p.pid)`, dir, proof, port, bind)
 	out := kernelOutput(t, u, code)
 	var pid int
 	if _, err := fmt.Sscanf(strings.TrimSpace(out), "started %d", &pid); err != nil || pid <= 0 {
@@ -89,7 +89,7 @@ func TestE2EForward(t *testing.T) {
 	remotePort, localPort, deadPort := freePort(t), freePort(t), freePort(t)
 	proof := fmt.Sprintf("forward-proof-%d", time.Now().UnixNano())
 	dir := fmt.Sprintf("/tmp/jt-fw-%d", remotePort)
-	startHTTPServer(t, hostA, u, remotePort, dir, proof)
+	startHTTPServer(t, hostA, u, remotePort, "127.0.0.1", dir, proof)
 	if !pollUntil(20*time.Second, func() bool { return portListens(remotePort) }) {
 		t.Fatalf("http.server never listened on %d", remotePort)
 	}
@@ -226,5 +226,43 @@ func TestE2EExec(t *testing.T) {
 	want := fmt.Sprintf("http://127.0.0.1:%d/|/|%s", s.LocalPort, s.Token)
 	if code != 0 || out != want {
 		t.Errorf("bash eval of jt env: %q (exit %d, %s); want %q", out, code, stderr, want)
+	}
+}
+
+// A forward of a Slurm session leads to a port on the job's node (its
+// own network host), through the login node's master.
+func TestE2ESlurmForward(t *testing.T) {
+	needSlurm(t)
+	e := newEnv(t)
+	name := "slurmfw"
+	scancelSession(t, userA, name)
+	r := e.openSlurm(hostA, name, "--slurm-args", "--time=10 --cpus-per-task 1")
+	remotePort, localPort, deadPort := freePort(t), freePort(t), freePort(t)
+	proof := fmt.Sprintf("node-proof-%d", time.Now().UnixNano())
+	// The node's address: what the login node reaches.
+	startHTTPServer(t, hostA, r.URL, remotePort, slurmNodeAddr, fmt.Sprintf("/tmp/jt-fw-%d", remotePort), proof)
+	fu := fmt.Sprintf("http://127.0.0.1:%d/", localPort)
+	var got string
+	if !pollUntil(20*time.Second, func() bool {
+		_, _, code := e.run("forward", "--name", name, "--local-port", strconv.Itoa(localPort), hostA, strconv.Itoa(remotePort))
+		got, _ = fetch(fu + "proof.txt")
+		return code == 0
+	}) || got != proof {
+		t.Fatalf("through the forward to %s:%d: %q; want %q", slurmNode, remotePort, got, proof)
+	}
+	if portListens(remotePort) {
+		t.Errorf("port %d listens in the login node's namespace: the test proves nothing", remotePort)
+	}
+	fr := e.fwRow(hostA, name)
+	if len(fr.Forwards) != 1 || fr.Forwards[0].State != "up" {
+		t.Errorf("jt ls forwards: %+v", fr.Forwards)
+	}
+	_, stderr, code := e.run("forward", "--name", name, hostA, strconv.Itoa(deadPort))
+	if code != 1 || !strings.Contains(stderr, "on "+slurmNode+": nothing listens") {
+		t.Errorf("forward to a dead port on the node: exit %d, %q", code, stderr)
+	}
+	e.jt("close", "--name", name, hostA)
+	if portListens(localPort) || len(e.fwRow(hostA, name).Forwards) != 0 {
+		t.Errorf("after jt close the forward is still there")
 	}
 }
