@@ -226,3 +226,33 @@ func TestShellExports(t *testing.T) {
 		t.Errorf("a value was run")
 	}
 }
+
+// jt ls --ports: the listeners of the session as the host answers them,
+// through the gate; a batch session is refused before ssh.
+func TestPorts(t *testing.T) {
+	e, _ := opened(t)
+	answer := "@@JT-SESSION@@\nname=default\nstate=running\n@@JT-END@@\n" +
+		"@@JT-SESSION@@\npid=4300\ncmd=python3\nport=6006\naddr=127.0.0.1\n@@JT-END@@\n" +
+		"@@JT-SESSION@@\npid=4242\ncmd=jupyter-noteboo\nsock=/home/a/j.sock\n@@JT-END@@\n@@JT-DONE@@\n"
+	e.ssh.script = func(string) (sshexec.Result, error) { return sshexec.Result{Stdout: []byte(answer)}, nil }
+	ls, err := e.d.Engine.Ports(context.Background(), "gpu1", "default")
+	if err != nil || len(ls) != 2 || ls[0].Port != 6006 || ls[0].Command != "python3" || ls[1].Sock != "/home/a/j.sock" {
+		t.Fatalf("ports: %+v, %v", ls, err)
+	}
+	for _, bad := range []string{"port=0", "port=6006x", "cmd=a b", "sock=/a/../b", "addr=localhost", "pid=-1"} {
+		answer = "@@JT-SESSION@@\nname=default\nstate=running\n@@JT-END@@\n@@JT-SESSION@@\npid=1\nport=1\n" + bad + "\n@@JT-END@@\n@@JT-DONE@@\n"
+		if _, err := e.d.Engine.Ports(context.Background(), "gpu1", "default"); err == nil {
+			t.Errorf("answer %q was taken", bad)
+		}
+	}
+	answer = "@@JT-SESSION@@\nname=other\nstate=running\n@@JT-END@@\n@@JT-DONE@@\n"
+	if _, err := e.d.Engine.Ports(context.Background(), "gpu1", "default"); err == nil {
+		t.Errorf("an answer about another session was taken")
+	}
+	record(t, e, state.Session{Host: "gpu1", Name: "b", Job: &state.Job{Scheduler: "slurm", ID: "12", Node: "n1"}})
+	e.ssh.Reset()
+	if _, err := e.d.Engine.Ports(context.Background(), "gpu1", "b"); err == nil || !strings.Contains(err.Error(), "job 12 on n1") {
+		t.Errorf("batch session: %v", err)
+	}
+	noSSH(t, e, "ports of a batch session")
+}

@@ -118,6 +118,9 @@ func (e *Engine) Forward(ctx context.Context, r ForwardRequest) (ForwardStatus, 
 		return ForwardStatus{}, Hinted(fmt.Errorf("jt forward needs the ssh master connection, and session %s on %s has none (--no-master)", r.Name, r.Host),
 			"open the session with a master (without --no-master or JT_NO_MASTER), or run ssh -N -L 127.0.0.1:PORT:… yourself")
 	}
+	if s.Batch() && want.RemoteSock != "" {
+		return ForwardStatus{}, validate.Usagef("session %s on %s runs on node %s: a unix socket there is out of reach through %s; forward a TCP port of the node", r.Name, r.Host, s.Job.Node, r.Host)
+	}
 	if !e.answers(ctx, s) {
 		return ForwardStatus{}, Hinted(fmt.Errorf("session %s on %s does not answer", r.Name, r.Host), "reattach with: jt open --no-browser --name "+r.Name+" "+r.Host)
 	}
