@@ -35,7 +35,7 @@ func TestE2EOpenNotebookPage(t *testing.T) {
 	e.opened[[2]string{hostA, "nb"}] = true
 
 	_, stderr, code := e.run("open", "--dir", "~/nbt", "--name", "nb", hostA, "sub/dir/missing.ipynb")
-	if code != 1 || !strings.Contains(stderr, "no file sub/dir/missing.ipynb") {
+	if code != 1 || !strings.Contains(stderr, `no file "sub/dir/missing.ipynb"`) {
 		t.Errorf("jt open of a missing notebook: exit %d, %q", code, stderr)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "argv")); err == nil {
