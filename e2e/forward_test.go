@@ -86,7 +86,7 @@ print("started", p.pid)`, dir, proof, port, bind)
 func TestE2EForward(t *testing.T) {
 	e := newEnv(t)
 	u, keeper, _ := startKeeper(t, e, "fw", "--background", "--no-browser")
-	remotePort, localPort, deadPort := freePort(t), freePort(t), freePort(t)
+	remotePort, localPort, deadPort, deadLocal := freePort(t), freePort(t), freePort(t), freePort(t)
 	proof := fmt.Sprintf("forward-proof-%d", time.Now().UnixNano())
 	dir := fmt.Sprintf("/tmp/jt-fw-%d", remotePort)
 	startHTTPServer(t, hostA, u, remotePort, "127.0.0.1", dir, proof)
@@ -117,15 +117,17 @@ func TestE2EForward(t *testing.T) {
 	}
 
 	// Nobody listens on deadPort: refused, nothing recorded or left bound.
-	_, stderr, code := e.run("forward", "--name", "fw", hostA, strconv.Itoa(deadPort))
+	// (Host and laptop are one machine here: a local port equal to the
+	// remote one would be the forward's own listener.)
+	_, stderr, code := e.run("forward", "--name", "fw", "--local-port", strconv.Itoa(deadLocal), hostA, strconv.Itoa(deadPort))
 	if code != 1 || !strings.Contains(stderr, "nothing listens") {
 		t.Errorf("forward to a dead port: exit %d, %q; want 1 and 'nothing listens'", code, stderr)
 	}
 	if r := e.fwRow(hostA, "fw"); len(r.Forwards) != 1 {
 		t.Errorf("after the refused forward, jt ls shows %+v", r.Forwards)
 	}
-	if portListens(deadPort) {
-		t.Errorf("the refused forward still listens on 127.0.0.1:%d", deadPort)
+	if portListens(deadLocal) {
+		t.Errorf("the refused forward still listens on 127.0.0.1:%d", deadLocal)
 	}
 	// Without a master: one clear line, nothing done.
 	_, stderr, code = e.run("--no-master", "forward", "--name", "fw", hostA, "1234")
