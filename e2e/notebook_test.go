@@ -56,7 +56,9 @@ func TestE2EOpenNotebookPage(t *testing.T) {
 	if len(excerpt) > 3000 {
 		excerpt = excerpt[:3000] + "…"
 	}
-	if !strings.Contains(dom, `id="notebook_name">jt proof#1<`) {
+	// The notebook page's title is the notebook's name (the tree's is
+	// "Home Page - Select or create a notebook").
+	if !strings.Contains(dom, `<title>jt proof#1 - Jupyter Notebook</title>`) {
 		t.Errorf("the page Chromium reached does not show the notebook's name:\n%s", excerpt)
 	}
 	if strings.Contains(dom, `class="item_name"`) || strings.Contains(dom, `type="password"`) {
