@@ -35,6 +35,10 @@ func run(args []string, stderr io.Writer) int {
 	if err == nil {
 		return 0
 	}
+	var status *session.ExitStatus
+	if errors.As(err, &status) {
+		return status.Code // jt exec: the command's own status, said by it
+	}
 	if ctx.Err() != nil {
 		fmt.Fprintln(stderr, "jt: interrupted")
 		return 130

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/jt-sh/jt/config"
+	"github.com/jt-sh/jt/desktop"
 	"github.com/jt-sh/jt/session"
 	"github.com/jt-sh/jt/sshexec"
 	"github.com/jt-sh/jt/state"
@@ -147,7 +148,7 @@ func newDeps(c *cli.Context) (*Deps, error) {
 		Stdout:   c.App.Writer,
 		Stderr:   c.App.ErrWriter,
 		LocalDir: controlDir,
-		Browser:  openBrowser,
+		Browser:  desktop.OpenBrowser,
 		Config:   conf,
 	}
 	return d, nil
@@ -227,6 +228,9 @@ Examples:
 			lsCommand(),
 			closeCommand(),
 			urlCommand(),
+			forwardCommand(),
+			execCommand(),
+			envCommand(),
 			logsCommand(),
 			attachCommand(),
 			hostsCommand(),

@@ -50,6 +50,9 @@ type fakeSSH struct {
 	terminal func(remote string) (sshexec.Result, error)
 	// version is what ssh -V prints; "" is a current OpenSSH.
 	version string
+	// dead ends the -L specs whose far end nothing listens on: their
+	// connections are closed at once, as ssh does when the remote refuses.
+	dead string
 }
 
 func newFakeSSH(t *testing.T, jupyter string) *fakeSSH {
@@ -226,11 +229,16 @@ func (f *fakeSSH) listen(args []string, lp int) (sshexec.Result, error) {
 		return fail(args, 255, "mux_client_forward: forwarding request failed: Port forwarding failed", sshexec.ErrForwardRefused)
 	}
 	f.forwards[lp] = l
+	dead := f.dead != "" && strings.HasSuffix(args[slices.Index(args, "-L")+1], f.dead)
 	go func() {
 		for {
 			c, err := l.Accept()
 			if err != nil {
 				return
+			}
+			if dead {
+				c.Close()
+				continue
 			}
 			go func() {
 				defer c.Close()

@@ -11,6 +11,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/jt-sh/jt/desktop"
 	"github.com/jt-sh/jt/session"
 	"github.com/jt-sh/jt/sshexec"
 )
@@ -39,7 +40,7 @@ func keeperCommand() *cli.Command {
 			}
 			os.Setenv(keeperEnv, "1")
 			defer d.Engine.DropKeeperFile(r.Host, r.Name)
-			return d.Engine.Keep(ctx, session.KeepRequest{Open: r, Interval: 3 * time.Second, Background: true, Notify: notify})
+			return d.Engine.Keep(ctx, session.KeepRequest{Open: r, Interval: 3 * time.Second, Background: true, Notify: desktop.Notify})
 		}),
 	}
 }

@@ -36,13 +36,19 @@ With HOST, jt also asks that host for sessions started from other machines.
 Examples:
    jt ls
    jt ls gpu1 --logs 5
-   jt ls --json | jq -r '.[] | select(.state == "up") | .url'`,
+   jt ls --json | jq -r '.[] | select(.state == "up") | .url'
+   jt ls --ports gpu1`,
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "json", Usage: "print a JSON array (see README for the fields)"},
 			&cli.IntFlag{Name: "logs", Usage: "show the last `N` log lines of dead servers"},
 			&cli.DurationFlag{Name: "timeout", Value: 8 * time.Second, Usage: "how long to wait for each host"},
+			&cli.BoolFlag{Name: "ports", Usage: "list what the processes of HOST's session listen on (what jt forward can reach)"},
+			&cli.StringFlag{Name: "name", Aliases: []string{"n"}, Value: "default", Usage: "with --ports: session `NAME`"},
 		},
 		Action: action(func(ctx context.Context, c *cli.Context, d *Deps) error {
+			if c.Bool("ports") {
+				return listPorts(ctx, c, d)
+			}
 			rows, err := d.Engine.List(ctx, session.ListRequest{Hosts: c.Args().Slice(), LogLines: c.Int("logs"), Timeout: c.Duration("timeout")})
 			if err != nil {
 				return err
@@ -90,6 +96,10 @@ func printRows(d *Deps, rows []session.Status) {
 	if batch {
 		header += "\tJOB"
 	}
+	fwds := anyForwards(rows)
+	if fwds {
+		header += "\tFORWARDS"
+	}
 	fmt.Fprintln(tw, header)
 	for _, r := range rows {
 		st := r.State
@@ -100,6 +110,9 @@ func printRows(d *Deps, rows []session.Status) {
 			dashInt(r.PID), dash(uptimeColumn(r)), dash(r.Flavour), dash(r.Dir))
 		if batch {
 			fmt.Fprint(tw, "\t"+jobColumn(r))
+		}
+		if fwds {
+			fmt.Fprint(tw, "\t"+forwardsColumn(r))
 		}
 		fmt.Fprintln(tw)
 	}
@@ -209,4 +222,51 @@ func dashInt(n int) string {
 		return "-"
 	}
 	return strconv.Itoa(n)
+}
+
+// forwardsColumn is jt ls's FORWARDS column: "6006->6006, 8787->8787 (nothing listens)".
+func forwardsColumn(r session.Status) string {
+	var parts []string
+	for _, f := range r.ForwardStates {
+		p := strconv.Itoa(f.LocalPort) + "->" + f.Remote
+		if f.State != session.ForwardUp {
+			p += " (" + f.State + ")"
+		}
+		parts = append(parts, p)
+	}
+	return dash(strings.Join(parts, ", "))
+}
+
+func anyForwards(rows []session.Status) bool {
+	for _, r := range rows {
+		if len(r.ForwardStates) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// listPorts is jt ls --ports HOST.
+func listPorts(ctx context.Context, c *cli.Context, d *Deps) error {
+	host, err := oneHost(c.Args().Slice(), "ls --ports")
+	if err != nil {
+		return err
+	}
+	ls, err := d.Engine.Ports(ctx, host, sessionName(c, d, host))
+	if err != nil || c.Bool("json") {
+		if err == nil {
+			err = json.NewEncoder(d.Stdout).Encode(ls)
+		}
+		return err
+	}
+	tw := tabwriter.NewWriter(d.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "LISTEN\tADDRESS\tPID\tCOMMAND")
+	for _, l := range ls {
+		where, addr := l.Sock, "-"
+		if where == "" {
+			where, addr = strconv.Itoa(l.Port), l.Addr
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", where, addr, l.PID, dash(l.Command))
+	}
+	return tw.Flush()
 }

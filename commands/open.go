@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/jt-sh/jt/desktop"
 	"github.com/jt-sh/jt/session"
 	"github.com/jt-sh/jt/state"
 )
@@ -17,7 +19,7 @@ func openCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "open",
 		Usage:     "start (or reattach to) a Jupyter server on HOST and open it in the local browser",
-		ArgsUsage: "HOST",
+		ArgsUsage: "HOST [NOTEBOOK]",
 		Description: `HOST is a profile from jt's config file (jt hosts lists them; jt config show
 HOST shows its settings), or anything ssh accepts: an alias from ~/.ssh/config,
 user@host or an address; your ssh config (User, Port, ProxyJump, IdentityFile…)
@@ -26,19 +28,28 @@ jt logs in once (ssh asks for passwords and 2FA itself), sets the profile's
 environment up (setup lines, modules, conda, venv), starts Jupyter in a
 detached screen (or tmux) session named jt-NAME, forwards it to 127.0.0.1 and
 prints the URL. If the session already runs, jt reattaches to it instead.
+With NOTEBOOK (a path relative to the server's directory, ending in .ipynb;
+--notebook takes any file) the URL leads to it; a file that is not there is
+an error.
 
 Examples:
    jt open gpu1
    jt open --lab --dir ~/proj gpu1
-   jt open --name exp2 --port 9000 --no-browser alice@login.example.org`,
+   jt open --name exp2 --port 9000 --no-browser alice@login.example.org
+   jt open --lab gpu1 thesis/chapter2.ipynb`,
 		Flags: append(append(settingFlags(), batchFlags()...),
 			&cli.BoolFlag{Name: "no-browser", Usage: "print the URL, do not open a browser"},
+			&cli.StringFlag{Name: "notebook", Usage: "open the notebook at `PATH` (relative to the server's directory)"},
 			&cli.BoolFlag{Name: "json", Usage: "print one JSON object instead of the URL"},
 			&cli.BoolFlag{Name: "keep", Usage: "stay in the foreground and restore the tunnel whenever it drops (like autossh), until Ctrl-C"},
 			&cli.BoolFlag{Name: "background", Usage: "with --keep: keep the tunnel from the background instead (jt close stops it)"},
 		),
 		Action: action(func(ctx context.Context, c *cli.Context, d *Deps) error {
-			host, err := oneHost(c.Args().Slice(), "open")
+			args, notebook := c.Args().Slice(), c.String("notebook")
+			if len(args) == 2 && notebook == "" && strings.HasSuffix(args[1], ".ipynb") {
+				args, notebook = args[:1], args[1]
+			}
+			host, err := oneHost(args, "open")
 			if err != nil {
 				return err
 			}
@@ -48,6 +59,7 @@ Examples:
 			if err != nil {
 				return err
 			}
+			r.Notebook = notebook
 			keep, background := c.Bool("keep"), c.Bool("background")
 			if background && !keep {
 				return usageErrorf("--background goes with --keep")
@@ -62,7 +74,7 @@ Examples:
 			if background {
 				return keepInBackground(d, r)
 			}
-			return d.Engine.Keep(ctx, session.KeepRequest{Open: r, Interval: 3 * time.Second, Notify: notify})
+			return d.Engine.Keep(ctx, session.KeepRequest{Open: r, Interval: 3 * time.Second, Notify: desktop.Notify})
 		}),
 	}
 }
@@ -104,7 +116,7 @@ type openResult struct {
 // showOpened prints the URL (or the JSON object) and opens the browser.
 func (d *Deps) showOpened(op session.Opened, asJSON, noBrowser bool) error {
 	s := op.Session
-	url := session.URL(s)
+	url := op.URL()
 	if asJSON {
 		res := openResult{
 			URL: url, Host: s.Host, Name: s.Name, Status: op.Status, LocalPort: s.LocalPort,
@@ -129,11 +141,11 @@ func (d *Deps) showOpened(op session.Opened, asJSON, noBrowser bool) error {
 	if noBrowser || d.Browser == nil {
 		return nil
 	}
-	page, err := redirectFile(d.LocalDir, s.Name, url)
+	page, err := desktop.RedirectFile(d.LocalDir, s.Name, url)
 	if err == nil {
 		err = d.Browser(page)
 	}
-	if err != nil && !errors.Is(err, errNoDisplay) {
+	if err != nil && !errors.Is(err, desktop.ErrNoDisplay) {
 		d.warn("could not open a browser (%v); open the URL above yourself", err)
 	}
 	return nil

@@ -86,6 +86,9 @@ func (e *Engine) openBatch(ctx context.Context, r OpenRequest) (Opened, error) {
 		e.dropPending(nonce)
 		return Opened{}, err
 	}
+	if known && len(rec.Forwards) > 0 {
+		op.Session.Forwards = o.e.restoreForwards(ctx, rec, op.Session)
+	}
 	if err := e.recordOpened(ctx, op.Session, nonce); err != nil {
 		return Opened{}, err
 	}

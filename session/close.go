@@ -156,6 +156,7 @@ func (e *Engine) closeOne(ctx context.Context, r CloseRequest, s state.Session) 
 			e.warn("%s %s: could not remove the forward: %v", s.Host, s.Name, err)
 		}
 	}
+	e.cancelForwards(ctx, s)
 	if !r.Kill {
 		return e.closeTunnel(ctx, s)
 	}
@@ -178,7 +179,7 @@ func (e *Engine) closeTunnel(ctx context.Context, s state.Session) error {
 	}
 	return e.Store.Update(ctx, func(f *state.File) error {
 		if cur, ok := f.Find(s.Host, s.Name); ok {
-			cur.LocalPort, cur.ForwardPID = 0, 0
+			cur.LocalPort, cur.ForwardPID, cur.Forwards = 0, 0, nil
 			f.Put(cur)
 		}
 		return nil

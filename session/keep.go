@@ -33,6 +33,7 @@ type KeepRequest struct {
 func (e *Engine) Keep(ctx context.Context, r KeepRequest) error {
 	o := r.Open
 	o.LocalPort = 0 // the recorded port, or any: never fail on a taken one
+	o.Notebook = "" // checked by the first open
 	e.warn("keeping session %s on %s open; Ctrl-C stops watching (the server keeps running)", o.Name, o.Host)
 	backoff, wait := r.Interval, r.Interval
 	ends := newEndWarner(o.Warn)

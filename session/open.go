@@ -15,8 +15,17 @@ import (
 )
 
 // Open finds or starts the session's server, forwards it and records it;
-// a session whose recorded tunnel answers needs no ssh at all.
+// a session whose recorded tunnel answers needs no ssh at all. With a
+// notebook, the file must be there (Opened.URL then leads to it).
 func (e *Engine) Open(ctx context.Context, r OpenRequest) (Opened, error) {
+	op, err := e.open(ctx, r)
+	if err != nil || r.Notebook == "" {
+		return op, err
+	}
+	return e.withNotebook(ctx, r, op)
+}
+
+func (e *Engine) open(ctx context.Context, r OpenRequest) (Opened, error) {
 	if err := r.Validate(); err != nil {
 		return Opened{}, err
 	}
@@ -62,6 +71,9 @@ func (e *Engine) Open(ctx context.Context, r OpenRequest) (Opened, error) {
 		}
 		e.dropPending(nonce)
 		return Opened{}, err
+	}
+	if known && len(rec.Forwards) > 0 {
+		opened.Session.Forwards = o.e.restoreForwards(ctx, rec, opened.Session)
 	}
 	return opened, e.recordOpened(ctx, opened.Session, nonce)
 }

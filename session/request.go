@@ -30,7 +30,8 @@ type OpenRequest struct {
 	Idle time.Duration `json:",omitempty"`
 	// Warn: when a keeper warns before a batch job's end ("15m,2m",
 	// validate.WarnPoints).
-	Warn string `json:",omitempty"`
+	Warn     string `json:",omitempty"`
+	Notebook string // a file under the server's directory to open
 }
 
 // BatchOptions are the settings of a batch session.
@@ -47,6 +48,9 @@ type Opened struct {
 	// Fallback says why the server listens on TCP though a private unix
 	// socket was asked for; empty when nothing fell back.
 	Fallback string
+	// Page is the notebook's page under the server's base URL; empty for
+	// the tree.
+	Page string
 }
 
 // Validate checks every value of r, before anything runs.
@@ -73,6 +77,9 @@ func (r OpenRequest) Validate() error {
 	}
 	if validate.OneOf(r.Console, validate.Consoles) != nil {
 		return validate.Usagef("--console %s is not known: use auto, screen, tmux or none", sshexec.Printable(r.Console))
+	}
+	if err := checkNotebook(r.Notebook); err != nil {
+		return err
 	}
 	if r.Timeout <= 0 {
 		return validate.Usagef("--timeout must be positive, like 60s or 2m")

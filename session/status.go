@@ -55,6 +55,8 @@ type Status struct {
 	Idle string `json:"idle,omitempty"`
 	// EndsSoon: a running job has less than EndsSoon left.
 	EndsSoon bool `json:"ends_soon,omitempty"`
+	// ForwardStates are the session's extra forwards (jt forward), checked.
+	ForwardStates []ForwardStatus `json:"forwards,omitempty"`
 }
 
 // ListRequest is what jt ls asks for.
@@ -115,6 +117,7 @@ func (e *Engine) List(ctx context.Context, r ListRequest) ([]Status, error) {
 		rows = append(rows, r...)
 	}
 	e.finish(rows)
+	e.checkForwards(ctx, rows)
 	return rows, nil
 }
 

@@ -57,6 +57,25 @@ type Session struct {
 	// Job is set for a batch session: Jupyter runs as a job on a compute
 	// node, and Host is the login node the tunnel goes through.
 	Job *Job `toml:"job,omitempty" json:"job,omitempty"`
+	// Forwards are the session's extra tunnels (jt forward), through the
+	// same master, to other ports or sockets of the host (or the node).
+	Forwards []Forward `toml:"forwards,omitempty" json:"forwards,omitempty"`
+}
+
+// Forward is an extra tunnel of a session: 127.0.0.1:LocalPort to a port
+// of the session's host (a batch session: its node), or a unix socket there.
+type Forward struct {
+	LocalPort  int    `toml:"local_port" json:"local_port"`
+	RemotePort int    `toml:"remote_port,omitempty" json:"remote_port,omitempty"`
+	RemoteSock string `toml:"remote_sock,omitempty" json:"remote_sock,omitempty"`
+}
+
+// Remote is where f leads, as the user wrote it: a port or a socket path.
+func (f Forward) Remote() string {
+	if f.RemoteSock != "" {
+		return f.RemoteSock
+	}
+	return strconv.Itoa(f.RemotePort)
 }
 
 // Job is a batch scheduler's job that runs a session's Jupyter.

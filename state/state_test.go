@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"syscall"
@@ -33,6 +34,7 @@ func TestUpdateRoundTrip(t *testing.T) {
 	st := state.Store{Path: filepath.Join(dir, "state.toml")}
 	want := []state.Session{session("gpu1", "default", 8888), session("alice@gpu2.example.org", "exp2", 9000)}
 	want[1].Mode, want[1].RemotePort, want[1].RemoteSock = "socket", 0, "/home/a/.local/state/jt/sessions/exp2/runtime/jupyter.sock"
+	want[1].Forwards = []state.Forward{{LocalPort: 6006, RemotePort: 6006}, {LocalPort: 9000, RemoteSock: "/tmp/dask.sock"}}
 	err := st.Update(context.Background(), func(f *state.File) error {
 		for _, s := range want {
 			f.Put(s)
@@ -68,7 +70,7 @@ func TestUpdateRoundTrip(t *testing.T) {
 			t.Errorf("Started %v, want %v", got.Started, w.Started)
 		}
 		got.Started = w.Started
-		if got != w {
+		if !reflect.DeepEqual(got, w) {
 			t.Errorf("round trip:\n got %+v\nwant %+v", got, w)
 		}
 	}

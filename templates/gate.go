@@ -36,6 +36,9 @@ const (
 	KindBatchOpen   // a Submit script: the job, its node and Jupyter
 	KindBatchStatus // a Status script: one block per job
 	KindBatchCancel // a Cancel script
+
+	KindNotebook // notebook.sh
+	KindPorts    // ports.sh: the session, then one block per listener
 )
 
 // AnswerError is a value a host answered that jt refuses to use.
@@ -80,6 +83,7 @@ var (
 	slurmTimeRE = regexp.MustCompile(`^[A-Za-z0-9:_-]{0,32}$`)
 	windowRE    = regexp.MustCompile(`^([0-9]+\.)?jt-[A-Za-z0-9._-]{1,64}$`)
 	digitsRE    = regexp.MustCompile(`^[0-9]{0,20}$`)
+	commRE      = regexp.MustCompile(`^[A-Za-z0-9._+-]{0,32}$`)
 )
 
 // maxPID is Linux's PID_MAX_LIMIT; other systems stay below it.
@@ -212,6 +216,13 @@ var (
 	gClock    = g("a time", CheckClock)
 )
 
+func checkAddrOrEmpty(s string) string {
+	if s == "" {
+		return ""
+	}
+	return checkAddr(s)
+}
+
 // keys lists, per script, every key jt reads and its grammar. A key not
 // listed is dropped: nothing can read a value that was not checked.
 var keys = map[Kind]map[string]grammar{
@@ -255,6 +266,12 @@ var keys = map[Kind]map[string]grammar{
 	KindBatchCancel: {
 		"name": gName, "jobs": gJobs, "stuck": gJobs, "scancel": text,
 		"state": g("a state", oneOf("noslurm", "absent", "kept", "cancelled", "stuck", "none")),
+	},
+	KindNotebook: {"exists": g("an answer", oneOf("file", "dir", "no"))},
+	KindPorts: {
+		"name": gName, "state": g("a state", oneOf("running", "dead", "noproc")), "pid": gPID,
+		"port": g("a port", number(1, 65535, false)), "addr": g("an address", checkAddrOrEmpty),
+		"sock": g("a socket path", CheckSocketPath), "cmd": g("a command name", match(commRE, "not a command name")),
 	},
 }
 

@@ -31,6 +31,8 @@ var inputs = []struct {
 	{"logs", templates.Logs{Name: "default", Lines: 50, Follow: "yes"}, []field{{"Name", "name"}, {"Follow", "follow"}}},
 	{"attach", templates.Attach{Name: "default"}, []field{{"Name", "name"}}},
 	{"list", templates.List{LogLines: 5}, nil},
+	{"notebook", templates.Notebook{Dir: "~/proj", Path: "sub/nb.ipynb"}, []field{{"Dir", "dir"}, {"Path", "path"}}},
+	{"ports", templates.Ports{Name: "default"}, []field{{"Name", "name"}}},
 }
 
 // with returns a copy of input v with string field f set to s.

@@ -155,6 +155,12 @@ type Logs struct {
 // Attach is the input of attach.sh.
 type Attach struct{ Name string }
 
+// Notebook is the input of notebook.sh: is Path a file under Dir?
+type Notebook struct{ Dir, Path string }
+
+// Ports is the input of ports.sh: what session Name's processes listen on.
+type Ports struct{ Name string }
+
 // Script is a rendered script and the kind of answer it gives.
 type Script struct {
 	Text string
@@ -177,6 +183,10 @@ func Render(data any) (string, error) {
 		name = "attach.sh.tmpl"
 	case Doctor:
 		name = "doctor.sh.tmpl"
+	case Notebook:
+		name = "notebook.sh.tmpl"
+	case Ports:
+		name = "ports.sh.tmpl"
 	default:
 		return "", fmt.Errorf("no script for %T", data)
 	}

@@ -75,10 +75,10 @@ var Layers = [][]string{
 	// validate sits below config: the config file checks its values
 	// through it.
 	{"validate"},
-	{"config", "templates"},
-	{"scheduler"},   // the scheduler interface and its registry
-	{"scheduler/*"}, // one package per scheduler, e.g. scheduler/slurm
-	{"session"},     // the engine
+	{"config", "templates", "desktop"}, // desktop: the browser and notifications
+	{"scheduler"},                      // the scheduler interface and its registry
+	{"scheduler/*"},                    // one package per scheduler, e.g. scheduler/slurm
+	{"session"},                        // the engine
 	{"commands"},
 	{"."}, // main
 }

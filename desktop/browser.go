@@ -1,4 +1,4 @@
-package commands
+package desktop
 
 import (
 	"fmt"
@@ -9,16 +9,16 @@ import (
 	"runtime"
 	"strings"
 
-	"github.com/jt-sh/jt/session"
+	"github.com/jt-sh/jt/validate"
 )
 
-// redirectFile writes a 0600 HTML page that sends the browser to url, so the
+// RedirectFile writes a 0600 HTML page that sends the browser to url, so the
 // token never appears on the browser's (or xdg-open's) command line. This is
 // what Jupyter itself does when it opens a browser.
-func redirectFile(dir, name, url string) (string, error) {
+func RedirectFile(dir, name, url string) (string, error) {
 	// The name is jt's own, checked when given; checked again here because
 	// it becomes a path that jt first removes.
-	if err := session.CheckName(name); err != nil {
+	if err := validate.Name(name); err != nil {
 		return "", err
 	}
 	path := filepath.Join(dir, "open-"+name+".html")
@@ -89,11 +89,11 @@ func browserCommandFor(goos string, getenv func(string) string, path string) []s
 	}
 }
 
-// openBrowser starts the browser on path and does not wait for it.
-func openBrowser(path string) error {
+// OpenBrowser starts the browser on path and does not wait for it.
+func OpenBrowser(path string) error {
 	argv := browserCommand(path)
 	if argv == nil {
-		return errNoDisplay
+		return ErrNoDisplay
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, nil, nil
@@ -104,4 +104,4 @@ func openBrowser(path string) error {
 	return nil
 }
 
-var errNoDisplay = fmt.Errorf("no display")
+var ErrNoDisplay = fmt.Errorf("no display")

@@ -1,4 +1,4 @@
-package commands
+package desktop
 
 import (
 	"os"
@@ -56,10 +56,10 @@ func toastScript(title, body string) string {
 		`$m::CreateToastNotifier('jt').Show([Windows.UI.Notifications.ToastNotification]::new($x))`
 }
 
-// notify shows a desktop notification where this machine has a way to;
+// Notify shows a desktop notification where this machine has a way to;
 // elsewhere, and when the tool fails, nothing happens: the keeper's line
 // on its terminal or log says it all the same.
-func notify(title, body string) {
+func Notify(title, body string) {
 	argv := notifyCommandFor(runtime.GOOS, os.Getenv, exec.LookPath, title, body)
 	if argv == nil {
 		return

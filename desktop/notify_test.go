@@ -1,4 +1,4 @@
-package commands
+package desktop
 
 import (
 	"errors"
@@ -68,5 +68,5 @@ func TestNotifyWithoutNotifier(t *testing.T) {
 	t.Setenv("PATH", t.TempDir())
 	t.Setenv("DISPLAY", "")
 	t.Setenv("WAYLAND_DISPLAY", "")
-	notify("jt: title", "body")
+	Notify("jt: title", "body")
 }

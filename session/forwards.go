@@ -1,0 +1,397 @@
+package session
+
+// A session's extra tunnels (jt forward): 127.0.0.1:LP to another port or
+// unix socket of the host (a batch session: of its node), through the
+// session's master. They are recorded with the session, checked by jt ls,
+// restored by every jt open that reattaches (so by the keeper too), and
+// removed by jt close.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/jt-sh/jt/sshexec"
+	"github.com/jt-sh/jt/state"
+	"github.com/jt-sh/jt/templates"
+	"github.com/jt-sh/jt/validate"
+)
+
+// The live states of an extra forward.
+const (
+	ForwardUp         = "up"
+	ForwardDown       = "tunnel down"
+	ForwardPortTaken  = "port taken"
+	ForwardNoListener = "nothing listens"
+)
+
+// ForwardRequest is what jt forward asks for.
+type ForwardRequest struct {
+	Host, Name string
+	// Remote is a port on the host (the node) or an absolute unix socket path.
+	Remote    string
+	LocalPort int  // 0: the remote port if free, else the next free one
+	Cancel    bool // remove the forward of Remote (or of LocalPort)
+}
+
+// ForwardStatus is an extra forward, checked live.
+type ForwardStatus struct {
+	state.Forward
+	Remote string `json:"remote"`
+	State  string `json:"state"`
+	URL    string `json:"url,omitempty"`
+}
+
+// ErrNothingListens: the tunnel works, but nothing accepts on the far end.
+var ErrNothingListens = errors.New("nothing listens there")
+
+// ParseRemote reads jt forward's REMOTE: a port, or an absolute unix
+// socket path plain enough for ssh -L.
+func ParseRemote(remote string) (state.Forward, error) {
+	if n, err := strconv.Atoi(remote); err == nil && strconv.Itoa(n) == remote {
+		if n < 1 || n > 65535 {
+			return state.Forward{}, validate.Usagef("remote port %d is out of range: use 1-65535", n)
+		}
+		return state.Forward{RemotePort: n}, nil
+	}
+	if why := templates.CheckSocketPath(remote); why != "" {
+		return state.Forward{}, validate.Usagef("%s is neither a port nor a unix socket path jt can forward to: %s", sshexec.Printable(remote), why)
+	}
+	return state.Forward{RemoteSock: remote}, nil
+}
+
+// forwardTarget is where extra forward f of session s leads: the host
+// itself, or a batch session's node. (The one place that knows how a
+// session's node is reached.)
+func forwardTarget(s state.Session, f state.Forward) sshexec.Forward {
+	fw := sshexec.Forward{LocalPort: f.LocalPort, RemotePort: f.RemotePort, RemoteSock: f.RemoteSock}
+	if f.RemoteSock == "" && s.Batch() && s.RemoteHost != "" {
+		fw.RemoteHost = s.RemoteHost
+	}
+	return fw
+}
+
+// Forward adds (or with Cancel, removes) an extra forward of a session
+// whose tunnel answers, and records it.
+func (e *Engine) Forward(ctx context.Context, r ForwardRequest) (ForwardStatus, error) {
+	if err := validHost(r.Host); err != nil {
+		return ForwardStatus{}, err
+	}
+	if err := validName(r.Name); err != nil {
+		return ForwardStatus{}, err
+	}
+	if err := validPort("local-port", r.LocalPort, true); err != nil {
+		return ForwardStatus{}, err
+	}
+	var want state.Forward
+	if r.Remote != "" {
+		var err error
+		if want, err = ParseRemote(r.Remote); err != nil {
+			return ForwardStatus{}, err
+		}
+	} else if !r.Cancel || r.LocalPort == 0 {
+		return ForwardStatus{}, validate.Usagef("forward needs REMOTE: a port on the host, or an absolute unix socket path")
+	}
+	want.LocalPort = r.LocalPort
+	unlock, err := e.lockHost(ctx, r.Host, time.Minute)
+	if err != nil {
+		return ForwardStatus{}, err
+	}
+	defer unlock()
+	s, ok, err := e.lookup(r.Host, r.Name)
+	if err != nil {
+		return ForwardStatus{}, err
+	}
+	if !ok || s.LocalPort == 0 {
+		return ForwardStatus{}, Hinted(fmt.Errorf("no open session %s on %s", r.Name, r.Host), "open it first: jt open --no-browser --name "+r.Name+" "+r.Host)
+	}
+	if r.Cancel {
+		return e.cancelExtra(ctx, s, want)
+	}
+	if s.Transport == "direct" || e.SSH.NoMux {
+		return ForwardStatus{}, Hinted(fmt.Errorf("jt forward needs the ssh master connection, and session %s on %s has none (--no-master)", r.Name, r.Host),
+			"open the session with a master (without --no-master or JT_NO_MASTER), or run ssh -N -L 127.0.0.1:PORT:… yourself")
+	}
+	if s.Batch() && want.RemoteSock != "" {
+		return ForwardStatus{}, validate.Usagef("session %s on %s runs on node %s: a unix socket there is out of reach through %s; forward a TCP port of the node", r.Name, r.Host, s.Job.Node, r.Host)
+	}
+	if !e.answers(ctx, s) {
+		return ForwardStatus{}, Hinted(fmt.Errorf("session %s on %s does not answer", r.Name, r.Host), "reattach with: jt open --no-browser --name "+r.Name+" "+r.Host)
+	}
+	return e.addExtra(ctx, s, want)
+}
+
+// addExtra forwards want for s, proves that something listens at the far
+// end, and records it.
+func (e *Engine) addExtra(ctx context.Context, s state.Session, want state.Forward) (ForwardStatus, error) {
+	for _, f := range s.Forwards {
+		if f.RemotePort == want.RemotePort && f.RemoteSock == want.RemoteSock && (want.LocalPort == 0 || want.LocalPort == f.LocalPort) {
+			e.warn("%s %s: %s is already forwarded to 127.0.0.1:%d", s.Host, s.Name, f.Remote(), f.LocalPort)
+			return e.checkExtra(ctx, s, f), nil
+		}
+	}
+	f, err := e.bindExtra(ctx, s, want)
+	if err != nil {
+		return ForwardStatus{}, err
+	}
+	st := e.checkExtra(ctx, s, f)
+	if st.State != ForwardUp {
+		e.SSH.CancelForward(context.WithoutCancel(ctx), s.Host, forwardTarget(s, f))
+		where := s.Host
+		if s.Batch() {
+			where = s.Job.Node
+		}
+		return ForwardStatus{}, Hinted(fmt.Errorf("%s on %s: %s; the forward is removed", f.Remote(), where, st.State),
+			"start the program there first (jt ls --ports "+s.Host+" lists what session "+s.Name+" listens on)")
+	}
+	err = e.Store.Update(ctx, func(file *state.File) error {
+		cur, ok := file.Find(s.Host, s.Name)
+		if !ok {
+			return fmt.Errorf("session %s on %s was closed meanwhile", s.Name, s.Host)
+		}
+		cur.Forwards = append(cur.Forwards, f)
+		file.Put(cur)
+		return nil
+	})
+	return st, err
+}
+
+// bindExtra adds the forward through the master on the requested local
+// port, else on the remote port or the next free one after it.
+func (e *Engine) bindExtra(ctx context.Context, s state.Session, f state.Forward) (state.Forward, error) {
+	lp := f.LocalPort
+	if lp == 0 {
+		lp = f.RemotePort
+		if lp < 1024 {
+			lp = 9000
+		}
+	}
+	for tries := 0; tries < 1000 && lp <= 65535; tries, lp = tries+1, lp+1 {
+		if !sshexec.LocalPortFree(lp) {
+			if f.LocalPort != 0 {
+				break
+			}
+			continue
+		}
+		f.LocalPort = lp
+		fctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		_, err := e.SSH.AddForwardPID(fctx, s.Host, forwardTarget(s, f))
+		cancel()
+		if err == nil {
+			return f, nil
+		}
+		if !errors.Is(err, sshexec.ErrForwardRefused) || f.LocalPort == 0 {
+			return f, sshHinted(fmt.Errorf("forward 127.0.0.1:%d to %s: %w", lp, s.Host, err), s.Host)
+		}
+	}
+	if f.LocalPort != 0 {
+		return f, validate.Usagef("local port %d is in use: choose another with --local-port, or leave it out", f.LocalPort)
+	}
+	return f, fmt.Errorf("no free local port for %s", f.Remote())
+}
+
+// cancelExtra removes the recorded forwards that match want (by remote,
+// and by local port when given) and forgets them.
+func (e *Engine) cancelExtra(ctx context.Context, s state.Session, want state.Forward) (ForwardStatus, error) {
+	var keep []state.Forward
+	var gone *state.Forward
+	for _, f := range s.Forwards {
+		byRemote := (want.RemotePort != 0 || want.RemoteSock != "") && f.RemotePort == want.RemotePort && f.RemoteSock == want.RemoteSock
+		if (byRemote || want.RemotePort == 0 && want.RemoteSock == "") && (want.LocalPort == 0 || want.LocalPort == f.LocalPort) && gone == nil {
+			gone = &f
+			continue
+		}
+		keep = append(keep, f)
+	}
+	if gone == nil {
+		what := want.Remote()
+		if want.RemotePort == 0 && want.RemoteSock == "" {
+			what = "127.0.0.1:" + strconv.Itoa(want.LocalPort)
+		}
+		return ForwardStatus{}, fmt.Errorf("session %s on %s has no forward of %s (jt ls shows its forwards)", s.Name, s.Host, what)
+	}
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	err := e.clientFor(s).CancelForward(cctx, s.Host, forwardTarget(s, *gone))
+	cancel()
+	if err != nil {
+		return ForwardStatus{}, fmt.Errorf("remove the forward of %s: %w", gone.Remote(), err)
+	}
+	err = e.Store.Update(ctx, func(file *state.File) error {
+		if cur, ok := file.Find(s.Host, s.Name); ok {
+			cur.Forwards = keep
+			file.Put(cur)
+		}
+		return nil
+	})
+	return ForwardStatus{Forward: *gone, Remote: gone.Remote(), State: "removed"}, err
+}
+
+// restoreForwards adds rec's extra forwards again for s, the session a jt
+// open just reattached or started (its master may be new, a batch job's
+// node another); those that cannot be restored are said and dropped.
+func (e *Engine) restoreForwards(ctx context.Context, rec state.Session, s state.Session) []state.Forward {
+	var kept []state.Forward
+	for _, f := range rec.Forwards {
+		if old := forwardTarget(rec, f); old != forwardTarget(s, f) {
+			e.clientFor(rec).CancelForward(ctx, rec.Host, old)
+		}
+		if e.SSH.NoMux {
+			e.warn("%s %s: forward of %s dropped: there is no master connection to carry it", s.Host, s.Name, f.Remote())
+			continue
+		}
+		fctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		_, err := e.SSH.AddForwardPID(fctx, s.Host, forwardTarget(s, f))
+		cancel()
+		if err != nil {
+			e.warn("%s %s: forward 127.0.0.1:%d to %s dropped: %v", s.Host, s.Name, f.LocalPort, f.Remote(), err)
+			continue
+		}
+		kept = append(kept, f)
+	}
+	return kept
+}
+
+// cancelForwards removes s's extra forwards from its master (jt close).
+func (e *Engine) cancelForwards(ctx context.Context, s state.Session) {
+	for _, f := range s.Forwards {
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := e.SSH.CancelForward(cctx, s.Host, forwardTarget(s, f))
+		cancel()
+		if err != nil && !errors.Is(err, sshexec.ErrNoMaster) {
+			e.warn("%s %s: could not remove the forward of %s: %v", s.Host, s.Name, f.Remote(), err)
+		}
+	}
+}
+
+// checkForwards checks the extra forwards of every row, in parallel: a
+// row whose own tunnel is not up has none up either.
+func (e *Engine) checkForwards(ctx context.Context, rows []Status) {
+	var wg sync.WaitGroup
+	for i := range rows {
+		r := &rows[i]
+		r.ForwardStates = make([]ForwardStatus, len(r.Forwards))
+		for j, f := range r.Forwards {
+			r.ForwardStates[j] = ForwardStatus{Forward: f, Remote: f.Remote(), State: ForwardDown}
+			if r.State != StateUp || !r.Recorded {
+				continue
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r.ForwardStates[j] = e.checkExtra(ctx, r.Session, f)
+			}()
+		}
+	}
+	wg.Wait()
+}
+
+// checkExtra proves extra forward f of s: its local port is held by the
+// session's master, and a connection through it reaches a listener.
+func (e *Engine) checkExtra(ctx context.Context, s state.Session, f state.Forward) ForwardStatus {
+	st := ForwardStatus{Forward: f, Remote: f.Remote(), State: ForwardDown}
+	cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	switch err := e.SSH.ListenerOwned(cctx, s.Host, f.LocalPort, 0, time.Time{}); {
+	case errors.Is(err, sshexec.ErrPortTaken):
+		st.State = ForwardPortTaken
+		return st
+	case err != nil:
+		return st
+	}
+	switch err := reachThrough(cctx, f.LocalPort, time.Second); {
+	case errors.Is(err, ErrNothingListens):
+		st.State = ForwardNoListener
+	case err == nil:
+		st.State, st.URL = ForwardUp, "http://127.0.0.1:"+strconv.Itoa(f.LocalPort)+"/"
+	}
+	return st
+}
+
+// reachThrough connects to a forward's local port and waits up to quiet
+// for the far end. ssh accepts every local connection at once and closes
+// it only when the remote side refused it: an end of stream within quiet
+// means nothing listens there; data or silence means something does.
+// Nothing is sent.
+func reachThrough(ctx context.Context, localPort int, quiet time.Duration) error {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(localPort)))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	conn.SetReadDeadline(time.Now().Add(quiet))
+	var b [1]byte
+	_, err = conn.Read(b[:])
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return nil
+	case errors.Is(err, io.EOF), isReset(err):
+		return ErrNothingListens
+	}
+	return err
+}
+
+func isReset(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && !op.Timeout()
+}
+
+// Listener is a socket one of a session's processes listens on.
+type Listener struct {
+	Port    int    `json:"port,omitempty"`
+	Addr    string `json:"addr,omitempty"`
+	Sock    string `json:"sock,omitempty"`
+	PID     int    `json:"pid"`
+	Command string `json:"command"`
+}
+
+// Ports lists what the processes of session name on host listen on (jt
+// ls --ports): Jupyter, its kernels and what they started.
+func (e *Engine) Ports(ctx context.Context, host, name string) ([]Listener, error) {
+	if err := validHost(host); err != nil {
+		return nil, err
+	}
+	if err := validName(name); err != nil {
+		return nil, err
+	}
+	s, ok, err := e.lookup(host, name)
+	if err != nil {
+		return nil, err
+	}
+	if ok && s.Batch() {
+		return nil, fmt.Errorf("jt ls --ports lists a session on the host itself; session %s on %s runs in %s job %s on %s", name, host, title(s), s.Job.ID, s.Job.Node)
+	}
+	script, err := templates.Render(templates.Ports{Name: name})
+	if err != nil {
+		return nil, err
+	}
+	reply, _, err := e.batch().remote(ctx, remoteCall{host: host, kind: templates.KindPorts, script: script,
+		what: "list the ports of " + name + " on " + host, timeout: 30 * time.Second, listing: true})
+	if err != nil {
+		return nil, err
+	}
+	if len(reply.Blocks) == 0 || reply.Blocks[0].Values["name"] != name {
+		return nil, answerAbout(host, name, "")
+	}
+	switch reply.Blocks[0].Values["state"] {
+	case "dead":
+		return nil, Hinted(fmt.Errorf("session %s on %s has no running server", name, host), "start it with: jt open --name "+name+" "+host)
+	case "noproc":
+		return nil, fmt.Errorf("%s has no /proc to read the listening sockets from", host)
+	}
+	var ls []Listener
+	for _, b := range reply.Blocks[1:] {
+		pid, _ := strconv.Atoi(b.Values["pid"])
+		port, _ := strconv.Atoi(b.Values["port"])
+		ls = append(ls, Listener{Port: port, Addr: b.Values["addr"], Sock: b.Values["sock"], PID: pid, Command: b.Values["cmd"]})
+	}
+	return ls, nil
+}
