@@ -220,7 +220,7 @@ func batchSession(r OpenRequest, sch scheduler.Scheduler, controlPath string, st
 	j := st.Job
 	s := state.Session{
 		Host: r.Host, Name: r.Name, ControlPath: controlPath, Mode: "tcp",
-		RemoteHost: j.Addr, RemotePort: j.Port, PID: st.Server.PID, Flavour: flavourOf(st.Runtime),
+		RemoteHost: j.Addr, RemotePort: j.Port, PID: st.Server.PID, Flavour: flavourOf(st.Runtime), Version: versionOf(st.Runtime, st.Server.Version),
 		Mux: sch.Name(), Dir: j.Dir, Log: st.Log, Node: j.Node, Token: st.Server.Token, BaseURL: st.Server.BaseURL,
 		Started: j.Started,
 		Job:     &state.Job{Scheduler: sch.Name(), ID: j.ID, Node: j.Node, Nonce: j.Nonce, Limit: j.Limit, End: st.End},

@@ -80,6 +80,7 @@ var (
 	slurmTimeRE = regexp.MustCompile(`^[A-Za-z0-9:_-]{0,32}$`)
 	windowRE    = regexp.MustCompile(`^([0-9]+\.)?jt-[A-Za-z0-9._-]{1,64}$`)
 	digitsRE    = regexp.MustCompile(`^[0-9]{0,20}$`)
+	versionRE   = regexp.MustCompile(`^[0-9][0-9A-Za-z.+_-]{0,31}$`)
 )
 
 // maxPID is Linux's PID_MAX_LIMIT; other systems stay below it.
@@ -336,8 +337,12 @@ func (s *ServerInfo) check(host string) error {
 			return bad("a directory", dir, why)
 		}
 	}
-	// Shown by nothing, used by nothing: kept plain all the same.
-	s.URL, s.Hostname, s.Version = "", "", Visible(s.Version, 64)
+	// Used by nothing: dropped.
+	s.URL, s.Hostname = "", ""
+	// Shown by jt ls: a plain version or nothing.
+	if !versionRE.MatchString(s.Version) {
+		s.Version = ""
+	}
 	return nil
 }
 
