@@ -2,8 +2,10 @@ package session
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strconv"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/jt-sh/jt/sshexec"
 	"github.com/jt-sh/jt/state"
+	"github.com/jt-sh/jt/templates"
 )
 
 // URL is the address the user opens for s; the token is the one secret in it.
@@ -86,6 +89,34 @@ func probePort(ctx context.Context, localPort int, baseURL, token string) error 
 		return fmt.Errorf("the server answered %s", resp.Status)
 	}
 	return nil
+}
+
+// serverVersion asks s's server for its version through the tunnel (GET
+// /api, which needs no token and gets none), or "" when the answer is not a
+// plain version (templates.CheckVersion).
+func serverVersion(ctx context.Context, s state.Session) string {
+	baseURL := s.BaseURL
+	if baseURL == "" {
+		baseURL = "/"
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://127.0.0.1:"+strconv.Itoa(s.LocalPort)+baseURL+"api", nil)
+	if err != nil {
+		return ""
+	}
+	resp, err := probeClient.Do(req)
+	if err != nil {
+		return ""
+	}
+	defer resp.Body.Close()
+	var answer struct {
+		Version string `json:"version"`
+	}
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(io.LimitReader(resp.Body, 4096)).Decode(&answer) != nil || !templates.CheckVersion(answer.Version) {
+		return ""
+	}
+	return answer.Version
 }
 
 // probeUntil retries probe until it succeeds or ctx ends: a server that just

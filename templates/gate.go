@@ -340,11 +340,15 @@ func (s *ServerInfo) check(host string) error {
 	// Used by nothing: dropped.
 	s.URL, s.Hostname = "", ""
 	// Shown by jt ls: a plain version or nothing.
-	if !versionRE.MatchString(s.Version) {
+	if !CheckVersion(s.Version) {
 		s.Version = ""
 	}
 	return nil
 }
+
+// CheckVersion reports whether a server's version (from its runtime file,
+// or its /api answer) is plain enough to show: 6.4.12, 2.15.0, 4.0.0rc1.
+func CheckVersion(s string) bool { return versionRE.MatchString(s) }
 
 // Visible makes remote text safe to show on a terminal (sshexec.Visible).
 func Visible(s string, max int) string { return sshexec.Visible(s, max) }

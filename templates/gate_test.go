@@ -228,3 +228,17 @@ func FuzzReadAnswer(f *testing.F) {
 		}
 	})
 }
+
+// A server's version is shown by jt ls: plain, or not at all.
+func TestCheckVersion(t *testing.T) {
+	for _, ok := range []string{"6.4.12", "2.15.0", "1.23.3", "4.0.0rc1", "2.0.0+local_1"} {
+		if !templates.CheckVersion(ok) {
+			t.Errorf("CheckVersion(%q) = false, want true", ok)
+		}
+	}
+	for _, bad := range []string{"", "v2", "2.0 ", "2.0\x1b[31m", "$(touch x)", "2.0\n", strings.Repeat("1", 40), "-oProxyCommand=x"} {
+		if templates.CheckVersion(bad) {
+			t.Errorf("CheckVersion(%q) = true, want false", bad)
+		}
+	}
+}
