@@ -128,6 +128,7 @@ func (o *batchOpening) steps(ctx context.Context) (Opened, error) {
 		return op, Hinted(fmt.Errorf("jupyter runs in job %s on %s (%s:%d) but the tunnel through %s does not reach it: %w", s.Job.ID, s.Job.Node, s.RemoteHost, s.RemotePort, r.Host, err),
 			"can "+r.Host+" connect to "+s.RemoteHost+":"+strconv.Itoa(s.RemotePort)+"? (sshd's AllowTcpForwarding, a firewall between login and compute nodes)")
 	}
+	fillVersion(ctx, &op.Session)
 	return op, nil
 }
 

@@ -112,12 +112,7 @@ func (o *opening) steps(ctx context.Context) (Opened, error) {
 		}
 		return op, Hinted(err, "the server runs on "+r.Host+" (pid "+strconv.Itoa(op.Session.PID)+") but the tunnel does not reach it; see jt logs "+r.Host)
 	}
-	// jupyter_server's runtime file says its version, notebook 6's does not.
-	if op.Session.Version == "" {
-		if v := serverVersion(ctx, op.Session); v != "" {
-			op.Session.Version = "notebook " + v
-		}
-	}
+	fillVersion(ctx, &op.Session)
 	return op, nil
 }
 
