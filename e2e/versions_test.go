@@ -7,6 +7,8 @@ package e2e
 // notebook. Each flavour a host has gets one session, reused by every case.
 
 import (
+	"net/http"
+	"net/http/cookiejar"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -88,7 +90,7 @@ echo proof >"$HOME/lt/lab-proof.txt"
 		checkPrivate(t, h, name, s.RemoteSock)
 	}
 	if h.name == "trixie" {
-		labBrowser(t, e, h.host, "vlab")
+		labBrowser(t, e, h.host, "vlab", opened["vlab"].URL)
 	}
 
 	// A master killed without cleaning up: each session reattaches to its server.
@@ -166,8 +168,18 @@ func checkPrivate(t *testing.T, h jupyterHost, name, sock string) {
 // hands headless Chromium its redirect file, and Chromium lands on
 // JupyterLab 4's file browser listing the session directory's file, not on
 // the login page.
-func labBrowser(t *testing.T, e *env, host, name string) {
+func labBrowser(t *testing.T, e *env, host, name, u string) {
 	t.Helper()
+	// The printed URL (/?token=…) leads a browser, cookies kept, to /lab.
+	jar, _ := cookiejar.New(nil)
+	resp, err := (&http.Client{Timeout: 10 * time.Second, Jar: jar, Transport: &http.Transport{Proxy: nil}}).Get(u)
+	if err != nil {
+		t.Fatalf("GET %s: %v", u, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/lab" {
+		t.Errorf("GET of the printed URL ended on %s %s; want 200 at /lab", resp.Status, resp.Request.URL.Path)
+	}
 	chromium := findChromium()
 	if chromium == "" {
 		missingReq(t, "chromium not found (apt install chromium)")
