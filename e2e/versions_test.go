@@ -32,6 +32,8 @@ type jupyterHost struct {
 	host, other string // aliases: the session's user, another user of the same host
 	has         []flavourCase
 	lacks       map[string]string // flag → what jt open says is not installed
+	doctor      []string          // jt doctor's flags, and the line it must print
+	doctorSays  *regexp.Regexp
 }
 
 var jupyterHosts = []jupyterHost{{
@@ -40,21 +42,24 @@ var jupyterHosts = []jupyterHost{{
 		{"notebook", nil, regexp.MustCompile(`^notebook 6\.4\.`)},
 		{"server", []string{"--server"}, regexp.MustCompile(`^jupyter_server 1\.`)},
 	},
-	lacks: map[string]string{"--lab": "jupyter lab is not installed on "},
+	lacks:  map[string]string{"--lab": "jupyter lab is not installed on "},
+	doctor: nil, doctorSays: regexp.MustCompile(`(?m)^ok   jupyter notebook 6\.4\.[0-9]+ \(found: notebook 6\.4\.[0-9]+, server 1\.[0-9.]+\)$`),
 }, {
 	name: "trixie", need: needTrixie, host: hostTrixie, other: hostTrixieOther,
 	has: []flavourCase{
 		{"server", []string{"--server"}, regexp.MustCompile(`^jupyter_server 2\.`)},
 		{"lab", []string{"--lab"}, regexp.MustCompile(`^jupyter_server 2\.`)},
 	},
-	lacks: map[string]string{"": "jupyter notebook is not installed on "},
+	lacks:  map[string]string{"": "jupyter notebook is not installed on "},
+	doctor: []string{"--lab"}, doctorSays: regexp.MustCompile(`(?m)^ok   jupyter lab 4\.[0-9.]+ \(found: server 2\.[0-9.]+, lab 4\.[0-9.]+\)$`),
 }}
 
 // On each host, each flavour it has: the URL answers, a kernel runs over
 // REST and the websocket, another user cannot reach the socket or the
 // token's files, jt ls names the flavour and version; kill -9 of the master,
 // then jt open reattaches to the same pid; jt close --kill leaves nothing.
-// A flavour the host lacks fails at once with its name. On trixie,
+// A flavour the host lacks fails at once with its name; jt doctor names
+// the flavours and versions the host has. On trixie,
 // headless Chromium lands on JupyterLab 4's file browser.
 func TestE2EJupyterVersions(t *testing.T) {
 	for _, h := range jupyterHosts {
@@ -121,6 +126,11 @@ echo proof >"$HOME/lt/lab-proof.txt"
 		if e.recorded(h.host, "vmissing") {
 			t.Errorf("jt open %s on %s recorded a session", flag, h.name)
 		}
+	}
+
+	// jt doctor names the flavours the host has, with their versions.
+	if out, stderr, code := e.run(append(append([]string{"doctor"}, h.doctor...), h.host)...); code != 0 || !h.doctorSays.MatchString(out) {
+		t.Errorf("jt doctor %s: exit %d, stdout:\n%s\nstderr: %s\nwant a line matching %s", h.host, code, out, stderr, h.doctorSays)
 	}
 
 	e.jt("close", "--kill", "--all", h.host)
