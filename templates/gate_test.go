@@ -242,3 +242,18 @@ func TestCheckVersion(t *testing.T) {
 		}
 	}
 }
+
+// A runtime file's version reaches jt ls only when it is plain; a hostile
+// one is dropped, and the answer is still used.
+func TestReadDropsHostileVersion(t *testing.T) {
+	for raw, want := range map[string]string{`"2.15.0"`: "2.15.0", `"2.0\u001b[2J"`: "", `"$(touch x)"`: "", `"` + strings.Repeat("9", 100) + `"`: ""} {
+		js := strings.Replace(serverJSON("", ""), "}", `, "version": `+raw+"}", 1)
+		r, err := templates.Read("gpu1", templates.KindSession, []byte(sessionAnswer("", js)))
+		if err != nil || len(r.Blocks) != 1 || r.Blocks[0].Server == nil {
+			t.Fatalf("version %s: %v", raw, err)
+		}
+		if got := r.Blocks[0].Server.Version; got != want {
+			t.Errorf("version %s read as %q, want %q", raw, got, want)
+		}
+	}
+}
