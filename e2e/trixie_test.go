@@ -114,6 +114,21 @@ func setupTrixie() {
 	trixie.ready = true
 }
 
+// stopTrixieUsers kills what the trixie users still run at the end, as
+// the box's Stop does for its own users.
+func stopTrixieUsers() {
+	if !trixie.ready {
+		return
+	}
+	for _, u := range []string{userTrixie, userTrixieOther} {
+		if uid, _, _, err := trixiePasswd(u); err == nil {
+			if err := killUID(uid); err != nil {
+				fmt.Fprintf(os.Stderr, "e2e: stop trixie user %s: %v\n", u, err)
+			}
+		}
+	}
+}
+
 // sshBanner reports whether addr greets with an SSH banner.
 func sshBanner(addr string) bool {
 	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
