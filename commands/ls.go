@@ -92,7 +92,7 @@ func printRows(d *Deps, rows []session.Status) {
 		return
 	}
 	tw := tabwriter.NewWriter(d.Stdout, 0, 4, 2, ' ', 0)
-	header, batch := "HOST\tNAME\tSTATE\tLOCAL\tREMOTE\tPID\tUPTIME\tFLAVOUR\tDIR", anyBatch(rows)
+	header, batch := "HOST\tNAME\tSTATE\tLOCAL\tREMOTE\tPID\tUPTIME\tFLAVOUR\tVERSION\tDIR", anyBatch(rows)
 	if batch {
 		header += "\tJOB"
 	}
@@ -106,8 +106,8 @@ func printRows(d *Deps, rows []session.Status) {
 		if st == session.StateElsewhere {
 			st = "on " + r.Node // another machine of the same home
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", r.Host, dash(r.Name), st, localColumn(r), remoteColumn(r),
-			dashInt(r.PID), dash(uptimeColumn(r)), dash(r.Flavour), dash(r.Dir))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", r.Host, dash(r.Name), st, localColumn(r), remoteColumn(r),
+			dashInt(r.PID), dash(uptimeColumn(r)), dash(r.Flavour), dash(r.Version), dash(r.Dir))
 		if batch {
 			fmt.Fprint(tw, "\t"+jobColumn(r))
 		}

@@ -108,6 +108,9 @@ func (e *env) cleanup() {
 	for alias := range e2e.box.Users {
 		exec.Command("ssh", e.masterArgs("-O", "exit", alias)...).Run()
 	}
+	for _, alias := range trixieAliases() {
+		exec.Command("ssh", e.masterArgs("-O", "exit", alias)...).Run()
+	}
 }
 
 // setVar sets an environment variable for the env's later jt runs (and its
@@ -333,6 +336,8 @@ type lsRow struct {
 	LocalPort  int    `json:"local_port"`
 	RemotePort int    `json:"remote_port"`
 	RemoteSock string `json:"remote_sock"`
+	Flavour    string `json:"flavour"`
+	Version    string `json:"version"`
 	Recorded   bool   `json:"recorded"`
 	Error      string `json:"error"`
 	SlurmJob   string `json:"slurm_job"`

@@ -129,28 +129,6 @@ func TestE2EOpenTCP(t *testing.T) {
 	}
 }
 
-// --server runs a bare jupyter_server, which works the same.
-func TestE2EOpenServer(t *testing.T) {
-	e := newEnv(t)
-	e.opened[[2]string{hostA, "srv"}] = true
-	stdout, _ := e.jt("open", "--no-browser", "--server", "--name", "srv", hostA)
-	ls := lines(stdout)
-	if len(ls) != 1 {
-		t.Fatalf("stdout has %d lines, want one URL: %q", len(ls), stdout)
-	}
-	u := ls[0]
-	parseURL(t, u)
-	mustAnswer(t, u)
-	if got := runKernel(t, u); got != "2" {
-		t.Errorf("kernel evaluated 1+1 to %q, want 2", got)
-	}
-	// It is really jupyter_server, not the notebook.
-	out := remote(t, hostA, "ls \"$HOME/.local/state/jt/sessions/srv/runtime\"\n")
-	if !strings.Contains(out, "jpserver-") {
-		t.Errorf("runtime dir of session srv holds %q, want a jpserver-PID.json", out)
-	}
-}
-
 // A dropped connection leaves the server running; jt open
 // reattaches to the same server instead of starting a second one.
 func TestE2EReattachAfterDisconnect(t *testing.T) {

@@ -132,6 +132,7 @@ func (o *batchOpening) steps(ctx context.Context) (Opened, error) {
 		return op, Hinted(fmt.Errorf("jupyter runs in job %s on %s (%s:%d) but the tunnel through %s does not reach it: %w", s.Job.ID, s.Job.Node, s.RemoteHost, s.RemotePort, r.Host, err),
 			"can "+r.Host+" connect to "+s.RemoteHost+":"+strconv.Itoa(s.RemotePort)+"? (sshd's AllowTcpForwarding, a firewall between login and compute nodes)")
 	}
+	fillVersion(ctx, &op.Session)
 	return op, nil
 }
 
@@ -224,7 +225,7 @@ func batchSession(r OpenRequest, sch scheduler.Scheduler, controlPath string, st
 	j := st.Job
 	s := state.Session{
 		Host: r.Host, Name: r.Name, ControlPath: controlPath, Mode: "tcp",
-		RemoteHost: j.Addr, RemotePort: j.Port, PID: st.Server.PID, Flavour: flavourOf(st.Runtime),
+		RemoteHost: j.Addr, RemotePort: j.Port, PID: st.Server.PID, Flavour: flavourOf(st.Runtime), Version: versionOf(st.Runtime, st.Server.Version),
 		Mux: sch.Name(), Dir: j.Dir, Log: st.Log, Node: j.Node, Token: st.Server.Token, BaseURL: st.Server.BaseURL,
 		Started: j.Started,
 		Job:     &state.Job{Scheduler: sch.Name(), ID: j.ID, Node: j.Node, Nonce: j.Nonce, Limit: j.Limit, End: st.End},

@@ -124,6 +124,7 @@ func (o *opening) steps(ctx context.Context) (Opened, error) {
 		}
 		return op, Hinted(err, "the server runs on "+r.Host+" (pid "+strconv.Itoa(op.Session.PID)+") but the tunnel does not reach it; see jt logs "+r.Host)
 	}
+	fillVersion(ctx, &op.Session)
 	return op, nil
 }
 
@@ -256,6 +257,7 @@ func sessionFromBlock(host, name, controlPath string, b templates.Block) (state.
 	if s.Flavour == "" || s.Flavour == "custom" {
 		s.Flavour = flavourOf(v["runtime"])
 	}
+	s.Version = versionOf(v["runtime"], b.Server.Version)
 	if b.Server.Sock != "" {
 		s.Mode, s.RemoteSock = "socket", b.Server.Sock
 	} else {
@@ -274,6 +276,18 @@ func sessionFromBlock(host, name, controlPath string, b templates.Block) (state.
 // are jt's own, never the remote's.
 func answerAbout(host, name, got string) error {
 	return &templates.AnswerError{Host: host, Field: "a session name", Value: got, Why: "jt asked about session " + name}
+}
+
+// versionOf names the server that wrote the runtime file, and its version
+// (checked by the gate), or "" when the file says none.
+func versionOf(runtimeFile, version string) string {
+	if version == "" {
+		return ""
+	}
+	if strings.HasPrefix(runtimeFile, "nbserver-") {
+		return "notebook " + version
+	}
+	return "jupyter_server " + version
 }
 
 // flavourOf names the server family from its runtime file name.

@@ -2,8 +2,10 @@ package session
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strconv"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/jt-sh/jt/sshexec"
 	"github.com/jt-sh/jt/state"
+	"github.com/jt-sh/jt/templates"
 )
 
 // URL is the address the user opens for s; the token is the one secret in it.
@@ -95,6 +98,44 @@ func probePort(ctx context.Context, localPort int, baseURL, token string) (time.
 		return time.Time{}, nil
 	}
 	return readLastActivity(resp.Body), nil
+}
+
+// fillVersion gives s the version of its server, which answers through the
+// tunnel: jupyter_server's runtime file says it, notebook 6's does not.
+func fillVersion(ctx context.Context, s *state.Session) {
+	if s.Version == "" {
+		if v := serverVersion(ctx, *s); v != "" {
+			s.Version = "notebook " + v
+		}
+	}
+}
+
+// serverVersion asks s's server for its version through the tunnel (GET
+// /api, which needs no token and gets none), or "" when the answer is not a
+// plain version (templates.CheckVersion).
+func serverVersion(ctx context.Context, s state.Session) string {
+	baseURL := s.BaseURL
+	if baseURL == "" {
+		baseURL = "/"
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://127.0.0.1:"+strconv.Itoa(s.LocalPort)+baseURL+"api", nil)
+	if err != nil {
+		return ""
+	}
+	resp, err := probeClient.Do(req)
+	if err != nil {
+		return ""
+	}
+	defer resp.Body.Close()
+	var answer struct {
+		Version string `json:"version"`
+	}
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(io.LimitReader(resp.Body, 4096)).Decode(&answer) != nil || !templates.CheckVersion(answer.Version) {
+		return ""
+	}
+	return answer.Version
 }
 
 // probeUntil retries probe until it succeeds or ctx ends: a server that just

@@ -29,23 +29,26 @@ const SchemaVersion = 2
 
 // Session is one Jupyter server jt knows of.
 type Session struct {
-	Host        string    `toml:"host" json:"host"`
-	Name        string    `toml:"name" json:"name"`
-	ControlPath string    `toml:"control_path" json:"control_path"`
-	LocalPort   int       `toml:"local_port" json:"local_port"`
-	Mode        string    `toml:"mode" json:"mode"` // "tcp" or "socket"
-	RemotePort  int       `toml:"remote_port,omitempty" json:"remote_port,omitempty"`
-	RemoteSock  string    `toml:"remote_sock,omitempty" json:"remote_sock,omitempty"`
-	PID         int       `toml:"pid" json:"pid"`
-	Flavour     string    `toml:"flavour" json:"flavour"`
-	Mux         string    `toml:"mux" json:"mux"`
-	Dir         string    `toml:"dir" json:"dir"`
-	Log         string    `toml:"log" json:"log"`
-	Node        string    `toml:"node" json:"node"`
-	BootID      string    `toml:"boot_id" json:"-"`
-	Token       string    `toml:"token" json:"-"`
-	BaseURL     string    `toml:"base_url" json:"base_url"`
-	Started     time.Time `toml:"started" json:"started"`
+	Host        string `toml:"host" json:"host"`
+	Name        string `toml:"name" json:"name"`
+	ControlPath string `toml:"control_path" json:"control_path"`
+	LocalPort   int    `toml:"local_port" json:"local_port"`
+	Mode        string `toml:"mode" json:"mode"` // "tcp" or "socket"
+	RemotePort  int    `toml:"remote_port,omitempty" json:"remote_port,omitempty"`
+	RemoteSock  string `toml:"remote_sock,omitempty" json:"remote_sock,omitempty"`
+	PID         int    `toml:"pid" json:"pid"`
+	Flavour     string `toml:"flavour" json:"flavour"`
+	// Version is the server's name and version, as its runtime file says:
+	// "notebook 6.4.12", "jupyter_server 2.15.0" (lab runs on the latter).
+	Version string    `toml:"version,omitempty" json:"version,omitempty"`
+	Mux     string    `toml:"mux" json:"mux"`
+	Dir     string    `toml:"dir" json:"dir"`
+	Log     string    `toml:"log" json:"log"`
+	Node    string    `toml:"node" json:"node"`
+	BootID  string    `toml:"boot_id" json:"-"`
+	Token   string    `toml:"token" json:"-"`
+	BaseURL string    `toml:"base_url" json:"base_url"`
+	Started time.Time `toml:"started" json:"started"`
 	// Transport is "direct" for a session opened without a ControlMaster:
 	// its forward is then an ssh process of its own, ForwardPID.
 	Transport      string    `toml:"transport,omitempty" json:"transport,omitempty"`

@@ -84,6 +84,7 @@ var (
 	windowRE    = regexp.MustCompile(`^([0-9]+\.)?jt-[A-Za-z0-9._-]{1,64}$`)
 	digitsRE    = regexp.MustCompile(`^[0-9]{0,20}$`)
 	commRE      = regexp.MustCompile(`^[A-Za-z0-9._+-]{0,32}$`)
+	versionRE   = regexp.MustCompile(`^[0-9][0-9A-Za-z.+_-]{0,31}$`)
 )
 
 // maxPID is Linux's PID_MAX_LIMIT; other systems stay below it.
@@ -355,10 +356,18 @@ func (s *ServerInfo) check(host string) error {
 			return bad("a directory", dir, why)
 		}
 	}
-	// Shown by nothing, used by nothing: kept plain all the same.
-	s.URL, s.Hostname, s.Version = "", "", Visible(s.Version, 64)
+	// Used by nothing: dropped.
+	s.URL, s.Hostname = "", ""
+	// Shown by jt ls: a plain version or nothing.
+	if !CheckVersion(s.Version) {
+		s.Version = ""
+	}
 	return nil
 }
+
+// CheckVersion reports whether a server's version (from its runtime file,
+// or its /api answer) is plain enough to show: 6.4.12, 2.15.0, 4.0.0rc1.
+func CheckVersion(s string) bool { return versionRE.MatchString(s) }
 
 // Visible makes remote text safe to show on a terminal (sshexec.Visible).
 func Visible(s string, max int) string { return sshexec.Visible(s, max) }

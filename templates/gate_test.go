@@ -228,3 +228,32 @@ func FuzzReadAnswer(f *testing.F) {
 		}
 	})
 }
+
+// A server's version is shown by jt ls: plain, or not at all.
+func TestCheckVersion(t *testing.T) {
+	for _, ok := range []string{"6.4.12", "2.15.0", "1.23.3", "4.0.0rc1", "2.0.0+local_1"} {
+		if !templates.CheckVersion(ok) {
+			t.Errorf("CheckVersion(%q) = false, want true", ok)
+		}
+	}
+	for _, bad := range []string{"", "v2", "2.0 ", "2.0\x1b[31m", "$(touch x)", "2.0\n", strings.Repeat("1", 40), "-oProxyCommand=x"} {
+		if templates.CheckVersion(bad) {
+			t.Errorf("CheckVersion(%q) = true, want false", bad)
+		}
+	}
+}
+
+// A runtime file's version reaches jt ls only when it is plain; a hostile
+// one is dropped, and the answer is still used.
+func TestReadDropsHostileVersion(t *testing.T) {
+	for raw, want := range map[string]string{`"2.15.0"`: "2.15.0", `"2.0\u001b[2J"`: "", `"$(touch x)"`: "", `"` + strings.Repeat("9", 100) + `"`: ""} {
+		js := strings.Replace(serverJSON("", ""), "}", `, "version": `+raw+"}", 1)
+		r, err := templates.Read("gpu1", templates.KindSession, []byte(sessionAnswer("", js)))
+		if err != nil || len(r.Blocks) != 1 || r.Blocks[0].Server == nil {
+			t.Fatalf("version %s: %v", raw, err)
+		}
+		if got := r.Blocks[0].Server.Version; got != want {
+			t.Errorf("version %s read as %q, want %q", raw, got, want)
+		}
+	}
+}

@@ -27,10 +27,16 @@ func openIn(t *testing.T, home string, o templates.Open) templates.Block {
 	t.Helper()
 	bin := t.TempDir() // not under home: its path may not fit in $PATH
 
-	if err := os.WriteFile(filepath.Join(bin, "jupyter"), []byte(fakeJupyter), 0o755); err != nil {
-		t.Fatal(err)
+	// jupyter runs jupyter-notebook for the notebook: the flavour exists.
+	for _, name := range []string{"jupyter", "jupyter-notebook"} {
+		if err := os.WriteFile(filepath.Join(bin, name), []byte(fakeJupyter), 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
-	o.Mux, o.Timeout, o.Flavour = "none", 10, "notebook"
+	o.Mux, o.Timeout = "none", 10
+	if o.Flavour == "" {
+		o.Flavour = "notebook"
+	}
 	script, err := templates.Render(o)
 	if err != nil {
 		t.Fatal(err)
@@ -52,6 +58,22 @@ func TestOpenSocketByDefault(t *testing.T) {
 	b := openIn(t, home, templates.Open{Name: "s", Mode: "socket"})
 	if b.Error || b.Server == nil || !strings.HasSuffix(b.Server.Sock, "/sessions/s/runtime/jupyter.sock") || b.Values["fallback"] != "" {
 		t.Fatalf("socket mode: %+v %+v", b.Values, b.Server)
+	}
+}
+
+// A flavour that is not installed (JupyterLab on a host with the notebook
+// only) is named in the error, and nothing is started.
+func TestOpenFlavourNotInstalled(t *testing.T) {
+	if p, err := exec.LookPath("jupyter-lab"); err == nil {
+		t.Skipf("this machine has JupyterLab (%s): the fake host would too", p)
+	}
+	home := t.TempDir()
+	b := openIn(t, home, templates.Open{Name: "nolab", Mode: "socket", Flavour: "lab"})
+	if !b.Error || !strings.HasPrefix(b.Values["error"], "jupyter lab is not installed on ") || !strings.Contains(b.Values["hint"], "pip install jupyterlab") {
+		t.Fatalf("open --lab without JupyterLab answered %+v", b.Values)
+	}
+	if _, err := os.Stat(filepath.Join(home, ".local/state/jt/sessions/nolab/runtime")); err == nil {
+		t.Errorf("a runtime directory was made for a server that cannot start")
 	}
 }
 
