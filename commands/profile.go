@@ -86,6 +86,7 @@ func builtin(host string) map[string]any {
 		"flavour": "notebook", "cmd": "", "name": "default", "console": "auto", "tcp": false,
 		"timeout": 60 * time.Second, "conda": "", "venv": "", "modules": []string(nil), "setup": []string(nil),
 		"scheduler": "", "scheduler_args": []string(nil), "slurm": false, "slurm_args": []string(nil),
+		"private": false,
 	}
 }
 

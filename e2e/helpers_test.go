@@ -241,6 +241,8 @@ type openResult struct {
 	SlurmJob   string `json:"slurm_job"`
 	SlurmNode  string `json:"slurm_node"`
 	Job        jobRef `json:"job"`
+	Exposure   string `json:"exposure"`
+	Fallback   string `json:"fallback"`
 }
 
 // jobRef is the job of a batch session in jt's JSON, whichever scheduler.
@@ -341,6 +343,7 @@ type lsRow struct {
 	JobState   string `json:"job_state"`
 	JobReason  string `json:"job_reason"`
 	TimeLeft   string `json:"time_left"`
+	Exposure   string `json:"exposure"`
 }
 
 // lsRows decodes what jt ls --json printed.
@@ -407,6 +410,7 @@ type stateJob struct {
 	ID        string    `toml:"id"`
 	Node      string    `toml:"node"`
 	End       time.Time `toml:"end"`
+	Hop       string    `toml:"hop"`
 }
 
 // statePending is one [[pending]] record: an open that has not finished.

@@ -57,6 +57,11 @@ type Session struct {
 	// Job is set for a batch session: Jupyter runs as a job on a compute
 	// node, and Host is the login node the tunnel goes through.
 	Job *Job `toml:"job,omitempty" json:"job,omitempty"`
+	// Exposure says who can reach a batch session's server: "private" (a
+	// unix socket in a 0700 directory on the node, reached by ssh to the
+	// node) or "token-only" (TCP on the node's address: anyone on the
+	// cluster's network, with the token).
+	Exposure string `toml:"exposure,omitempty" json:"exposure,omitempty"`
 }
 
 // Job is a batch scheduler's job that runs a session's Jupyter.
@@ -69,6 +74,10 @@ type Job struct {
 	Nonce string    `toml:"nonce,omitempty" json:"-"`
 	Limit string    `toml:"limit,omitempty" json:"limit,omitempty"` // as the scheduler writes it
 	End   time.Time `toml:"end,omitempty" json:"end,omitzero"`      // zero without a limit
+	// Hop is the control path of jt's own ssh master to the node, which
+	// holds the tunnel to a private socket there; "" when the tunnel goes
+	// through the login node's master.
+	Hop string `toml:"hop,omitempty" json:"-"`
 }
 
 // Batch reports whether s runs as a batch job.

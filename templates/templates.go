@@ -176,6 +176,8 @@ func Render(data any) (string, error) {
 		name = "attach.sh.tmpl"
 	case Doctor:
 		name = "doctor.sh.tmpl"
+	case HostKeys:
+		name = "hostkeys.sh.tmpl"
 	default:
 		return "", fmt.Errorf("no script for %T", data)
 	}
