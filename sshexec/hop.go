@@ -87,7 +87,7 @@ func (c *Client) ProxyCommand(login string) (string, error) {
 		}
 		out[i] = q
 	}
-	return "exec " + strings.Join(out, " "), nil
+	return strings.Join(out, " "), nil // ssh runs it as exec …
 }
 
 // hopBase is the argv prefix of every call about the hop: jt's options

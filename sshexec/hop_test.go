@@ -43,7 +43,7 @@ func TestHopArgs(t *testing.T) {
 		t.Errorf("argv ends %q, want -- and the login's destination", a[len(a)-2:])
 	}
 	proxy := opt("ProxyCommand")
-	for _, want := range []string{"exec '/usr/bin/ssh'", "'-F' '/home/a/ssh config'", "'ControlPath=/run/user/1000/jt/cm-%%C'", "'ControlMaster=no'", "'BatchMode=yes'", "'-W' %h:%p '--' 'alice@login.example.org'", "'ProxyJump=bastion'"} {
+	for _, want := range []string{"'/usr/bin/ssh' ", "'-F' '/home/a/ssh config'", "'ControlPath=/run/user/1000/jt/cm-%%C'", "'ControlMaster=no'", "'BatchMode=yes'", "'-W' %h:%p '--' 'alice@login.example.org'", "'ProxyJump=bastion'"} {
 		if !strings.Contains(proxy, want) {
 			t.Errorf("ProxyCommand %q lacks %q", proxy, want)
 		}
