@@ -19,7 +19,7 @@ import (
 
 const (
 	nodeNS      = "jtnode1"
-	nodeSSHDLog = "/var/log/slurm/sshd-node1.log"
+	nodeSSHDLog = "/var/log/jt-node-sshd-node1.log"
 )
 
 // needNodeSSH is needSlurm and the node's sshd on port 22.
