@@ -224,3 +224,40 @@ func TestE2ESlurmPrivateFallback(t *testing.T) {
 		t.Errorf("the other session's job: %v, want it running still", jobs)
 	}
 }
+
+// The same for Grid Engine, behind the same scheduler interface: the job
+// on sgenode1 listens on a private socket there, reached by ssh to it.
+func TestE2ESGEPrivate(t *testing.T) {
+	needSGE(t)
+	out, _ := exec.Command("nsenter", "--net=/run/netns/jtsge1", "ss", "-ltnH", "sport = :22").Output()
+	if !strings.Contains(string(out), ":22 ") {
+		missingReq(t, sgeNode+" runs no sshd on port 22; run scripts/sge-cluster start")
+	}
+	e := newEnv(t)
+	name := "sgepriv"
+	r := e.openSGE(hostA, name, "--scheduler-args", "-l h_rt=600")
+	if r.Exposure != "private" || r.Fallback != "" {
+		t.Errorf("open: exposure %q, fallback %q, want private", r.Exposure, r.Fallback)
+	}
+	if got := kernelOutput(t, r.URL, "import socket; socket.gethostname()"); got != "'"+sgeNode+"'" {
+		t.Errorf("the kernel runs on %s, want %s", got, sgeNode)
+	}
+	s, ok := e.session(hostA, name)
+	if !ok || s.Mode != "socket" || s.Job.Hop == "" || !strings.HasPrefix(s.RemoteSock, "/tmp/jt-") {
+		t.Fatalf("state %+v, want a socket on %s held by a node hop", s, sgeNode)
+	}
+	cmd := exec.Command("nsenter", "--net=/run/netns/jtsge1", "runuser", "-u", userOther, "--", "python3", "-c",
+		"import socket,sys; socket.socket(socket.AF_UNIX).connect(sys.argv[1])", s.RemoteSock)
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "PermissionError") {
+		t.Errorf("%s connecting to %s: %v: %s; want EACCES", userOther, s.RemoteSock, err, out)
+	}
+	if _, stderr := e.jt("close", "--kill", "--name", name, hostA); !strings.Contains(stderr, r.Job.ID) {
+		t.Errorf("jt close --kill said %q", stderr)
+	}
+	if !pollUntil(10*time.Second, func() bool { return len(hopMasters(e)) == 0 }) {
+		t.Errorf("node masters left after jt close --kill: %v", hopMasters(e))
+	}
+	if jobs := qstatJobs(t, userA, name); len(jobs) != 0 {
+		t.Errorf("qstat after jt close --kill: %v", jobs)
+	}
+}
