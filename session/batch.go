@@ -200,6 +200,7 @@ func (o *batchOpening) waitForJob(ctx context.Context, give string) (Opened, err
 		return Opened{}, err
 	}
 	e.progress("looking for job jt-%s on %s, or submitting it", r.Name, r.Host)
+	o.relay.again()
 	reply, _, err := e.remote(ctx, remoteCall{host: r.Host, kind: script.Kind, script: script.Text,
 		what: "run jt's " + o.sch.Title() + " script on " + r.Host, stream: o.relay})
 	if ctx.Err() != nil {
