@@ -11,7 +11,9 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // Hop is a master of its own to a batch job's compute node that rides on
@@ -283,4 +285,41 @@ func (c *Client) WriteKnownHosts(h Hop, keys []HostKey) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// HopPID asks the hop's master for its process id (-O check).
+func (c *Client) HopPID(ctx context.Context, h Hop) (int, error) {
+	a, err := c.hopOp(h, "check")
+	res, err := c.runHop(ctx, a, err, Capture)
+	if err != nil {
+		return 0, err
+	}
+	m := masterPIDRE.FindSubmatch(append(res.Stderr, res.Stdout...))
+	if m == nil {
+		return 0, errors.New("the node's master did not tell its pid")
+	}
+	pid, _ := strconv.Atoi(string(m[1]))
+	return pid, nil
+}
+
+// HopListenerOwned is ListenerOwned for a tunnel that hop h's master holds.
+func (c *Client) HopListenerOwned(ctx context.Context, h Hop, localPort int) error {
+	if localPort < 1 || localPort > 65535 {
+		return fmt.Errorf("local port %d out of range", localPort)
+	}
+	ls, err := listenersOn(localPort)
+	if err != nil {
+		return err
+	}
+	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	pid, err := c.HopPID(cctx, h)
+	switch {
+	case err == nil:
+	case errors.Is(err, ErrTimeout), ctx.Err() != nil:
+		return fmt.Errorf("127.0.0.1:%d: %w", localPort, err)
+	default:
+		return fmt.Errorf("127.0.0.1:%d: %w (%v)", localPort, ErrPortTaken, err)
+	}
+	return ls.heldBy(pid)
 }
