@@ -133,7 +133,7 @@ func (o *batchOpening) steps(ctx context.Context) (Opened, error) {
 		}
 		if viaHop(s) {
 			return op, Hinted(fmt.Errorf("jupyter runs in job %s on %s (socket %s) but the tunnel through jt's ssh to %s does not reach it: %w", s.Job.ID, s.Job.Node, s.RemoteSock, s.Job.Node, err),
-				"does the sshd of "+s.Job.Node+" allow stream-local forwarding (AllowStreamLocalForwarding)?")
+				"does the sshd of "+s.Job.Node+" allow forwarding to a unix socket? (AllowStreamLocalForwarding; OpenSSH also refuses it under AllowTcpForwarding no)")
 		}
 		return op, Hinted(fmt.Errorf("jupyter runs in job %s on %s (%s:%d) but the tunnel through %s does not reach it: %w", s.Job.ID, s.Job.Node, s.RemoteHost, s.RemotePort, r.Host, err),
 			"can "+r.Host+" connect to "+s.RemoteHost+":"+strconv.Itoa(s.RemotePort)+"? (sshd's AllowTcpForwarding, a firewall between login and compute nodes)")
