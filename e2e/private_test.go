@@ -22,15 +22,16 @@ const (
 	nodeSSHDLog = "/var/log/jt-node-sshd-node1.log"
 )
 
-// needNodeSSH is needSlurm and the node's sshd on port 22: a cluster
-// started before it had one is started again (idempotent; the harness
-// holds the e2e lock that guards it).
+// needNodeSSH is needSlurm and the node's sshd on port 22, as
+// scripts/slurm-cluster sets it up now (idempotent; the harness holds the
+// e2e lock that guards the cluster).
 func needNodeSSH(t *testing.T) {
 	t.Helper()
 	needSlurm(t)
-	if !nodeSSHDListens() && os.Geteuid() == 0 {
-		out, err := exec.Command("../scripts/slurm-cluster", "start").CombinedOutput()
-		t.Logf("scripts/slurm-cluster start: %v\n%s", err, out)
+	if os.Geteuid() == 0 {
+		if out, err := exec.Command("../scripts/slurm-cluster", "node-sshd", "start").CombinedOutput(); err != nil {
+			t.Logf("scripts/slurm-cluster node-sshd start: %v\n%s", err, out)
+		}
 	}
 	if !nodeSSHDListens() {
 		missingReq(t, "node1 runs no sshd on port 22; run scripts/slurm-cluster start")
@@ -239,9 +240,10 @@ func TestE2ESGEPrivate(t *testing.T) {
 		out, _ := exec.Command("nsenter", "--net=/run/netns/jtsge1", "ss", "-ltnH", "sport = :22").Output()
 		return strings.Contains(string(out), ":22 ")
 	}
-	if !listens() && os.Geteuid() == 0 {
-		out, err := exec.Command("../scripts/sge-cluster", "start").CombinedOutput()
-		t.Logf("scripts/sge-cluster start: %v\n%s", err, out)
+	if os.Geteuid() == 0 {
+		if out, err := exec.Command("../scripts/sge-cluster", "node-sshd", "start").CombinedOutput(); err != nil {
+			t.Logf("scripts/sge-cluster node-sshd start: %v\n%s", err, out)
+		}
 	}
 	if !listens() {
 		missingReq(t, sgeNode+" runs no sshd on port 22; run scripts/sge-cluster start")
