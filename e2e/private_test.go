@@ -211,6 +211,11 @@ func TestE2ESlurmPrivateFallback(t *testing.T) {
 		t.Errorf("jt ls does not say token-only:\n%s", stdout)
 	}
 
+	// jt doctor says what the site would need.
+	if stdout, _, _ := e.run("doctor", "--slurm", hostA); !strings.Contains(stdout, "pam_slurm_adopt") || !strings.Contains(stdout, "/etc/ssh/ssh_known_hosts") {
+		t.Errorf("jt doctor --slurm does not say what a private server needs:\n%s", stdout)
+	}
+
 	e.useConfig("[hosts." + hostA + "]\nprivate = true\n")
 	e.opened[[2]string{hostA, strict}] = true
 	_, stderr, code := e.run("open", "--no-browser", "--slurm", "--name", strict, hostA)
