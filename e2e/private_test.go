@@ -200,7 +200,7 @@ func TestE2ESlurmPrivateFallback(t *testing.T) {
 	t.Cleanup(func() { nodeSSHD(t, "start") })
 
 	r, stderr := e.openArgs(hostA, name, "--slurm", "--slurm-args", "--time=10", "--name", name, hostA)
-	if r.Exposure != "token-only" || !strings.Contains(r.Fallback, "cannot reach "+slurmNode+" by ssh") || !strings.Contains(stderr, "token-only") {
+	if r.Exposure != "token-only" || !strings.Contains(r.Fallback, "no ssh to "+slurmNode) || !strings.Contains(stderr, "token-only") {
 		t.Errorf("fallback open: exposure %q, fallback %q; stderr:\n%s", r.Exposure, r.Fallback, stderr)
 	}
 	mustAnswer(t, r.URL)
@@ -225,7 +225,7 @@ func TestE2ESlurmPrivateFallback(t *testing.T) {
 			errs++
 		}
 	}
-	if code != 1 || errs != 1 || !strings.Contains(stderr, "jt: error: private: jt cannot reach "+slurmNode+" by ssh") {
+	if code != 1 || errs != 1 || !strings.Contains(stderr, "jt: error: private: no ssh to "+slurmNode) {
 		t.Errorf("private open: exit %d, stderr:\n%s\nwant exit 1 and one error line", code, stderr)
 	}
 	if jobs := squeueJobs(t, userA, strict); len(jobs) != 0 {

@@ -3,7 +3,6 @@ package session
 import (
 	"context"
 	"fmt"
-	"strconv"
 
 	"github.com/jt-sh/jt/sshexec"
 )
@@ -49,7 +48,7 @@ func (o *batchOpening) private(ctx context.Context, op Opened) (Opened, error) {
 		op = next
 		if why != "" {
 			s := op.Session
-			op.Fallback = fmt.Sprintf("jt cannot reach %s by ssh (%s): Jupyter listens on TCP %s:%d, where anyone on the cluster's network can reach it and only the token keeps them out (exposure token-only)",
+			op.Fallback = fmt.Sprintf("no ssh to %s (%s): Jupyter listens on TCP %s:%d, where anyone on the cluster's network can reach it and only the token keeps them out (exposure token-only)",
 				s.Job.Node, why, s.RemoteHost, s.RemotePort)
 			e.warn("%s", op.Fallback)
 		}
@@ -66,7 +65,7 @@ func (o *batchOpening) private(ctx context.Context, op Opened) (Opened, error) {
 				"jt doctor --"+s.Job.Scheduler+" "+r.Host+" says what the cluster needs; jt close --kill --name "+r.Name+" "+r.Host+" ends the job")
 		}
 	case r.Batch.Private:
-		return op, o.refusePrivate(s.Job.Node, "job "+s.Job.ID+"'s Jupyter already listens on TCP "+s.RemoteHost+":"+strconv.Itoa(s.RemotePort))
+		return op, fmt.Errorf("private: job %s's Jupyter already listens on TCP %s:%d, which anyone on the cluster's network can reach with the token", s.Job.ID, s.RemoteHost, s.RemotePort)
 	case op.Fallback == "" && !r.TCP && r.Port == 0:
 		e.warn("job %s's Jupyter listens on TCP %s:%d: anyone on the cluster's network can reach it, only the token keeps them out (exposure token-only)", s.Job.ID, s.RemoteHost, s.RemotePort)
 	}
@@ -76,5 +75,5 @@ func (o *batchOpening) private(ctx context.Context, op Opened) (Opened, error) {
 // refusePrivate is the one error of an open that demands privacy and
 // cannot have it.
 func (o *batchOpening) refusePrivate(node, why string) error {
-	return fmt.Errorf("private: jt cannot reach %s by ssh (%s), and does not fall back to a server anyone on the cluster's network can reach with the token", node, why)
+	return fmt.Errorf("private: no ssh to %s (%s), and jt does not fall back to a server anyone on the cluster's network can reach with the token", node, why)
 }
