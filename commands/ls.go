@@ -148,9 +148,12 @@ func localColumn(r session.Status) string {
 }
 
 // remoteColumn is where the server listens: "socket", a port, or a batch
-// job's NODE:PORT.
+// job's NODE:socket (private: reached by ssh to the node) or
+// NODE:PORT,token-only (anyone on the cluster's network, with the token).
 func remoteColumn(r session.Status) string {
 	switch {
+	case r.Batch() && r.RemoteSock != "":
+		return r.Job.Node + ":socket"
 	case r.Batch():
 		node := r.Job.Node
 		if node == "" {
@@ -158,6 +161,9 @@ func remoteColumn(r session.Status) string {
 		}
 		if node == "" || r.RemotePort == 0 {
 			return "-"
+		}
+		if r.Exposure == session.ExposureTokenOnly {
+			return node + ":" + strconv.Itoa(r.RemotePort) + ",token-only"
 		}
 		return node + ":" + strconv.Itoa(r.RemotePort)
 	case r.RemoteSock != "":

@@ -111,6 +111,8 @@ type openResult struct {
 	// Fallback says why the server listens on TCP though a private unix
 	// socket was asked for; empty when nothing fell back.
 	Fallback string `json:"fallback,omitempty"`
+	// Exposure, of a batch session: "private" or "token-only".
+	Exposure string `json:"exposure,omitempty"`
 }
 
 // showOpened prints the URL (or the JSON object) and opens the browser.
@@ -121,7 +123,7 @@ func (d *Deps) showOpened(op session.Opened, asJSON, noBrowser bool) error {
 		res := openResult{
 			URL: url, Host: s.Host, Name: s.Name, Status: op.Status, LocalPort: s.LocalPort,
 			RemotePort: s.RemotePort, PID: s.PID, Flavour: s.Flavour, Dir: s.Dir, Node: s.Node, Started: s.Started,
-			Job: s.Job, Fallback: op.Fallback,
+			Job: s.Job, Fallback: op.Fallback, Exposure: s.Exposure,
 		}
 		if s.Batch() && s.Job.Scheduler == "slurm" {
 			res.SlurmJob, res.SlurmNode = s.Job.ID, s.Job.Node

@@ -87,6 +87,7 @@ func builtin(host string) map[string]any {
 		"timeout": 60 * time.Second, "conda": "", "venv": "", "modules": []string(nil), "setup": []string(nil),
 		"scheduler": "", "scheduler_args": []string(nil), "slurm": false, "slurm_args": []string(nil),
 		"idle": time.Duration(0), "warn": "15m,2m",
+		"private": false,
 	}
 }
 

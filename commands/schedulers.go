@@ -25,6 +25,7 @@ func batchFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "slurm", Usage: "HOST is a Slurm login node (--scheduler slurm): run Jupyter as a batch job on a compute node (sbatch), and forward to it"},
 		&cli.StringFlag{Name: "slurm-args", Usage: "sbatch `OPTIONS` as shell words, e.g. '--partition=gpu --time=2:00:00 --gres=gpu:1 -c 4' (implies --slurm)"},
 		&cli.BoolFlag{Name: "keep-queued", Usage: "with a scheduler: Ctrl-C while the job waits in the queue leaves it queued (jt open reattaches later)"},
+		&cli.BoolFlag{Name: "private", Usage: "with a scheduler: only a server on a unix socket on the node, reached by ssh to it (no fallback to TCP + token); the profile's private = true"},
 	}
 }
 
@@ -33,6 +34,7 @@ type batchChoice struct {
 	name    string // "" for not set; "none" for no scheduler
 	args    []string
 	hasArgs bool
+	private *bool
 }
 
 // fromTable reads a profile's (or [defaults]') scheduler keys: scheduler
@@ -48,6 +50,11 @@ func fromTable(t config.Table) batchChoice {
 	}
 	if v, ok := t["scheduler"]; ok {
 		b.name, _ = v.V.(string)
+	}
+	if v, ok := t["private"]; ok {
+		if on, ok := v.V.(bool); ok {
+			b.private = &on
+		}
 	}
 	for _, k := range []string{"slurm_args", "scheduler_args"} {
 		if v, ok := t[k]; ok {
@@ -71,6 +78,10 @@ func fromFlags(c *cli.Context) (batchChoice, error) {
 			return b, err
 		}
 		b.args, b.hasArgs, b.name = args, true, f.implies
+	}
+	if c.IsSet("private") {
+		on := c.Bool("private")
+		b.private = &on
 	}
 	if c.IsSet("slurm") {
 		b.name = "none"
@@ -108,6 +119,9 @@ func batchSettings(c *cli.Context, cfg *config.File, host string) (session.Batch
 		if b.hasArgs {
 			o.Args = b.args
 		}
+		if b.private != nil {
+			o.Private = *b.private
+		}
 	}
 	if name == "none" {
 		name = ""
@@ -116,9 +130,12 @@ func batchSettings(c *cli.Context, cfg *config.File, host string) (session.Batch
 	switch {
 	case name == "" && o.KeepQueued:
 		return o, usageErrorf("--keep-queued goes with a scheduler (--slurm, or --scheduler NAME)")
+	case name == "" && c.Bool("private"):
+		return o, usageErrorf("--private goes with a scheduler (--slurm, or --scheduler NAME): a session on HOST itself listens on a private unix socket already")
 	case name == "" && c.IsSet("scheduler-args"):
 		return o, usageErrorf("--scheduler-args goes with a scheduler (--scheduler NAME)")
 	case name == "":
+		o.Private = false
 		return o, nil
 	}
 	sch, err := scheduler.Named(name)

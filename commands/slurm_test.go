@@ -179,6 +179,7 @@ func TestSlurmOpenLsClose(t *testing.T) {
 		"jt: job 42 on login1: PENDING, 0s waiting",
 		"jt: job 42 on login1: PENDING (Priority), 1s waiting",
 		"jt: job 42 on login1: RUNNING on node7, waiting for Jupyter",
+		"jt: job 42's Jupyter listens on TCP 10.1.2.7:8888: anyone on the cluster's network can reach it, only the token keeps them out (exposure token-only)",
 	}
 	if got := strings.Split(strings.TrimSpace(e.stderr.String()), "\n"); !slices.Equal(got, wantErr) {
 		t.Errorf("stderr:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(wantErr, "\n"))

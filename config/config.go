@@ -75,6 +75,7 @@ var Keys = []Key{
 	{Name: "scheduler_args", Kind: Strings, Help: `the scheduler's submit options, one word each (like "--partition=gpu", "--time=2:00:00")`},
 	{Name: "slurm", Kind: Bool, Help: `slurm = true is scheduler = "slurm"`},
 	{Name: "slurm_args", Kind: Strings, Help: `sbatch options, one word each: scheduler_args for scheduler = "slurm"`},
+	{Name: "private", Kind: Bool, Help: "with a scheduler: only a server on a unix socket on the node, reached by ssh to it; never fall back to TCP + token"},
 }
 
 // Renamed are keys' old names: still read, with a notice.

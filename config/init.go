@@ -49,6 +49,9 @@ const Example = `# jt's configuration: defaults for every jt open, and profiles.
 # # The same, in Slurm's shorthands (give one spelling, not both):
 # slurm = true
 # slurm_args = ["--partition=gpu", "--time=4:00:00", "--gres=gpu:1"]
+# # Only a server nobody else can reach (a unix socket on the node, by ssh
+# # to the node); never fall back to TCP + token:
+# private = true
 `
 
 // Init writes Example to path, refusing to replace an existing file.

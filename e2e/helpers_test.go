@@ -244,6 +244,8 @@ type openResult struct {
 	SlurmJob   string `json:"slurm_job"`
 	SlurmNode  string `json:"slurm_node"`
 	Job        jobRef `json:"job"`
+	Exposure   string `json:"exposure"`
+	Fallback   string `json:"fallback"`
 }
 
 // jobRef is the job of a batch session in jt's JSON, whichever scheduler.
@@ -349,6 +351,7 @@ type lsRow struct {
 	JobStart   string `json:"job_start"`
 	Idle       string `json:"idle"`
 	EndsSoon   bool   `json:"ends_soon"`
+	Exposure   string `json:"exposure"`
 }
 
 // lsRows decodes what jt ls --json printed.
@@ -415,6 +418,7 @@ type stateJob struct {
 	ID        string    `toml:"id"`
 	Node      string    `toml:"node"`
 	End       time.Time `toml:"end"`
+	Hop       string    `toml:"hop"`
 }
 
 // statePending is one [[pending]] record: an open that has not finished.

@@ -118,7 +118,8 @@ func TestE2ESGEOpenReattachClose(t *testing.T) {
 	name := "sge1"
 	qdelSession(t, userA, name)
 
-	r, stderr := e.openArgs(hostA, name, "--scheduler", "sge", "--scheduler-args", "-l h_rt=600", "--name", name, hostA)
+	// --tcp: the server on the host's address (TestE2ESGEPrivate has the socket).
+	r, stderr := e.openArgs(hostA, name, "--tcp", "--scheduler", "sge", "--scheduler-args", "-l h_rt=600", "--name", name, hostA)
 	t.Logf("jt open --scheduler sge --scheduler-args '-l h_rt=600' --name %s %s:\n%s", name, hostA, stderr)
 	if r.Job.ID == "" || r.Job.Node != sgeNode {
 		t.Fatalf("jt open --scheduler sge --json: incomplete answer %+v, want a job on %s", r, sgeNode)

@@ -105,7 +105,8 @@ func TestE2ESlurmOpenReattachClose(t *testing.T) {
 	name := "slurm1"
 	scancelSession(t, userA, name)
 
-	r := e.openSlurm(hostA, name, "--slurm-args", "--time=10 --cpus-per-task 1")
+	// --tcp: the server on the node's address (private_test.go has the socket).
+	r := e.openSlurm(hostA, name, "--tcp", "--slurm-args", "--time=10 --cpus-per-task 1")
 	if r.Status != "started" {
 		t.Errorf("first open: status %q, want started", r.Status)
 	}

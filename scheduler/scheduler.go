@@ -63,6 +63,15 @@ type Submit struct {
 	Args    []string // the user's options for the submit command
 	Timeout int      // seconds Jupyter may take once the job runs
 	Options []string // Jupyter options jt adds (templates.IdleOptions)
+	// Listen is how the job's Jupyter is to listen: "tcp" on the node's
+	// address, or "ask": the job waits for jt's word (Give), which jt
+	// gives once it knows whether it can reach the node by ssh. A
+	// scheduler whose job cannot wait listens on TCP.
+	Listen string
+	// Give is jt's word to a job that waits for it: "socket" (a unix
+	// socket in a private directory on the node) or "tcp"; "" answers
+	// Started with WaitsForWord set instead.
+	Give string
 }
 
 // Phase is where a job is in its life.
@@ -112,6 +121,9 @@ type Started struct {
 	// End is when the job's time limit ends; zero without a limit.
 	End           time.Time
 	KernelWarning string
+	// WaitsForWord: the job runs (Job.Node) and waits for Submit.Give;
+	// Server is empty.
+	WaitsForWord bool
 }
 
 // Cancel asks to cancel a session's jobs and remove their files. With

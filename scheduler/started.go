@@ -15,6 +15,10 @@ import (
 // the scheduler's way of writing the time the job has left.
 func ReadStarted(b templates.Block, now time.Time, left func(string) (time.Duration, bool)) (Started, error) {
 	v := b.Values
+	if v["wait"] == "mode" && v["job"] != "" {
+		return Started{Status: v["status"], Log: v["log"], WaitsForWord: true,
+			Job: Job{ID: v["job"], Name: v["name"], Nonce: v["nonce"], Node: v["node"], Addr: v["addr"], Phase: Running}}, nil
+	}
 	if b.Server == nil {
 		return Started{}, fmt.Errorf("answered without Jupyter's runtime file for job %s", v["job"])
 	}

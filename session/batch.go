@@ -39,6 +39,9 @@ type batchOpening struct {
 	nonce string
 	undo  undoer
 	relay *queueRelay
+	// waiting is the job that runs and waits for jt's word on how its
+	// Jupyter is to listen (see private).
+	waiting *scheduler.Started
 }
 
 // openBatch reattaches to the session's job or submits one, waits while it
@@ -113,21 +116,28 @@ func (o *batchOpening) steps(ctx context.Context) (Opened, error) {
 	// Registered before the script runs: the interrupt may come while the
 	// job is submitted. Only the job with this open's nonce is touched.
 	o.undo.push(func(uctx context.Context) { o.cancelOwn(uctx, r.Batch.KeepQueued && ctx.Err() != nil) })
-	op, err := o.waitForJob(ctx)
+	op, err := o.waitForJob(ctx, "")
 	if err != nil {
+		return op, err
+	}
+	if op, err = o.private(ctx, op); err != nil {
 		return op, err
 	}
 	e := o.e
 	if err := e.forward(ctx, r, o.rec, o.known && o.rec.Batch(), &op.Session); err != nil {
 		return op, err
 	}
-	fw := forwardOf(op.Session)
-	o.undo.push(func(ctx context.Context) { e.SSH.CancelForward(ctx, r.Host, fw) })
+	s0 := op.Session
+	o.undo.push(func(ctx context.Context) { e.cancelForward(ctx, s0) })
 	s := op.Session
 	e.progress("waiting for Jupyter on %s to answer through the tunnel", s.Job.Node)
 	if err := e.probeFor(ctx, s, 15*time.Second); err != nil {
 		if ctx.Err() != nil {
 			return op, ctx.Err()
+		}
+		if viaHop(s) {
+			return op, Hinted(fmt.Errorf("jupyter runs in job %s on %s (socket %s) but the tunnel through jt's ssh to %s does not reach it: %w", s.Job.ID, s.Job.Node, s.RemoteSock, s.Job.Node, err),
+				"does the sshd of "+s.Job.Node+" allow forwarding to a unix socket? (AllowStreamLocalForwarding; OpenSSH also refuses it under AllowTcpForwarding no)")
 		}
 		return op, Hinted(fmt.Errorf("jupyter runs in job %s on %s (%s:%d) but the tunnel through %s does not reach it: %w", s.Job.ID, s.Job.Node, s.RemoteHost, s.RemotePort, r.Host, err),
 			"can "+r.Host+" connect to "+s.RemoteHost+":"+strconv.Itoa(s.RemotePort)+"? (sshd's AllowTcpForwarding, a firewall between login and compute nodes)")
@@ -185,16 +195,22 @@ func (o *batchOpening) cancelOwn(ctx context.Context, keep bool) {
 // on the login node that submits (or finds) the job and watches the queue
 // there, printing a queue line on each change, and answers once Jupyter
 // is ready.
-func (o *batchOpening) waitForJob(ctx context.Context) (Opened, error) {
+func (o *batchOpening) waitForJob(ctx context.Context, give string) (Opened, error) {
 	e, r := o.e, o.r
+	listen := "ask"
+	if r.TCP || r.Port != 0 {
+		listen = "tcp"
+	}
 	script, err := o.sch.Submit(scheduler.Submit{
 		Name: r.Name, Nonce: o.nonce, Dir: r.Dir, Flavour: r.Flavour, Command: r.Command, Port: r.Port, Env: r.Env,
 		Args: r.Batch.Args, Timeout: seconds(r.Timeout), Options: templates.IdleOptions(seconds(r.Idle)),
+		Listen: listen, Give: give,
 	})
 	if err != nil {
 		return Opened{}, err
 	}
 	e.progress("looking for job jt-%s on %s, or submitting it", r.Name, r.Host)
+	o.relay.again()
 	reply, _, err := e.remote(ctx, remoteCall{host: r.Host, kind: script.Kind, script: script.Text,
 		what: "run jt's " + o.sch.Title() + " script on " + r.Host, stream: o.relay})
 	if ctx.Err() != nil {
@@ -217,18 +233,29 @@ func (o *batchOpening) waitForJob(ctx context.Context) (Opened, error) {
 	if st.KernelWarning != "" {
 		e.warn("%s: %s", r.Host, st.KernelWarning)
 	}
-	return Opened{Session: batchSession(r, o.sch, e.SSH.ControlPath(), st), Status: st.Status}, nil
+	if st.WaitsForWord {
+		o.waiting = &st
+		return Opened{Status: st.Status}, nil
+	}
+	s := batchSession(r, o.sch, e.SSH.ControlPath(), st)
+	if s.Mode == "socket" {
+		s.Job.Hop = e.SSH.HopControlPath(hopOf(s))
+	}
+	return Opened{Session: s, Status: st.Status}, nil
 }
 
 // batchSession is the record of a batch session whose Jupyter runs.
 func batchSession(r OpenRequest, sch scheduler.Scheduler, controlPath string, st scheduler.Started) state.Session {
 	j := st.Job
 	s := state.Session{
-		Host: r.Host, Name: r.Name, ControlPath: controlPath, Mode: "tcp",
+		Host: r.Host, Name: r.Name, ControlPath: controlPath, Mode: "tcp", Exposure: ExposureTokenOnly,
 		RemoteHost: j.Addr, RemotePort: j.Port, PID: st.Server.PID, Flavour: flavourOf(st.Runtime), Version: versionOf(st.Runtime, st.Server.Version),
 		Mux: sch.Name(), Dir: j.Dir, Log: st.Log, Node: j.Node, Token: st.Server.Token, BaseURL: st.Server.BaseURL,
 		Started: j.Started,
 		Job:     &state.Job{Scheduler: sch.Name(), ID: j.ID, Node: j.Node, Nonce: j.Nonce, Limit: j.Limit, End: st.End},
+	}
+	if st.Server.Sock != "" {
+		s.Mode, s.Exposure, s.RemoteSock, s.RemoteHost, s.RemotePort = "socket", ExposurePrivate, st.Server.Sock, "", 0
 	}
 	if s.Dir == "" {
 		s.Dir = st.Server.Root()

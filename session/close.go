@@ -150,7 +150,8 @@ func (e *Engine) closeOne(ctx context.Context, r CloseRequest, s state.Session) 
 	}
 	if s.LocalPort > 0 {
 		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		err := e.SSH.CancelForward(cctx, s.Host, forwardOf(s))
+		err := e.cancelForward(cctx, s)
+		e.endHop(cctx, s)
 		cancel()
 		if err != nil && !errors.Is(err, sshexec.ErrNoMaster) {
 			e.warn("%s %s: could not remove the forward: %v", s.Host, s.Name, err)

@@ -73,6 +73,7 @@ func (e *Engine) Doctor(ctx context.Context, r OpenRequest, report func(Check)) 
 	d.remote(ctx, r)
 	if r.Batch.Scheduler != "" {
 		d.scheduler(ctx, r.Batch)
+		d.nodeSSH(r)
 	}
 	return d.err()
 }
@@ -199,4 +200,17 @@ func (d *doctor) remote(ctx context.Context, r OpenRequest) {
 	if noise := templates.Noise(out); noise != "" {
 		d.add("banner", "ok", fmt.Sprintf("the login prints text on stdout (%s); jt ignores it, but scp and rsync may not", sshexec.Printable(noise)), "", nil)
 	}
+}
+
+// nodeSSH says what a job's private server needs of the site: jt can only
+// try it once a job runs on a node.
+func (d *doctor) nodeSSH(r OpenRequest) {
+	msg := "a job's server is private (a unix socket on the node, exposure private) when jt can ssh to the job's node through " + r.Host +
+		" (riding this login, asking nothing): users may ssh to the nodes where their jobs run (pam_slurm_adopt or the like), the nodes' sshd takes your key from the shared home, and " +
+		r.Host + " knows the nodes' host keys (/etc/ssh/ssh_known_hosts); jt tries it at each jt open"
+	if r.Batch.Private {
+		d.add("node-ssh", "ok", msg+"; private = true: where it fails, jt open fails", "", nil)
+		return
+	}
+	d.add("node-ssh", "ok", msg+", and where it fails falls back to TCP on the node with the token (exposure token-only)", "", nil)
 }

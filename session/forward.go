@@ -37,7 +37,7 @@ func (e *Engine) forward(ctx context.Context, o OpenRequest, rec state.Session, 
 			// The server changed: its old forward must not outlive it
 			// (another server may later take the old remote port).
 			cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			e.clientFor(rec).CancelForward(cctx, o.Host, old)
+			e.cancelForward(cctx, rec)
 			cancel()
 		}
 		if want == 0 || want == rec.LocalPort {
@@ -61,7 +61,7 @@ func (e *Engine) forward(ctx context.Context, o OpenRequest, rec state.Session, 
 		}
 		fw.LocalPort = lp
 		fctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		pid, err := e.SSH.AddForwardPID(fctx, o.Host, fw)
+		pid, err := e.addForward(fctx, *s, fw)
 		cancel()
 		if err == nil {
 			if mine > 0 && lp != mine {

@@ -61,6 +61,9 @@ func (e *Engine) probeStatus(ctx context.Context, s state.Session) (time.Time, e
 // the master's forward or, for a session opened without a master, the
 // forward's own ssh, whatever this command's flags say.
 func (e *Engine) ownListener(ctx context.Context, s state.Session) error {
+	if viaHop(s) {
+		return e.SSH.HopListenerOwned(ctx, hopOf(s), s.LocalPort)
+	}
 	c := e.clientFor(s)
 	if s.Transport != "direct" && c.NoMux {
 		m := *c

@@ -82,6 +82,15 @@ func (r *queueRelay) handle(line string) {
 	}
 }
 
+// again readies r for the next script of the same open: a new answer;
+// the queue lines go on from what was shown.
+func (r *queueRelay) again() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.line, r.ended = nil, false
+	r.rest.Reset()
+}
+
 func (r *queueRelay) lastLine() templates.QueueLine {
 	r.mu.Lock()
 	defer r.mu.Unlock()

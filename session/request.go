@@ -39,6 +39,9 @@ type BatchOptions struct {
 	Scheduler  string   // "" for a plain session; else a registered scheduler.Scheduler
 	Args       []string // the submit command's options, one word each
 	KeepQueued bool     // an interrupt while queued leaves the job in the queue
+	// Private demands a server only the user can reach: a unix socket on
+	// the node, reached by ssh to it; no fallback to TCP + token.
+	Private bool
 }
 
 // Opened is an open session.

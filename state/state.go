@@ -63,6 +63,11 @@ type Session struct {
 	// Forwards are the session's extra tunnels (jt forward), through the
 	// same master, to other ports or sockets of the host (or the node).
 	Forwards []Forward `toml:"forwards,omitempty" json:"forwards,omitempty"`
+	// Exposure says who can reach a batch session's server: "private" (a
+	// unix socket in a 0700 directory on the node, reached by ssh to the
+	// node) or "token-only" (TCP on the node's address: anyone on the
+	// cluster's network, with the token).
+	Exposure string `toml:"exposure,omitempty" json:"exposure,omitempty"`
 }
 
 // Forward is an extra tunnel of a session: 127.0.0.1:LocalPort to a port
@@ -91,6 +96,10 @@ type Job struct {
 	Nonce string    `toml:"nonce,omitempty" json:"-"`
 	Limit string    `toml:"limit,omitempty" json:"limit,omitempty"` // as the scheduler writes it
 	End   time.Time `toml:"end,omitempty" json:"end,omitzero"`      // zero without a limit
+	// Hop is the control path of jt's own ssh master to the node, which
+	// holds the tunnel to a private socket there; "" when the tunnel goes
+	// through the login node's master.
+	Hop string `toml:"hop,omitempty" json:"-"`
 }
 
 // Batch reports whether s runs as a batch job.

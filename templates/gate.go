@@ -26,10 +26,11 @@ const MaxReply = 1 << 20
 type Kind int
 
 const (
-	KindSession Kind = iota // open.sh and list.sh (answer_session)
-	KindClose               // close.sh
-	KindAttach              // attach.sh
-	KindDoctor              // doctor.sh
+	KindSession  Kind = iota // open.sh and list.sh (answer_session)
+	KindClose                // close.sh
+	KindAttach               // attach.sh
+	KindDoctor               // doctor.sh
+	KindHostKeys             // hostkeys.sh
 
 	// The batch answer protocol: any scheduler's scripts (package
 	// scheduler and its implementations) answer with these keys.
@@ -247,12 +248,14 @@ var keys = map[Kind]map[string]grammar{
 	KindDoctor: {
 		"check": gWord, "status": g("a status", oneOf("ok", "warn", "fail")), "msg": text, "fix": text,
 	},
+	KindHostKeys: hostKeyKeys(),
 	// The batch protocol's keys, whichever scheduler's scripts answer.
 	KindBatchOpen: {
 		"status": g("a status", oneOf("started", "running")), "name": gName, "job": gJob, "nonce": gNonce,
 		"node": gNode, "addr": gAddr, "port": gPort, "pid": g("a pid", number(1, maxPID, true)), "runtime": gRuntime,
 		"started": gStarted, "left": gTime, "limit": gTime, "dir": gDir, "log": gLog,
 		"error": text, "hint": text, "ended": g("ended", oneOf("yes")), "kernel_warning": text,
+		"wait": g("a wait", oneOf("mode")),
 	},
 	KindBatchStatus: {
 		"job": gJob, "name": gName, "nonce": gNonce, "state": g("a job state", match(jobStateRE, "not a job state")),

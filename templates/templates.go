@@ -20,8 +20,9 @@ import (
 var files embed.FS
 
 // base is what every remote script builds on: the templates "common"
-// (common.sh.tmpl) and "env" (env.sh.tmpl), and the funcs q and dq.
-var base = template.Must(template.New("").Funcs(template.FuncMap{"q": quoteAny, "dq": dquote}).ParseFS(files, "common.sh.tmpl", "env.sh.tmpl"))
+// (common.sh.tmpl), "env" (env.sh.tmpl), "listen" and "listen_login"
+// (batch.sh.tmpl, for batch schedulers' scripts), and the funcs q and dq.
+var base = template.Must(template.New("").Funcs(template.FuncMap{"q": quoteAny, "dq": dquote}).ParseFS(files, "common.sh.tmpl", "env.sh.tmpl", "batch.sh.tmpl"))
 
 // scripts are jt's own scripts, named by file: open.sh.tmpl, close.sh.tmpl…
 // (common.sh.tmpl and env.sh.tmpl parsed again, the same).
@@ -187,6 +188,8 @@ func Render(data any) (string, error) {
 		name = "notebook.sh.tmpl"
 	case Ports:
 		name = "ports.sh.tmpl"
+	case HostKeys:
+		name = "hostkeys.sh.tmpl"
 	default:
 		return "", fmt.Errorf("no script for %T", data)
 	}

@@ -36,6 +36,10 @@ type JobScript struct {
 	Port    int           // port on the host; 0 picks the first free one from 8888
 	Env     templates.Env // set up on the host before Jupyter starts
 	Options []string      // Jupyter options jt adds (templates.IdleOptions)
+	// Listen is "ask" (the job waits, Wait seconds at most, for jt's word
+	// on how Jupyter is to listen: see OpenScript.Give) or "tcp".
+	Listen string
+	Wait   int
 }
 
 // OpenScript is the input of sge_open.sh: reuse the session's job or
@@ -46,6 +50,7 @@ type OpenScript struct {
 	Args    []string // qsub options, one word each
 	Job     string   // the rendered JobScript
 	Timeout int      // seconds Jupyter may take once the job runs
+	Give    string   // "socket" or "tcp" for a job that waits for jt's word; "": answer that it waits
 }
 
 // StatusScript is the input of sge_status.sh: the remote user's jobs, and

@@ -34,11 +34,12 @@ func (SGE) Submit(r scheduler.Submit) (templates.Script, error) {
 	job, err := Render(JobScript{
 		Name: r.Name, Nonce: r.Nonce, Dir: r.Dir, Flavour: r.Flavour, Command: r.Command, Port: r.Port, Env: r.Env,
 		Options: r.Options,
+		Listen:  r.Listen, Wait: r.Timeout,
 	})
 	if err != nil {
 		return templates.Script{}, err
 	}
-	text, err := Render(OpenScript{Name: r.Name, Nonce: r.Nonce, Args: r.Args, Job: job, Timeout: r.Timeout})
+	text, err := Render(OpenScript{Name: r.Name, Nonce: r.Nonce, Args: r.Args, Job: job, Timeout: r.Timeout, Give: r.Give})
 	return templates.Script{Text: text, Kind: templates.KindBatchOpen}, err
 }
 

@@ -1,0 +1,112 @@
+package session
+
+// The node hop of a batch session: jt's own ssh master to the job's
+// compute node, riding on the login node's master (sshexec.Hop). It holds
+// the tunnel to Jupyter's unix socket in a private directory on the node,
+// so that no other user of the cluster can reach the server.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jt-sh/jt/sshexec"
+	"github.com/jt-sh/jt/state"
+	"github.com/jt-sh/jt/templates"
+)
+
+// Exposures of a batch session (state.Session.Exposure).
+const (
+	ExposurePrivate   = "private"
+	ExposureTokenOnly = "token-only"
+)
+
+func hopOf(s state.Session) sshexec.Hop {
+	return sshexec.Hop{Login: s.Host, Node: s.Job.Node, Name: s.Name}
+}
+
+// viaHop reports whether s's tunnel is held by its node hop.
+func viaHop(s state.Session) bool { return s.Job != nil && s.Job.Hop != "" }
+
+// ensureHop reuses host's hop to node for session name, or makes one:
+// the host keys the login node vouches for go to jt's own known_hosts
+// file, then the hop's master logs in (asking nothing). It reports
+// whether it started the master.
+func (e *Engine) ensureHop(ctx context.Context, h sshexec.Hop) (bool, error) {
+	if e.SSH.NoMux {
+		return false, errors.New("jt reaches a node only through a master connection to the login node, and works without one here")
+	}
+	cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	err := e.SSH.HopCheck(cctx, h)
+	cancel()
+	if err == nil {
+		return false, nil
+	}
+	keys, err := e.nodeHostKeys(ctx, h)
+	if err != nil {
+		return false, err
+	}
+	trusted := 0
+	for _, k := range keys {
+		if !k.Revoked {
+			trusted++
+		}
+	}
+	if trusted == 0 {
+		return false, fmt.Errorf("%s knows no host key of %s (in /etc/ssh/ssh_known_hosts or ~/.ssh/known_hosts), and jt trusts no other", h.Login, h.Node)
+	}
+	if err := e.SSH.WriteKnownHosts(h, keys); err != nil {
+		return false, fmt.Errorf("write jt's known_hosts for %s: %w", h.Node, err)
+	}
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if _, err := e.SSH.StartHop(sctx, h); err != nil {
+		e.SSH.ExitHop(context.Background(), h)
+		return true, fmt.Errorf("ssh to %s through %s: %w", h.Node, h.Login, err)
+	}
+	return true, nil
+}
+
+// nodeHostKeys asks the login node which host keys it knows for the node.
+func (e *Engine) nodeHostKeys(ctx context.Context, h sshexec.Hop) ([]sshexec.HostKey, error) {
+	script, err := templates.Render(templates.HostKeys{Node: h.Node})
+	if err != nil {
+		return nil, err
+	}
+	reply, _, err := e.remote(ctx, remoteCall{host: h.Login, kind: templates.KindHostKeys, script: script,
+		what: "read the host keys " + h.Login + " knows for " + h.Node, timeout: 20 * time.Second})
+	if err != nil {
+		return nil, err
+	}
+	if reply.Blocks[0].Values["node"] != h.Node {
+		return nil, fmt.Errorf("%s answered about another node than %s", h.Login, h.Node)
+	}
+	return templates.HostKeysOf(reply.Blocks[0]), nil
+}
+
+// addForward adds s's tunnel: on its node hop, or on the login's master.
+func (e *Engine) addForward(ctx context.Context, s state.Session, fw sshexec.Forward) (int, error) {
+	if viaHop(s) {
+		return 0, e.SSH.AddHopForward(ctx, hopOf(s), fw)
+	}
+	return e.SSH.AddForwardPID(ctx, s.Host, fw)
+}
+
+// cancelForward removes s's tunnel.
+func (e *Engine) cancelForward(ctx context.Context, s state.Session) error {
+	if viaHop(s) {
+		return e.SSH.CancelHopForward(ctx, hopOf(s), forwardOf(s))
+	}
+	return e.clientFor(s).CancelForward(ctx, s.Host, forwardOf(s))
+}
+
+// endHop ends s's node hop, if it has one.
+func (e *Engine) endHop(ctx context.Context, s state.Session) {
+	if !viaHop(s) {
+		return
+	}
+	if err := e.SSH.ExitHop(ctx, hopOf(s)); err != nil {
+		e.warn("%s %s: could not stop the ssh master to %s: %v", s.Host, s.Name, s.Job.Node, err)
+	}
+}

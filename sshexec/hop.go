@@ -1,0 +1,325 @@
+package sshexec
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Hop is a master of its own to a batch job's compute node that rides on
+// the login node's master: its ProxyCommand is `ssh -W %h:%p` through
+// that master, so reaching the node asks for nothing (no second password,
+// no second 2FA prompt, no new login to the login node). It logs in as the
+// login does (the login's destination, user and identities, with HostName
+// set to the node), and checks the node's host key strictly against
+// KnownHosts, a file of jt's own that holds the key the login node vouched
+// for (see WriteKnownHosts).
+type Hop struct {
+	Login string // the login node, as jt was given it
+	Node  string // the node's host name, as the scheduler names it (checked)
+	Name  string // the session: each has a hop of its own
+}
+
+var hopNodeRE = regexp.MustCompile(`^[A-Za-z0-9_]([A-Za-z0-9_.-]{0,252})$`)
+
+// CheckHopNode refuses a node name that could be anything but a host name
+// in an ssh argv or a ProxyCommand.
+func CheckHopNode(node string) error {
+	if !hopNodeRE.MatchString(node) || strings.Contains(node, "..") {
+		return fmt.Errorf("node name %s is not a plain host name", Printable(node))
+	}
+	return nil
+}
+
+func (c *Client) hopKey(h Hop) string {
+	sum := sha256.Sum256([]byte(c.Dest(h.Login) + "\x00" + h.Node + "\x00" + h.Name))
+	return hex.EncodeToString(sum[:8])
+}
+
+// HopControlPath is the hop's control socket in jt's control directory.
+func (c *Client) HopControlPath(h Hop) string {
+	return filepath.Join(c.ControlDir, "nd-"+c.hopKey(h))
+}
+
+// KnownHostsPath is jt's known_hosts file for the hop's node (0600, in
+// jt's 0700 control directory).
+func (c *Client) KnownHostsPath(h Hop) string {
+	return filepath.Join(c.ControlDir, "kh-"+c.hopKey(h))
+}
+
+// proxyQuote quotes a word for the shell ssh runs a ProxyCommand with (the
+// user's: sh, bash, zsh, fish or tcsh), with ssh's own % tokens escaped.
+// Words that no shell reads the same way inside single quotes are refused.
+func proxyQuote(s string) (string, error) {
+	if strings.ContainsAny(s, "'\\!\n\r\x00") {
+		return "", fmt.Errorf("%s cannot go into a ProxyCommand", Printable(s))
+	}
+	return "'" + strings.ReplaceAll(s, "%", "%%") + "'", nil
+}
+
+// ProxyCommand is the hop's ProxyCommand: stdio forwarding (-W) through
+// the login node's master, never a login of its own.
+func (c *Client) ProxyCommand(login string) (string, error) {
+	bin := "ssh"
+	if r, ok := c.Runner.(*ExecRunner); ok && r.Path != "" {
+		bin = r.Path
+	}
+	words := []string{bin}
+	words = append(words, c.client(login)...)
+	words = append(words, "-W", "%h:%p", "--", c.Dest(login))
+	out := make([]string, len(words))
+	for i, w := range words {
+		if w == "%h:%p" {
+			out[i] = w
+			continue
+		}
+		q, err := proxyQuote(w)
+		if err != nil {
+			return "", err
+		}
+		out[i] = q
+	}
+	return strings.Join(out, " "), nil // ssh runs it as exec …
+}
+
+// hopBase is the argv prefix of every call about the hop: jt's options
+// first (ssh keeps the first value it sees), so that nothing in the user's
+// config can turn the node's host-key check off or send the hop elsewhere.
+func (c *Client) hopBase(h Hop, opts ...string) ([]string, error) {
+	if err := CheckHopNode(h.Node); err != nil {
+		return nil, err
+	}
+	proxy, err := c.ProxyCommand(h.Login)
+	if err != nil {
+		return nil, err
+	}
+	a := []string{}
+	if c.ConfigFile != "" {
+		a = append(a, "-F", c.ConfigFile)
+	}
+	for _, o := range append([]string{
+		"ControlPath=" + c.HopControlPath(h),
+		"HostName=" + h.Node,
+		"Port=22",
+		"ProxyCommand=" + proxy,
+		"HostKeyAlias=" + h.Node,
+		"UserKnownHostsFile=" + c.KnownHostsPath(h),
+		"GlobalKnownHostsFile=none",
+		"StrictHostKeyChecking=yes",
+		"UpdateHostKeys=no",
+		"CheckHostIP=no",
+		"BatchMode=yes",
+	}, opts...) {
+		a = append(a, "-o", o)
+	}
+	for _, o := range c.Options {
+		a = append(a, "-o", o)
+	}
+	for _, o := range c.Routes[h.Login].Options {
+		a = append(a, "-o", o)
+	}
+	return a, nil
+}
+
+// HopMasterArgs starts the hop's master (daemonised once logged in).
+func (c *Client) HopMasterArgs(h Hop) ([]string, error) {
+	a, err := c.hopBase(h, "ControlMaster=auto", "ControlPersist=yes", "ServerAliveInterval=15", "ServerAliveCountMax=3",
+		"ConnectTimeout="+c.connectTimeout(), "ClearAllForwardings=yes", "RemoteCommand=none", "ExitOnForwardFailure=yes")
+	if err != nil {
+		return nil, err
+	}
+	return append(a, "-fN", "--", c.Dest(h.Login)), nil
+}
+
+// hopOp is a -O operation on the hop's master.
+func (c *Client) hopOp(h Hop, op ...string) ([]string, error) {
+	a, err := c.hopBase(h, "ControlMaster=no")
+	if err != nil {
+		return nil, err
+	}
+	a = append(a, "-O")
+	a = append(a, op...)
+	return append(a, "--", c.Dest(h.Login)), nil
+}
+
+// HopForwardArgs adds forward f to the hop's master.
+func (c *Client) HopForwardArgs(h Hop, f Forward) ([]string, error) {
+	return c.hopOp(h, "forward", "-L", f.Spec())
+}
+
+// HopCancelArgs removes forward f from the hop's master.
+func (c *Client) HopCancelArgs(h Hop, f Forward) ([]string, error) {
+	return c.hopOp(h, "cancel", "-L", f.Spec())
+}
+
+// CancelHopForward removes forward f from the hop's master; no master is
+// not an error.
+func (c *Client) CancelHopForward(ctx context.Context, h Hop, f Forward) error {
+	a, err := c.HopCancelArgs(h, f)
+	_, err = c.runHop(ctx, a, err, Capture)
+	if errors.Is(err, ErrNoMaster) {
+		return nil
+	}
+	return err
+}
+
+func (c *Client) runHop(ctx context.Context, args []string, err error, mode Mode) (Result, error) {
+	if err != nil {
+		return Result{}, err
+	}
+	return c.Runner.Run(ctx, Cmd{Args: args, Mode: mode})
+}
+
+// HopCheck reports nil when the hop's master answers.
+func (c *Client) HopCheck(ctx context.Context, h Hop) error {
+	a, err := c.hopOp(h, "check")
+	_, err = c.runHop(ctx, a, err, Capture)
+	return err
+}
+
+// StartHop starts the hop's master. It asks nothing (BatchMode): a node
+// that wants a password, or whose key jt was not given, refuses.
+func (c *Client) StartHop(ctx context.Context, h Hop) (Result, error) {
+	a, err := c.HopMasterArgs(h)
+	return c.runHop(ctx, a, err, Master)
+}
+
+// AddHopForward asks the hop's master for forward f.
+func (c *Client) AddHopForward(ctx context.Context, h Hop, f Forward) error {
+	a, err := c.HopForwardArgs(h, f)
+	_, err = c.runHop(ctx, a, err, Capture)
+	return err
+}
+
+// ExitHop ends the hop's master (and its forwards) and removes jt's
+// known_hosts file for it. No master is not an error.
+func (c *Client) ExitHop(ctx context.Context, h Hop) error {
+	a, err := c.hopOp(h, "exit")
+	_, err = c.runHop(ctx, a, err, Capture)
+	os.Remove(c.KnownHostsPath(h))
+	if err != nil && !errors.Is(err, ErrNoMaster) {
+		return err
+	}
+	return nil
+}
+
+// HostKey is one host key a login node vouches for.
+type HostKey struct {
+	Revoked bool   // a @revoked line: ssh refuses this key
+	Type    string // ssh-ed25519, ecdsa-sha2-nistp256, …
+	Key     string // base64
+}
+
+var keyTypes = map[string]bool{
+	"ssh-ed25519": true, "ssh-rsa": true, "ecdsa-sha2-nistp256": true, "ecdsa-sha2-nistp384": true,
+	"ecdsa-sha2-nistp521": true, "sk-ssh-ed25519@openssh.com": true, "sk-ecdsa-sha2-nistp256@openssh.com": true,
+}
+
+// CheckHostKey holds a key to the grammar of a known_hosts key: a known
+// type, and base64 whose decoded blob starts with that same type, as every
+// ssh public key blob does.
+func CheckHostKey(typ, key string) error {
+	if !keyTypes[typ] {
+		return fmt.Errorf("key type %s is not one ssh uses for host keys", Printable(typ))
+	}
+	if len(key) > 16384 {
+		return fmt.Errorf("a %s key of %d bytes is too long", typ, len(key))
+	}
+	blob, err := base64.StdEncoding.Strict().DecodeString(key)
+	if err != nil || len(blob) < 4 {
+		return fmt.Errorf("the %s key is not base64", typ)
+	}
+	n := binary.BigEndian.Uint32(blob)
+	if int(n) != len(typ) || len(blob) < 4+len(typ) || string(blob[4:4+len(typ)]) != typ {
+		return fmt.Errorf("the %s key's blob names another type", typ)
+	}
+	return nil
+}
+
+// WriteKnownHosts writes jt's known_hosts file for the hop: the keys the
+// login node vouched for, under the node's name (the hop's HostKeyAlias).
+// 0600, written to a temporary file and renamed.
+func (c *Client) WriteKnownHosts(h Hop, keys []HostKey) error {
+	if err := CheckHopNode(h.Node); err != nil {
+		return err
+	}
+	var b strings.Builder
+	for _, k := range keys {
+		if err := CheckHostKey(k.Type, k.Key); err != nil {
+			return err
+		}
+		if k.Revoked {
+			b.WriteString("@revoked ")
+		}
+		fmt.Fprintf(&b, "%s %s %s\n", h.Node, k.Type, k.Key)
+	}
+	path := c.KnownHostsPath(h)
+	tmp, err := os.CreateTemp(c.ControlDir, ".kh-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.WriteString(b.String()); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// HopPID asks the hop's master for its process id (-O check).
+func (c *Client) HopPID(ctx context.Context, h Hop) (int, error) {
+	a, err := c.hopOp(h, "check")
+	res, err := c.runHop(ctx, a, err, Capture)
+	if err != nil {
+		return 0, err
+	}
+	m := masterPIDRE.FindSubmatch(append(res.Stderr, res.Stdout...))
+	if m == nil {
+		return 0, errors.New("the node's master did not tell its pid")
+	}
+	pid, _ := strconv.Atoi(string(m[1]))
+	return pid, nil
+}
+
+// HopListenerOwned is ListenerOwned for a tunnel that hop h's master holds.
+func (c *Client) HopListenerOwned(ctx context.Context, h Hop, localPort int) error {
+	if localPort < 1 || localPort > 65535 {
+		return fmt.Errorf("local port %d out of range", localPort)
+	}
+	ls, err := listenersOn(localPort)
+	if err != nil {
+		return err
+	}
+	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	pid, err := c.HopPID(cctx, h)
+	switch {
+	case err == nil:
+	case errors.Is(err, ErrTimeout), ctx.Err() != nil:
+		return fmt.Errorf("127.0.0.1:%d: %w", localPort, err)
+	default:
+		return fmt.Errorf("127.0.0.1:%d: %w (%v)", localPort, ErrPortTaken, err)
+	}
+	return ls.heldBy(pid)
+}

@@ -1,0 +1,106 @@
+package sshexec
+
+import (
+	"encoding/base64"
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func keyBlob(typ string) string {
+	b := binary.BigEndian.AppendUint32(nil, uint32(len(typ)))
+	b = append(b, typ...)
+	b = append(b, make([]byte, 36)...)
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+func TestHopArgs(t *testing.T) {
+	c := &Client{ControlDir: "/run/user/1000/jt", ConfigFile: "/home/a/ssh config", Runner: &ExecRunner{Path: "/usr/bin/ssh"},
+		Routes: map[string]Route{"hpc": {Dest: "alice@login.example.org", Options: []string{"ProxyJump=bastion"}}}}
+	h := Hop{Login: "hpc", Node: "node1", Name: "default"}
+	a, err := c.HopMasterArgs(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt := func(k string) string {
+		for i := 0; i+1 < len(a); i++ {
+			if a[i] == "-o" && strings.HasPrefix(a[i+1], k+"=") {
+				return strings.TrimPrefix(a[i+1], k+"=") // the first wins, as in ssh
+			}
+		}
+		return ""
+	}
+	for k, want := range map[string]string{"HostName": "node1", "Port": "22", "HostKeyAlias": "node1", "StrictHostKeyChecking": "yes",
+		"BatchMode": "yes", "UserKnownHostsFile": c.KnownHostsPath(h), "ControlPath": c.HopControlPath(h), "GlobalKnownHostsFile": "none"} {
+		if got := opt(k); got != want {
+			t.Errorf("%s=%q, want %q", k, got, want)
+		}
+	}
+	if a[len(a)-2] != "--" || a[len(a)-1] != "alice@login.example.org" {
+		t.Errorf("argv ends %q, want -- and the login's destination", a[len(a)-2:])
+	}
+	proxy := opt("ProxyCommand")
+	for _, want := range []string{"'/usr/bin/ssh' ", "'-F' '/home/a/ssh config'", "'ControlPath=/run/user/1000/jt/cm-%%C'", "'ControlMaster=no'", "'BatchMode=yes'", "'-W' %h:%p '--' 'alice@login.example.org'", "'ProxyJump=bastion'"} {
+		if !strings.Contains(proxy, want) {
+			t.Errorf("ProxyCommand %q lacks %q", proxy, want)
+		}
+	}
+	if slices.Contains(a, "StrictHostKeyChecking=no") || slices.Contains(a, "StrictHostKeyChecking=accept-new") {
+		t.Errorf("host-key checking weakened: %q", a)
+	}
+	other := c.HopControlPath(Hop{Login: "hpc", Node: "node1", Name: "exp2"})
+	if other == c.HopControlPath(h) || len(other) > ControlPathMax() {
+		t.Errorf("control paths %s and %s: want distinct per session, short", other, c.HopControlPath(h))
+	}
+}
+
+func TestHopRefusesHostile(t *testing.T) {
+	c := &Client{ControlDir: "/tmp/jt-0"}
+	for _, node := range []string{"", "-oProxyCommand=x", "node1 x", "$(touch x)", "n'1", "a/b", "..", "node\n1", strings.Repeat("n", 300)} {
+		if _, err := c.HopMasterArgs(Hop{Login: "hpc", Node: node, Name: "default"}); err == nil {
+			t.Errorf("node %q accepted", node)
+		}
+	}
+	bad := &Client{ControlDir: "/tmp/it's", Runner: &ExecRunner{Path: "/usr/bin/ssh"}}
+	if _, err := bad.HopMasterArgs(Hop{Login: "hpc", Node: "node1", Name: "default"}); err == nil {
+		t.Errorf("a quote in the control path reached a ProxyCommand")
+	}
+}
+
+func TestHostKeys(t *testing.T) {
+	good := keyBlob("ssh-ed25519")
+	if err := CheckHostKey("ssh-ed25519", good); err != nil {
+		t.Errorf("good key refused: %v", err)
+	}
+	for _, k := range [][2]string{{"ssh-dss", good}, {"ssh-rsa", good}, {"ssh-ed25519", "not base64!"}, {"ssh-ed25519", ""},
+		{"ssh-ed25519", good + "\nnode2 ssh-ed25519 " + good}, {"ssh-ed25519", strings.Repeat("A", 20000)}} {
+		if CheckHostKey(k[0], k[1]) == nil {
+			t.Errorf("key %q %q accepted", k[0], k[1])
+		}
+	}
+	dir := t.TempDir()
+	c := &Client{ControlDir: dir}
+	h := Hop{Login: "hpc", Node: "node1", Name: "default"}
+	if err := c.WriteKnownHosts(h, []HostKey{{Type: "ssh-ed25519", Key: good}, {Revoked: true, Type: "ssh-ed25519", Key: good}}); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(c.KnownHostsPath(h))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "node1 ssh-ed25519 " + good + "\n@revoked node1 ssh-ed25519 " + good + "\n"; string(data) != want {
+		t.Errorf("known_hosts %q, want %q", data, want)
+	}
+	if fi, _ := os.Stat(c.KnownHostsPath(h)); fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v, want 0600", fi.Mode())
+	}
+	if err := c.WriteKnownHosts(h, []HostKey{{Type: "ssh-ed25519", Key: "x\ny"}}); err == nil {
+		t.Errorf("a bad key was written")
+	}
+	if m, _ := filepath.Glob(filepath.Join(dir, ".kh-*")); len(m) != 0 {
+		t.Errorf("temporary files left: %v", m)
+	}
+}
