@@ -252,7 +252,7 @@ func batchSession(r OpenRequest, sch scheduler.Scheduler, controlPath string, st
 		RemoteHost: j.Addr, RemotePort: j.Port, PID: st.Server.PID, Flavour: flavourOf(st.Runtime), Version: versionOf(st.Runtime, st.Server.Version),
 		Mux: sch.Name(), Dir: j.Dir, Log: st.Log, Node: j.Node, Token: st.Server.Token, BaseURL: st.Server.BaseURL,
 		Started: j.Started,
-		Job:     &state.Job{Scheduler: sch.Name(), ID: j.ID, Node: j.Node, Nonce: j.Nonce, Limit: j.Limit, End: st.End},
+		Job:     &state.Job{Scheduler: sch.Name(), ID: j.ID, Node: j.Node, Addr: j.Addr, Nonce: j.Nonce, Limit: j.Limit, End: st.End},
 	}
 	if st.Server.Sock != "" {
 		s.Mode, s.Exposure, s.RemoteSock, s.RemoteHost, s.RemotePort = "socket", ExposurePrivate, st.Server.Sock, "", 0

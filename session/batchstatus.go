@@ -114,7 +114,7 @@ func judgeJob(sch scheduler.Scheduler, r *Status, j scheduler.Job, ok bool) {
 // discoveredJob is the row of a job of jt's that it has no record of.
 func discoveredJob(sch scheduler.Scheduler, host string, j scheduler.Job) Status {
 	r := Status{Session: state.Session{Host: host, Name: j.Name, Mux: sch.Name(), Node: j.Node,
-		Job: &state.Job{Scheduler: sch.Name(), ID: j.ID, Node: j.Node, Nonce: j.Nonce, Limit: j.Limit}}}
+		Job: &state.Job{Scheduler: sch.Name(), ID: j.ID, Node: j.Node, Addr: j.Addr, Nonce: j.Nonce, Limit: j.Limit}}}
 	if j.Phase == scheduler.Running {
 		r.State = StateTunnelDown
 		r.RemoteHost, r.RemotePort, r.Dir, r.PID, r.Started = j.Addr, j.Port, j.Dir, j.PID, j.Started

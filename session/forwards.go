@@ -71,8 +71,17 @@ func ParseRemote(remote string) (state.Forward, error) {
 // session's node is reached.)
 func forwardTarget(s state.Session, f state.Forward) sshexec.Forward {
 	fw := sshexec.Forward{LocalPort: f.LocalPort, RemotePort: f.RemotePort, RemoteSock: f.RemoteSock}
-	if f.RemoteSock == "" && s.Batch() && s.RemoteHost != "" {
-		fw.RemoteHost = s.RemoteHost
+	if f.RemoteSock == "" && s.Batch() {
+		// The node's address, reached from the login node; a private
+		// session's own tunnel goes to a socket, so its RemoteHost is
+		// empty and the job's address says where the node is.
+		fw.RemoteHost = s.Job.Addr
+		if fw.RemoteHost == "" {
+			fw.RemoteHost = s.RemoteHost
+		}
+		if fw.RemoteHost == "" {
+			fw.RemoteHost = s.Job.Node
+		}
 	}
 	return fw
 }

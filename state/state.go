@@ -91,6 +91,9 @@ type Job struct {
 	Scheduler string `toml:"scheduler" json:"scheduler"` // "slurm"
 	ID        string `toml:"id" json:"id"`
 	Node      string `toml:"node,omitempty" json:"node,omitempty"`
+	// Addr is the node's network address as the job found it: what the
+	// login node reaches (jt forward to a port of the node).
+	Addr string `toml:"addr,omitempty" json:"-"`
 	// Nonce marks the job as this session's (a comment jt gives it): job
 	// ids restart when a cluster's state is wiped.
 	Nonce string    `toml:"nonce,omitempty" json:"-"`
