@@ -160,6 +160,19 @@ func TestE2ESlurmPrivate(t *testing.T) {
 	}
 	mustAnswer(t, again.URL)
 
+	// jt attach opens the job's screen window on the node, through the
+	// node hop (no new login): Jupyter's console, naming its socket's
+	// private directory; detached, the server runs on.
+	hops = accepted(t, nodeSSHDLog, userA)
+	exit, pane := attachInTerminal(t, e, "C-a", "--name", name, hostA)
+	if exit != "EXIT=0" || !strings.Contains(pane, filepath.Base(dir)) {
+		t.Errorf("jt attach: %s, want EXIT=0 and Jupyter's console naming %s; pane:\n%s", exit, filepath.Base(dir), pane)
+	}
+	if n := accepted(t, nodeSSHDLog, userA) - hops; n != 0 {
+		t.Errorf("jt attach logged in to the node %d times, want 0 (it rides the node hop)", n)
+	}
+	mustAnswer(t, again.URL)
+
 	_, stderr = e.jt("close", "--kill", "--name", name, hostA)
 	if !strings.Contains(stderr, "cancelled job "+r.SlurmJob) {
 		t.Errorf("jt close --kill said %q", stderr)
@@ -209,6 +222,12 @@ func TestE2ESlurmPrivateFallback(t *testing.T) {
 	}
 	if stdout, _ := e.jt("ls"); !strings.Contains(stdout, ",token-only") {
 		t.Errorf("jt ls does not say token-only:\n%s", stdout)
+	}
+
+	// jt attach needs ssh to the node: one clear line, and a way to follow
+	// the output instead.
+	if exit, pane := attachRefused(t, e, "--name", name, hostA); exit != "EXIT=1" || !strings.Contains(pane, "by ssh to "+slurmNode) || !strings.Contains(pane, "jt logs -f") {
+		t.Errorf("jt attach to a node without sshd: %s; pane:\n%s\nwant EXIT=1, why and jt logs -f", exit, pane)
 	}
 
 	// jt doctor says what the site would need.
@@ -273,6 +292,9 @@ func TestE2ESGEPrivate(t *testing.T) {
 		"import socket,sys; socket.socket(socket.AF_UNIX).connect(sys.argv[1])", s.RemoteSock)
 	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "PermissionError") {
 		t.Errorf("%s connecting to %s: %v: %s; want EACCES", userOther, s.RemoteSock, err, out)
+	}
+	if exit, pane := attachInTerminal(t, e, "C-a", "--name", name, hostA); exit != "EXIT=0" || !strings.Contains(pane, filepath.Base(filepath.Dir(s.RemoteSock))) {
+		t.Errorf("jt attach: %s, want EXIT=0 and Jupyter's console naming its socket's directory; pane:\n%s", exit, pane)
 	}
 	if _, stderr := e.jt("close", "--kill", "--name", name, hostA); !strings.Contains(stderr, r.Job.ID) {
 		t.Errorf("jt close --kill said %q", stderr)

@@ -21,6 +21,19 @@ var consoleRE = regexp.MustCompile(`Jupyter Notebook|Jupyter Server|is running a
 // and returns jt's exit status and the pane as it was while attached.
 func attachInTerminal(t *testing.T, e *env, prefixKey string, args ...string) (exit, pane string) {
 	t.Helper()
+	return inTerminal(t, e, prefixKey, args)
+}
+
+// attachRefused runs jt attach ARGS in a real terminal, as attachInTerminal
+// does, where it is to end by itself without a console: it returns jt's
+// exit status and what the pane showed.
+func attachRefused(t *testing.T, e *env, args ...string) (exit, pane string) {
+	t.Helper()
+	return inTerminal(t, e, "", args)
+}
+
+func inTerminal(t *testing.T, e *env, prefixKey string, args []string) (exit, pane string) {
+	t.Helper()
 	tmux, err := exec.LookPath("tmux")
 	if err != nil {
 		missingReq(t, "tmux not found (apt install tmux): the test's terminal is a tmux pane")
@@ -58,14 +71,17 @@ func attachInTerminal(t *testing.T, e *env, prefixKey string, args ...string) (e
 	}
 	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(200 * time.Millisecond) {
 		pane = capture()
-		if consoleRE.MatchString(pane) {
+		if prefixKey != "" && consoleRE.MatchString(pane) {
 			break
 		}
-		if data, err := os.ReadFile(exitFile); err == nil {
+		if data, err := os.ReadFile(exitFile); err == nil && prefixKey == "" && strings.HasSuffix(string(data), "\n") {
+			return strings.TrimSpace(string(data)), capture()
+		}
+		if data, err := os.ReadFile(exitFile); err == nil && prefixKey != "" {
 			t.Fatalf("jt attach %s ended before showing the console (%s); pane:\n%s", shellJoin(args), strings.TrimSpace(string(data)), pane)
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("jt attach %s never showed Jupyter's console; pane:\n%s", shellJoin(args), pane)
+			t.Fatalf("jt attach %s never showed Jupyter's console (or never ended); pane:\n%s", shellJoin(args), pane)
 		}
 	}
 	if out, err := tm("send-keys", "-t", "T", prefixKey, "d"); err != nil {

@@ -72,6 +72,9 @@ type Submit struct {
 	// socket in a private directory on the node) or "tcp"; "" answers
 	// Started with WaitsForWord set instead.
 	Give string
+	// Console is "screen": the job keeps Jupyter in a screen window on the
+	// node (where screen is installed), for jt attach; "none": no window.
+	Console string
 }
 
 // Phase is where a job is in its life.

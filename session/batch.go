@@ -204,7 +204,7 @@ func (o *batchOpening) waitForJob(ctx context.Context, give string) (Opened, err
 	script, err := o.sch.Submit(scheduler.Submit{
 		Name: r.Name, Nonce: o.nonce, Dir: r.Dir, Flavour: r.Flavour, Command: r.Command, Port: r.Port, Env: r.Env,
 		Args: r.Batch.Args, Timeout: seconds(r.Timeout), Options: templates.IdleOptions(seconds(r.Idle)),
-		Listen: listen, Give: give,
+		Listen: listen, Give: give, Console: batchConsole(r.Console),
 	})
 	if err != nil {
 		return Opened{}, err
@@ -275,4 +275,15 @@ func (e *Engine) cancelJobs(ctx context.Context, sch scheduler.Scheduler, host s
 		return scheduler.Cancelled{}, err
 	}
 	return sch.Cancelled(reply.Blocks[0]), nil
+}
+
+// batchConsole is the console of a batch job's Jupyter: a screen window
+// on the node unless the user asked for none (tmux is refused by
+// OpenRequest.Validate: a job cannot wait on a tmux server, which leaves
+// its parent).
+func batchConsole(console string) string {
+	if console == "none" {
+		return "none"
+	}
+	return "screen"
 }

@@ -98,6 +98,9 @@ func (r OpenRequest) Validate() error {
 		if err != nil {
 			return &validate.UsageError{Msg: err.Error()}
 		}
+		if r.Console == "tmux" {
+			return validate.Usagef("--console tmux: a batch job keeps Jupyter in screen on the node (or in no console): use --console auto, screen or none")
+		}
 		return s.CheckArgs(r.Batch.Args)
 	}
 	return nil

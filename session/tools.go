@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jt-sh/jt/state"
 	"github.com/jt-sh/jt/templates"
 	"github.com/jt-sh/jt/validate"
 )
@@ -105,14 +106,19 @@ func (e *Engine) Attach(ctx context.Context, r AttachRequest) error {
 	}
 	// Checked before any ssh: ssh itself would log in first and only then
 	// fail with "Must be connected to a terminal".
+	s, recorded, err := e.lookup(r.Host, r.Name)
+	recorded = recorded && err == nil
 	if !r.Terminal {
 		// A session recorded without a console has the better answer.
-		if s, ok, err := e.lookup(r.Host, r.Name); err == nil && ok && s.Mux == "none" {
+		if recorded && s.Mux == "none" {
 			return noConsole(r.Name, r.Host)
 		}
 		return validate.Usagef("jt attach needs a terminal (its input is not one): run it in a terminal window, with no input redirected")
 	}
-	e, _, err := e.ensureMaster(ctx, r.Host)
+	if recorded && s.Batch() {
+		return e.attachJob(ctx, s)
+	}
+	e, _, err = e.ensureMaster(ctx, r.Host)
 	if err != nil {
 		return err
 	}
@@ -140,6 +146,53 @@ func (e *Engine) Attach(ctx context.Context, r AttachRequest) error {
 		return fmt.Errorf("attach to session %s on %s: %w", r.Name, r.Host, err)
 	}
 	return e.SSH.RunTerminal(ctx, r.Host, remote)
+}
+
+// attachJob opens the screen window that a batch session's job keeps
+// Jupyter in on the node, over jt's own ssh to the node (the node hop):
+// the session's, or one made for this attach and ended after it.
+func (e *Engine) attachJob(ctx context.Context, s state.Session) error {
+	e, _, err := e.ensureMaster(ctx, s.Host)
+	if err != nil {
+		return err
+	}
+	logs := "follow its output with: jt logs -f --name " + s.Name + " " + s.Host
+	script, err := templates.Render(templates.AttachJob{Scheduler: s.Job.Scheduler, Name: s.Name, Nonce: s.Job.Nonce})
+	if err != nil {
+		return Hinted(fmt.Errorf("session %s on %s: %v", s.Name, s.Host, err), logs)
+	}
+	what := "find the console of session " + s.Name + " on " + s.Host
+	reply, _, err := e.remote(ctx, remoteCall{host: s.Host, kind: templates.KindAttach, script: script, what: what, timeout: 30 * time.Second, replace: true})
+	if err != nil {
+		return err
+	}
+	b := reply.Blocks[0]
+	if b.Values["job"] != "running" {
+		return Hinted(fmt.Errorf("the Jupyter of session %s (job %s on %s) is not running", s.Name, s.Job.ID, s.Host),
+			"see jt ls "+s.Host+"; start it again with: jt open --name "+s.Name+" "+s.Host)
+	}
+	console, err := templates.ConsoleOf(b, s.Name)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if console.Mux != "screen" || console.ID == "" {
+		return Hinted(fmt.Errorf("session %s runs in job %s on %s with no console (screen is not installed there, or it was opened with --console none): there is nothing to attach to", s.Name, s.Job.ID, s.Job.Node), logs)
+	}
+	h := hopOf(s)
+	started, err := e.ensureHop(ctx, h)
+	if err != nil {
+		return Hinted(fmt.Errorf("jt attach opens the console of session %s on %s by ssh to %s, and cannot: %v", s.Name, s.Host, s.Job.Node, err),
+			logs+"; jt doctor --scheduler "+s.Job.Scheduler+" "+s.Host+" says what the site would need")
+	}
+	if started && !viaHop(s) {
+		// Made for this attach only: the session's tunnel is elsewhere.
+		defer e.SSH.ExitHop(context.Background(), h)
+	}
+	remote, err := templates.ConsoleCommand(console)
+	if err != nil {
+		return fmt.Errorf("attach to session %s on %s: %w", s.Name, s.Job.Node, err)
+	}
+	return e.SSH.RunHopTerminal(ctx, h, remote)
 }
 
 func noConsole(name, host string) error {

@@ -323,3 +323,21 @@ func (c *Client) HopListenerOwned(ctx context.Context, h Hop, localPort int) err
 	}
 	return ls.heldBy(pid)
 }
+
+// HopTerminalArgs runs remoteCmd on the hop's node with the user's
+// terminal attached, on the hop's master.
+func (c *Client) HopTerminalArgs(h Hop, remoteCmd string) ([]string, error) {
+	a, err := c.hopBase(h, "ControlMaster=no", "ClearAllForwardings=yes", "RemoteCommand=none")
+	if err != nil {
+		return nil, err
+	}
+	return append(a, "-t", "--", c.Dest(h.Login), remoteCmd), nil
+}
+
+// RunHopTerminal runs remoteCmd on the hop's node with the user's
+// terminal attached (jt attach to a batch session).
+func (c *Client) RunHopTerminal(ctx context.Context, h Hop, remoteCmd string) error {
+	a, err := c.HopTerminalArgs(h, remoteCmd)
+	_, err = c.runHop(ctx, a, err, Terminal)
+	return err
+}

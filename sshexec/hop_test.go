@@ -104,3 +104,28 @@ func TestHostKeys(t *testing.T) {
 		t.Errorf("temporary files left: %v", m)
 	}
 }
+
+// jt attach over the hop: a terminal (-t) on the node through the hop's
+// master, the console command last, host-key checking as strict as the
+// master's.
+func TestHopTerminalArgs(t *testing.T) {
+	c := &Client{ControlDir: "/run/user/1000/jt", Runner: &ExecRunner{Path: "/usr/bin/ssh"},
+		Routes: map[string]Route{"hpc": {Dest: "alice@login.example.org"}}}
+	h := Hop{Login: "hpc", Node: "node1", Name: "default"}
+	a, err := c.HopTerminalArgs(h, "exec /bin/sh -c 'screen -r x'")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := len(a)
+	if n < 4 || a[n-4] != "-t" || a[n-3] != "--" || a[n-2] != "alice@login.example.org" || a[n-1] != "exec /bin/sh -c 'screen -r x'" {
+		t.Errorf("argv ends %q, want -t -- DEST CMD", a[max(0, n-4):])
+	}
+	for _, want := range []string{"ControlPath=" + c.HopControlPath(h), "HostName=node1", "StrictHostKeyChecking=yes", "HostKeyAlias=node1", "ControlMaster=no", "ClearAllForwardings=yes", "RemoteCommand=none"} {
+		if !slices.Contains(a, want) {
+			t.Errorf("argv %q lacks %s", a, want)
+		}
+	}
+	if _, err := c.HopTerminalArgs(Hop{Login: "hpc", Node: "-oProxyCommand=x", Name: "default"}, "true"); err == nil {
+		t.Error("a hostile node name reached the argv")
+	}
+}

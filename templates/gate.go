@@ -244,6 +244,7 @@ var keys = map[Kind]map[string]grammar{
 	KindAttach: {
 		"mux": g("a multiplexer", oneOf("screen", "tmux", "none", "")), "id": g("a window id", match(windowRE, "not a window id")),
 		"socket": g("a tmux socket name", match(windowRE, "not a tmux socket name")), "screendir": gPath,
+		"job": g("a job state", oneOf("running", "gone")),
 	},
 	KindDoctor: {
 		"check": gWord, "status": g("a status", oneOf("ok", "warn", "fail")), "msg": text, "fix": text,

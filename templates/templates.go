@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"embed"
 	"fmt"
+	"regexp"
 	"io/fs"
 	"strings"
 	"text/template"
@@ -156,6 +157,12 @@ type Logs struct {
 // Attach is the input of attach.sh.
 type Attach struct{ Name string }
 
+var schedulerRE = regexp.MustCompile(`^[a-z][a-z0-9]{0,15}$`)
+
+// AttachJob is the input of attach_job.sh: the console of the job that
+// the jt open with Nonce submitted for session Name, under Scheduler.
+type AttachJob struct{ Scheduler, Name, Nonce string }
+
 // Notebook is the input of notebook.sh: is Path a file under Dir?
 type Notebook struct{ Dir, Path string }
 
@@ -171,7 +178,7 @@ type Script struct {
 // Render produces the script for one of the inputs above.
 func Render(data any) (string, error) {
 	var name string
-	switch data.(type) {
+	switch d := data.(type) {
 	case Open:
 		name = "open.sh.tmpl"
 	case Close:
@@ -182,6 +189,11 @@ func Render(data any) (string, error) {
 		name = "logs.sh.tmpl"
 	case Attach:
 		name = "attach.sh.tmpl"
+	case AttachJob:
+		name = "attach_job.sh.tmpl"
+		if !schedulerRE.MatchString(d.Scheduler) || !nonceRE.MatchString(d.Nonce) || d.Nonce == "" {
+			return "", fmt.Errorf("scheduler %q or nonce %q is not one jt records", d.Scheduler, d.Nonce)
+		}
 	case Doctor:
 		name = "doctor.sh.tmpl"
 	case Notebook:

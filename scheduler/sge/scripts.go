@@ -40,6 +40,9 @@ type JobScript struct {
 	// on how Jupyter is to listen: see OpenScript.Give) or "tcp".
 	Listen string
 	Wait   int
+	// Console is "screen" (Jupyter in a screen window on the node, where
+	// screen is installed: jt attach opens it) or "none".
+	Console string
 }
 
 // OpenScript is the input of sge_open.sh: reuse the session's job or

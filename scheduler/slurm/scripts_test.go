@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -154,8 +155,23 @@ func TestSlurmOpenNoSlurm(t *testing.T) {
 
 // The job script runs Jupyter bound to a network address of the node (not
 // loopback), says so in a 0600 info file once the runtime file exists, and
-// passes scancel's SIGTERM on.
+// passes scancel's SIGTERM on. With console screen, Jupyter runs in a
+// screen window in a private directory of the node's own, which the job
+// waits on and says where it is (console), and which goes with the job.
 func TestSlurmJobScript(t *testing.T) {
+	for _, console := range []string{"none", "screen", "broken screen"} {
+		t.Run(console, func(t *testing.T) { testSlurmJobScript(t, console) })
+	}
+}
+
+func testSlurmJobScript(t *testing.T, console string) {
+	broken := console == "broken screen"
+	if broken {
+		console = "screen"
+	}
+	if _, err := exec.LookPath("screen"); err != nil && console == "screen" {
+		t.Fatal("screen is not installed (apt install screen)")
+	}
 	home := t.TempDir()
 	name, nonce := "j1", "0a0b"
 	run := filepath.Join(home, ".local/state/jt/slurm", name, nonce)
@@ -169,19 +185,33 @@ printf '%s\n' "$@" >"$JUPYTER_RUNTIME_DIR/argv"
 printf '%s\n' "${JT_FROM_SETUP:-}" >"$JUPYTER_RUNTIME_DIR/env"
 printf '{"pid": %d, "port": 1, "token": "t0k", "base_url": "/"}\n' $$ >"$JUPYTER_RUNTIME_DIR/nbserver-$$.json"
 trap 'rm -f "$JUPYTER_RUNTIME_DIR/nbserver-$$.json"; exit 0' TERM
+echo fake jupyter is up
 while :; do sleep 0.1; done
 `
 	if err := os.WriteFile(filepath.Join(bin, "jupyter"), []byte(fake), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	if broken {
+		// A screen that cannot start a window: Jupyter runs without one.
+		if err := os.WriteFile(filepath.Join(bin, "screen"), []byte("#!/bin/sh\necho 'Cannot make directory' >&2\nexit 1\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
 	script, err := slurm.Render(slurm.JobScript{Name: name, Nonce: nonce, Flavour: "notebook", Port: 9123,
-		Env: templates.Env{Setup: []string{"export JT_FROM_SETUP='it works'", "name=clobbered"}}})
+		Env: templates.Env{Setup: []string{"export JT_FROM_SETUP='it works'", "name=clobbered"}}, Console: console})
 	if err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command("sh", "-c", script)
 	cmd.Env = []string{"HOME=" + home, "PATH=" + bin + ":" + os.Getenv("PATH")}
 	cmd.Dir = home
+	// The job's output goes to the log, appended, as sbatch --open-mode=append does.
+	logf, err := os.OpenFile(filepath.Join(run, "log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logf.Close()
+	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -223,6 +253,46 @@ while :; do sleep 0.1; done
 	if env, _ := os.ReadFile(filepath.Join(run, "runtime", "env")); string(env) != "it works\n" {
 		t.Errorf("the setup's export reached jupyter as %q", env)
 	}
+	if kv["runtime"] != "nbserver-"+kv["pid"]+".json" {
+		t.Errorf("info names runtime file %s for pid %s: the pid is not Jupyter's", kv["runtime"], kv["pid"])
+	}
+	cons := map[string]string{}
+	if data, err := os.ReadFile(filepath.Join(run, "console")); err == nil {
+		for _, l := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+			k, v, _ := strings.Cut(l, "=")
+			cons[k] = v
+		}
+	}
+	if broken {
+		log, _ := os.ReadFile(filepath.Join(run, "log"))
+		if len(cons) != 0 || !strings.Contains(string(log), "screen did not start") {
+			t.Errorf("with a broken screen: console file %q, log %q; want none, and the log to say so", cons, log)
+		}
+	} else if console == "screen" {
+		if cons["mux"] != "screen" || !regexp.MustCompile(`^[0-9]+\.jt-j1$`).MatchString(cons["id"]) {
+			t.Errorf("console file %q, want mux screen and id PID.jt-j1", cons)
+		}
+		fi, err := os.Lstat(cons["screendir"])
+		if err != nil || !fi.IsDir() || fi.Mode().Perm() != 0o700 {
+			t.Errorf("screen's directory %s: %v %v, want a 0700 directory", cons["screendir"], fi, err)
+		}
+		ls := exec.Command("screen", "-ls")
+		ls.Env = []string{"HOME=" + home, "SCREENDIR=" + cons["screendir"], "PATH=" + os.Getenv("PATH")}
+		if out, _ := ls.CombinedOutput(); !strings.Contains(string(out), cons["id"]) {
+			t.Errorf("screen -ls in %s does not list %s:\n%s", cons["screendir"], cons["id"], out)
+		}
+		var log []byte
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			if log, _ = os.ReadFile(filepath.Join(run, "log")); strings.Contains(string(log), "fake jupyter is up") {
+				break
+			}
+		}
+		if !strings.Contains(string(log), "fake jupyter is up") {
+			t.Errorf("Jupyter's output in the window is not in the log: %q", log)
+		}
+	} else if len(cons) != 0 {
+		t.Errorf("console file %q with console none", cons)
+	}
 	cmd.Process.Signal(sigterm) // what scancel and the time limit send
 	select {
 	case <-done:
@@ -232,5 +302,13 @@ while :; do sleep 0.1; done
 	}
 	if _, err := os.Stat(info); err == nil {
 		t.Error("info survives the end of the job")
+	}
+	if _, err := os.Stat(filepath.Join(run, "console")); err == nil {
+		t.Error("the console file survives the end of the job")
+	}
+	if d := cons["screendir"]; d != "" {
+		if _, err := os.Stat(d); err == nil {
+			t.Errorf("screen's directory %s survives the end of the job", d)
+		}
 	}
 }

@@ -37,7 +37,7 @@ func (Slurm) Submit(r scheduler.Submit) (templates.Script, error) {
 	job, err := Render(JobScript{
 		Name: r.Name, Nonce: r.Nonce, Dir: r.Dir, Flavour: r.Flavour, Command: r.Command, Port: r.Port, Env: r.Env,
 		Options: r.Options,
-		Listen:  r.Listen, Wait: r.Timeout,
+		Listen:  r.Listen, Wait: r.Timeout, Console: r.Console,
 	})
 	if err != nil {
 		return templates.Script{}, err
