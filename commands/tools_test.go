@@ -371,3 +371,58 @@ func TestAttachNoWindow(t *testing.T) {
 		t.Errorf("ran a terminal: %q", e.ssh.Kinds())
 	}
 }
+
+// jt attach to a batch session: the console the job wrote (read through
+// the login node, whose home the node shares), opened on the node by the
+// node hop, with no terminal for a job that is gone, has no window or
+// names another session's.
+func TestAttachBatch(t *testing.T) {
+	for _, tc := range []struct {
+		name, answer, err string
+	}{
+		{"running", "job=running\nmux=screen\nid=4242.jt-b\nscreendir=/tmp/jt-AbC123\n", ""},
+		{"gone", "job=gone\n", "is not running"},
+		{"no window", "job=running\nmux=none\n", "with no console"},
+		{"another window", "job=running\nmux=screen\nid=4242.jt-c\n", "not PID.jt-b"},
+		{"hostile screendir", "job=running\nmux=screen\nid=4242.jt-b\nscreendir=/tmp/x'$(id)\n", "not a plain absolute path"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newTestEnv(t)
+			record(t, e, state.Session{Host: "gpu1", Name: "b", Mux: "slurm", Mode: "socket", LocalPort: 1,
+				Job: &state.Job{Scheduler: "slurm", ID: "12", Node: "n1", Nonce: "00aa", Hop: "/tmp/jt/nd-x"}})
+			var script string
+			e.ssh.script = func(s string) (sshexec.Result, error) {
+				script = s
+				return sshexec.Result{Stdout: []byte("@@JT-HELLO@@\n@@JT-SESSION@@\n" + tc.answer + "@@JT-END@@\n")}, nil
+			}
+			err := runAttach(context.Background(), e.d, session.AttachRequest{Host: "gpu1", Name: "b", Terminal: true})
+			if !strings.Contains(script, `run="$base/"'slurm'/'b'/'00aa'`) {
+				t.Errorf("attach_job.sh not rendered for the job's run directory: %.400q", script)
+			}
+			calls := e.ssh.Calls()
+			last := calls[len(calls)-1]
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Errorf("attach: %v, want %q", err, tc.err)
+				}
+				if slices.Contains(e.ssh.Kinds(), "terminal") {
+					t.Errorf("a terminal ran: %q", e.ssh.Kinds())
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("attach: %v", err)
+			}
+			want := `exec /bin/sh -c 'exec env SCREENDIR="/tmp/jt-AbC123" screen -r "4242.jt-b"'`
+			if last.Kind != "terminal" || last.Args[len(last.Args)-1] != want {
+				t.Fatalf("last call %s %q, want the console %q", last.Kind, last.Args, want)
+			}
+			hop := e.d.Engine.SSH.HopControlPath(sshexec.Hop{Login: "gpu1", Node: "n1", Name: "b"})
+			for _, o := range []string{"HostName=n1", "ControlPath=" + hop, "StrictHostKeyChecking=yes"} {
+				if !slices.Contains(last.Args, o) {
+					t.Errorf("the console's ssh lacks %s: %q", o, last.Args)
+				}
+			}
+		})
+	}
+}
