@@ -31,16 +31,7 @@ func (SGE) Name() string  { return "sge" }
 func (SGE) Title() string { return "Grid Engine" }
 
 func (SGE) Submit(r scheduler.Submit) (templates.Script, error) {
-	job, err := Render(JobScript{
-		Name: r.Name, Nonce: r.Nonce, Dir: r.Dir, Flavour: r.Flavour, Command: r.Command, Port: r.Port, Env: r.Env,
-		Options: r.Options,
-		Listen:  r.Listen, Wait: r.Timeout, Console: r.Console,
-	})
-	if err != nil {
-		return templates.Script{}, err
-	}
-	text, err := Render(OpenScript{Name: r.Name, Nonce: r.Nonce, Args: r.Args, Job: job, Timeout: r.Timeout, Give: r.Give})
-	return templates.Script{Text: text, Kind: templates.KindBatchOpen}, err
+	return scheduler.SubmitScript(r, Render)
 }
 
 func (SGE) Started(b templates.Block, now time.Time) (scheduler.Started, error) {
@@ -59,21 +50,9 @@ func seconds(s string) (time.Duration, bool) {
 	return time.Duration(n) * time.Second, true
 }
 
-func (SGE) Status(ids []string) templates.Script {
-	text, err := Render(StatusScript{Jobs: ids})
-	if err != nil {
-		panic(err) // job ids come checked from the state file: a bug
-	}
-	return templates.Script{Text: text, Kind: templates.KindBatchStatus}
-}
+func (SGE) Status(ids []string) templates.Script { return scheduler.StatusOf(ids, Render) }
 
-func (SGE) Cancel(c scheduler.Cancel) templates.Script {
-	text, err := Render(CancelScript{Name: c.Name, Nonce: c.Nonce, KeepJob: c.KeepQueued})
-	if err != nil {
-		panic(err) // name and nonce are jt's own, checked: a bug
-	}
-	return templates.Script{Text: text, Kind: templates.KindBatchCancel}
-}
+func (SGE) Cancel(c scheduler.Cancel) templates.Script { return scheduler.CancelOf(c, Render) }
 
 func (SGE) Cancelled(b templates.Block) scheduler.Cancelled {
 	return scheduler.Cancelled{State: b.Values["state"], Jobs: strings.TrimSpace(b.Values["jobs"]), Stuck: strings.TrimSpace(b.Values["stuck"])}

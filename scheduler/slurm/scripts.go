@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/jt-sh/jt/scheduler"
 	"github.com/jt-sh/jt/templates"
 )
 
@@ -23,51 +24,13 @@ var scripts = func() *templates.Scripts {
 	return s
 }()
 
-// JobScript is the batch script of jt open --slurm: it runs Jupyter on the
-// compute node, bound to the node's address. It carries no token: Jupyter
-// makes its own and writes it to its runtime file in the (shared) home.
-type JobScript struct {
-	Name    string
-	Nonce   string        // the session's run directory, and the job's comment jt:NONCE
-	Dir     string        // working directory; "" or "~" is the home, "~/x" below it
-	Flavour string        // "notebook", "server" or "lab" when Command is empty
-	Command string        // user-given jupyter command (shell words), or ""
-	Port    int           // port on the node; 0 picks the first free one from 8888
-	Env     templates.Env // set up on the node before Jupyter starts
-	Options []string      // Jupyter options jt adds (templates.IdleOptions)
-	// Listen is "ask" (the job waits, Wait seconds at most, for jt's word
-	// on how Jupyter is to listen: see OpenScript.Give) or "tcp".
-	Listen string
-	Wait   int
-	// Console is "screen" (Jupyter in a screen window on the node, where
-	// screen is installed: jt attach opens it) or "none".
-	Console string
-}
-
-// OpenScript is the input of slurm_open.sh: reuse the session's job or
-// submit Job with Args, wait (printing queue lines) until Jupyter answers.
-type OpenScript struct {
-	Name    string
-	Nonce   string   // of a job this open submits
-	Args    []string // sbatch options, one word each
-	Job     string   // the rendered JobScript
-	Timeout int      // seconds Jupyter may take once the job runs
-	Give    string   // "socket" or "tcp" for a job that waits for jt's word; "": answer that it waits
-}
-
-// StatusScript is the input of slurm_status.sh: every jt job of the remote
-// user, and what Slurm still knows of the Jobs jt recorded.
-type StatusScript struct{ Jobs []string }
-
-// CancelScript is the input of slurm_cancel.sh: cancel the session's jobs
-// and remove their files. With Nonce, only the job that the jt open with
-// that nonce submitted (its undo); with KeepJob, only stop that open's
-// waiting script and leave the job queued.
-type CancelScript struct {
-	Name    string
-	Nonce   string
-	KeepJob bool
-}
+// The inputs of the scripts are every scheduler's (package scheduler).
+type (
+	JobScript    = scheduler.JobScript
+	OpenScript   = scheduler.OpenScript
+	StatusScript = scheduler.StatusScript
+	CancelScript = scheduler.CancelScript
+)
 
 // Render produces the script for one of the inputs above.
 func Render(data any) (string, error) {

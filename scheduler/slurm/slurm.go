@@ -34,29 +34,14 @@ var options = validate.Options{
 func (Slurm) CheckArgs(args []string) error { return options.Check(args) }
 
 func (Slurm) Submit(r scheduler.Submit) (templates.Script, error) {
-	job, err := Render(JobScript{
-		Name: r.Name, Nonce: r.Nonce, Dir: r.Dir, Flavour: r.Flavour, Command: r.Command, Port: r.Port, Env: r.Env,
-		Options: r.Options,
-		Listen:  r.Listen, Wait: r.Timeout, Console: r.Console,
-	})
-	if err != nil {
-		return templates.Script{}, err
-	}
-	text, err := Render(OpenScript{Name: r.Name, Nonce: r.Nonce, Args: r.Args, Job: job, Timeout: r.Timeout, Give: r.Give})
-	return templates.Script{Text: text, Kind: templates.KindBatchOpen}, err
+	return scheduler.SubmitScript(r, Render)
 }
 
 func (Slurm) Started(b templates.Block, now time.Time) (scheduler.Started, error) {
 	return scheduler.ReadStarted(b, now, Duration)
 }
 
-func (Slurm) Status(ids []string) templates.Script {
-	text, err := Render(StatusScript{Jobs: ids})
-	if err != nil {
-		panic(err) // job ids come checked from the state file: a bug
-	}
-	return templates.Script{Text: text, Kind: templates.KindBatchStatus}
-}
+func (Slurm) Status(ids []string) templates.Script { return scheduler.StatusOf(ids, Render) }
 
 func (Slurm) Jobs(blocks []templates.Block) []scheduler.Job {
 	var jobs []scheduler.Job
@@ -83,13 +68,7 @@ func (Slurm) Jobs(blocks []templates.Block) []scheduler.Job {
 	return jobs
 }
 
-func (Slurm) Cancel(c scheduler.Cancel) templates.Script {
-	text, err := Render(CancelScript{Name: c.Name, Nonce: c.Nonce, KeepJob: c.KeepQueued})
-	if err != nil {
-		panic(err) // name and nonce are jt's own, checked: a bug
-	}
-	return templates.Script{Text: text, Kind: templates.KindBatchCancel}
-}
+func (Slurm) Cancel(c scheduler.Cancel) templates.Script { return scheduler.CancelOf(c, Render) }
 
 func (Slurm) Cancelled(b templates.Block) scheduler.Cancelled {
 	st := b.Values["state"]
