@@ -20,7 +20,8 @@ master; ssh may ask for a password). On HOST, in one round trip: the login
 shell and /bin/sh, jt's directory, the profile's environment setup (run as
 jt open runs it, before the other checks), screen and tmux, the Jupyter
 flavours and their versions, and unix-socket support. With --scheduler,
-the login node's batch scheduler too (for Grid Engine: its commands, the
+the login node's batch scheduler too (Slurm: its commands, the controller,
+and sbatch --test-only with --slurm-args; Grid Engine: its commands, the
 cell, the qmaster, and qsub -w v with --scheduler-args).
 
 Each check prints one line, "ok", "warn" (jt copes) or "FAIL", and a fix.
@@ -30,6 +31,7 @@ jt open, to check what open would do with them.
 Examples:
    jt doctor gpu
    jt doctor --console tmux --lab gpu1
+   jt doctor --slurm --slurm-args '-p gpu --time=2:00:00' login1
    jt doctor --scheduler sge --scheduler-args '-q gpu.q -l h_rt=2:00:00' login1`,
 		Flags: append(settingFlags(), batchFlags()...),
 		Action: action(func(ctx context.Context, c *cli.Context, d *Deps) error {

@@ -319,3 +319,27 @@ func TestE2ESlurmJobEnded(t *testing.T) {
 		t.Errorf("jt ls row %+v, want up with job %s", got, second.SlurmJob)
 	}
 }
+
+// jt doctor --slurm checks the login node's Slurm: its commands, the
+// controller, and sbatch --test-only with the options jt open would give
+// (an unknown partition fails with sbatch's words); it submits nothing.
+func TestE2ESlurmDoctor(t *testing.T) {
+	needSlurm(t)
+	e := newEnv(t)
+	stdout, stderr, code := e.run("doctor", "--slurm", "--slurm-args", "--time=10", hostA)
+	if code != 0 {
+		t.Fatalf("jt doctor --slurm: exit %d\n%s%s", code, stdout, stderr)
+	}
+	for _, want := range []string{"ok   sbatch, squeue and scancel on ", "ok   squeue answers", "ok   sbatch --test-only --time=10: a job of yours would be accepted (to start at ", "on nodes " + slurmNode + " in partition debug"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("doctor does not say %q:\n%s", want, stdout)
+		}
+	}
+	stdout, _, code = e.run("doctor", "--slurm", "--slurm-args", "-p nosuch", hostA)
+	if code != 1 || !strings.Contains(stdout, "FAIL sbatch would refuse a job of yours (sbatch --test-only -p nosuch)") || !strings.Contains(stdout, "invalid partition specified: nosuch") {
+		t.Errorf("doctor with an unknown partition: exit %d, want 1, a FAIL line and sbatch's words:\n%s", code, stdout)
+	}
+	if jobs := squeueJobs(t, userA, "doctor"); len(jobs) != 0 {
+		t.Errorf("jt doctor left jobs: %v", jobs)
+	}
+}

@@ -55,6 +55,11 @@ type CancelScript struct {
 	KeepJob bool
 }
 
+// DoctorScript is the input of a scheduler's doctor script (Checker):
+// jt doctor's checks of the login node, with the submit options Args
+// tried without submitting a job.
+type DoctorScript struct{ Args []string }
+
 // SubmitScript is r as a scheduler's scripts say it: its job script,
 // inside the open script that submits or finds it (render is the
 // scheduler's Render).

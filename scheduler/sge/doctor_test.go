@@ -8,7 +8,6 @@ import (
 
 	"github.com/jt-sh/jt/scheduler"
 	"github.com/jt-sh/jt/scheduler/sge"
-	"github.com/jt-sh/jt/templates"
 	"github.com/jt-sh/jt/templates/scripttest"
 )
 
@@ -21,18 +20,7 @@ func checks(t *testing.T, home string, args []string, env ...string) map[string]
 	if err != nil {
 		t.Fatal(err)
 	}
-	if script.Kind != templates.KindDoctor {
-		t.Fatalf("kind %v, want KindDoctor", script.Kind)
-	}
-	r := runDoctor(t, home, script.Text, env...)
-	out := map[string][2]string{}
-	for _, b := range r.Blocks {
-		out[b.Values["check"]] = [2]string{b.Values["status"], b.Values["msg"] + "\n" + b.Values["fix"] + "\n" + strings.Join(b.Log, "\n")}
-	}
-	if !r.Complete {
-		t.Errorf("the doctor script did not reach its end mark: %+v", r.Blocks)
-	}
-	return out
+	return scripttest.Checks(t, home, script, env...)
 }
 
 func TestDoctorAllGood(t *testing.T) {
@@ -88,23 +76,11 @@ func TestDoctorQmasterDown(t *testing.T) {
 }
 
 func TestDoctorNoCommands(t *testing.T) {
-	got := checks(t, t.TempDir(), nil, "PATH="+noSGE(t))
+	got := checks(t, t.TempDir(), nil, "PATH="+scripttest.PathWithout(t, "q"))
 	if got["gridengine"][0] != "fail" || !strings.Contains(got["gridengine"][1], "no qsub") {
 		t.Errorf("gridengine check %q", got["gridengine"])
 	}
 	if len(got) != 1 {
 		t.Errorf("checks after a missing qsub: %v", got)
 	}
-}
-
-// runDoctor runs the script and reads its answer through the gate, as jt
-// doctor does.
-func runDoctor(t *testing.T, home, script string, env ...string) templates.Reply {
-	t.Helper()
-	r := scripttest.Run(t, home, script, env...)
-	reply, err := templates.Read("login1", templates.KindDoctor, []byte(r.Stdout))
-	if err != nil {
-		t.Fatalf("the gate refused the answer: %v\n%s%s", err, r.Stdout, r.Stderr)
-	}
-	return reply
 }

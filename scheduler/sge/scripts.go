@@ -30,11 +30,8 @@ type (
 	OpenScript   = scheduler.OpenScript
 	StatusScript = scheduler.StatusScript
 	CancelScript = scheduler.CancelScript
+	DoctorScript = scheduler.DoctorScript
 )
-
-// DoctorScript is the input of sge_doctor.sh: jt doctor's checks of the
-// login node, qsub verifying (not submitting) a job with Args.
-type DoctorScript struct{ Args []string }
 
 // Render produces the script for one of the inputs above.
 func Render(data any) (string, error) {

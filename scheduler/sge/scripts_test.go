@@ -117,7 +117,7 @@ func TestSGEOpenRefused(t *testing.T) {
 // Without Grid Engine on PATH the answers say which command is missing.
 func TestSGENoCommands(t *testing.T) {
 	home := t.TempDir()
-	empty := "PATH=" + noSGE(t)
+	empty := "PATH=" + scripttest.PathWithout(t, "q")
 	script, _ := sge.Render(sge.OpenScript{Name: "s3", Nonce: "00bb", Job: "#!/bin/sh\n", Timeout: 5})
 	r := scripttest.Run(t, home, script, empty)
 	if len(r.Reply.Blocks) != 1 || !strings.Contains(r.Reply.Blocks[0].Values["error"], "qsub not found") {
@@ -127,19 +127,4 @@ func TestSGENoCommands(t *testing.T) {
 	if r := scripttest.Run(t, home, script, empty); len(r.Reply.Blocks) != 1 || r.Reply.Blocks[0].Values["state"] != "absent" {
 		t.Errorf("cancel: %+v", r.Reply.Blocks)
 	}
-}
-
-// noSGE is a directory of links to the commands on PATH but Grid Engine's.
-func noSGE(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	for _, p := range filepath.SplitList(os.Getenv("PATH")) {
-		entries, _ := os.ReadDir(p)
-		for _, e := range entries {
-			if n := e.Name(); !strings.HasPrefix(n, "q") {
-				os.Symlink(filepath.Join(p, n), filepath.Join(dir, n)) // the first on PATH wins
-			}
-		}
-	}
-	return dir
 }

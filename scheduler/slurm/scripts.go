@@ -30,6 +30,7 @@ type (
 	OpenScript   = scheduler.OpenScript
 	StatusScript = scheduler.StatusScript
 	CancelScript = scheduler.CancelScript
+	DoctorScript = scheduler.DoctorScript
 )
 
 // Render produces the script for one of the inputs above.
@@ -47,6 +48,8 @@ func Render(data any) (string, error) {
 		name = "slurm_status.sh.tmpl"
 	case CancelScript:
 		name = "slurm_cancel.sh.tmpl"
+	case DoctorScript:
+		name = "slurm_doctor.sh.tmpl"
 	default:
 		return "", fmt.Errorf("no Slurm script for %T", data)
 	}

@@ -109,3 +109,48 @@ func WriteFiles(t testing.TB, dir string, files map[string]string) {
 		}
 	}
 }
+
+// Checks runs a doctor script (templates.KindDoctor), reads its answer
+// through the gate as jt doctor does, and returns status and message
+// (msg, fix and log, one a line) of each check by name.
+func Checks(t testing.TB, home string, script templates.Script, env ...string) map[string][2]string {
+	t.Helper()
+	if script.Kind != templates.KindDoctor {
+		t.Fatalf("kind %v, want KindDoctor", script.Kind)
+	}
+	r := Run(t, home, script.Text, env...)
+	reply, err := templates.Read("login1", templates.KindDoctor, []byte(r.Stdout))
+	if err != nil {
+		t.Fatalf("the gate refused the answer: %v\n%s%s", err, r.Stdout, r.Stderr)
+	}
+	if !reply.Complete {
+		t.Errorf("the doctor script did not reach its end mark: %+v", reply.Blocks)
+	}
+	out := map[string][2]string{}
+	for _, b := range reply.Blocks {
+		out[b.Values["check"]] = [2]string{b.Values["status"], b.Values["msg"] + "\n" + b.Values["fix"] + "\n" + strings.Join(b.Log, "\n")}
+	}
+	return out
+}
+
+// PathWithout is a directory of links to every command on PATH but those
+// whose names start with one of prefixes: a PATH on which the scheduler
+// a test is about is missing, whatever this machine has installed.
+func PathWithout(t testing.TB, prefixes ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, p := range filepath.SplitList(os.Getenv("PATH")) {
+		entries, _ := os.ReadDir(p)
+	next:
+		for _, e := range entries {
+			n := e.Name()
+			for _, pre := range prefixes {
+				if strings.HasPrefix(n, pre) {
+					continue next
+				}
+			}
+			os.Symlink(filepath.Join(p, n), filepath.Join(dir, n)) // the first on PATH wins
+		}
+	}
+	return dir
+}
