@@ -79,6 +79,24 @@ print("started", p.pid)`, dir, proof, port, bind)
 	t.Cleanup(func() { remoteRun(host, fmt.Sprintf("kill %d; rm -rf %s\n", pid, shellQuote(dir))) })
 }
 
+// startUnixServer starts, from a kernel of the session at u, a server on
+// unix socket path (its directory made 0700) that answers every
+// connection with an HTTP response whose body is proof.
+func startUnixServer(t *testing.T, host, u, path, proof string) {
+	t.Helper()
+	code := fmt.Sprintf(`import os, subprocess, sys
+os.makedirs(os.path.dirname(%[1]q), mode=0o700, exist_ok=True)
+srv = "import socket, sys\ns = socket.socket(socket.AF_UNIX)\ns.bind(sys.argv[1])\ns.listen(8)\nwhile True:\n    c, _ = s.accept()\n    c.recv(4096)\n    c.sendall(b'HTTP/1.0 200 OK\\r\\nContent-Length: %%d\\r\\n\\r\\n' %% len(sys.argv[2]) + sys.argv[2].encode())\n    c.close()\n"
+p = subprocess.Popen([sys.executable, "-c", srv, %[1]q, %[2]q], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+print("started", p.pid)`, path, proof)
+	out := kernelOutput(t, u, code)
+	var pid int
+	if _, err := fmt.Sscanf(strings.TrimSpace(out), "started %d", &pid); err != nil || pid <= 0 {
+		t.Fatalf("the kernel did not start the unix-socket server: %q", out)
+	}
+	t.Cleanup(func() { remoteRun(host, fmt.Sprintf("kill %d; rm -rf %s\n", pid, shellQuote(filepath.Dir(path)))) })
+}
+
 // jt forward reaches a port on the host through the session's master; jt
 // ls shows and checks it, jt ls --ports lists it; a killed master and the
 // keeper bring it back; --cancel and jt close remove it; a port nobody
@@ -262,6 +280,41 @@ func TestE2ESlurmForward(t *testing.T) {
 	_, stderr, code := e.run("forward", "--name", name, hostA, strconv.Itoa(deadPort))
 	if code != 1 || !strings.Contains(stderr, "on "+slurmNode+": nothing listens") {
 		t.Errorf("forward to a dead port on the node: exit %d, %q", code, stderr)
+	}
+
+	// A private session's forwards ride jt's ssh to the node: the node's
+	// loopback (out of reach from the login node) and its unix sockets.
+	if r.Exposure != "private" {
+		t.Fatalf("the session is %q, want private (the node's sshd runs)", r.Exposure)
+	}
+	loopPort, loopLocal, sockLocal := freePort(t), freePort(t), freePort(t)
+	loopProof, sockProof := proof+"-loopback", proof+"-socket"
+	startHTTPServer(t, hostA, r.URL, loopPort, "127.0.0.1", fmt.Sprintf("/tmp/jt-fw-%d", loopPort), loopProof)
+	lu := fmt.Sprintf("http://127.0.0.1:%d/proof.txt", loopLocal)
+	if !pollUntil(20*time.Second, func() bool {
+		_, _, code := e.run("forward", "--name", name, "--local-port", strconv.Itoa(loopLocal), hostA, strconv.Itoa(loopPort))
+		got, _ = fetch(lu)
+		return code == 0
+	}) || got != loopProof {
+		t.Errorf("through the forward to 127.0.0.1:%d on %s: %q; want %q", loopPort, slurmNode, got, loopProof)
+	}
+	sock := fmt.Sprintf("/tmp/jt-fws-%d/s.sock", sockLocal)
+	startUnixServer(t, hostA, r.URL, sock, sockProof)
+	if !pollUntil(20*time.Second, func() bool {
+		_, _, code := e.run("forward", "--name", name, "--local-port", strconv.Itoa(sockLocal), hostA, sock)
+		got, _ = fetch(fmt.Sprintf("http://127.0.0.1:%d/", sockLocal))
+		return code == 0
+	}) || got != sockProof {
+		t.Errorf("through the forward to %s on %s: %q; want %q", sock, slurmNode, got, sockProof)
+	}
+	if fr := e.fwRow(hostA, name); len(fr.Forwards) != 3 {
+		t.Errorf("jt ls forwards: %+v, want 3", fr.Forwards)
+	} else {
+		for _, f := range fr.Forwards {
+			if f.State != "up" {
+				t.Errorf("jt ls forward %+v, want up", f)
+			}
+		}
 	}
 	e.jt("close", "--name", name, hostA)
 	if portListens(localPort) || len(e.fwRow(hostA, name).Forwards) != 0 {

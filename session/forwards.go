@@ -71,6 +71,15 @@ func ParseRemote(remote string) (state.Forward, error) {
 // session's node is reached.)
 func forwardTarget(s state.Session, f state.Forward) sshexec.Forward {
 	fw := sshexec.Forward{LocalPort: f.LocalPort, RemotePort: f.RemotePort, RemoteSock: f.RemoteSock}
+	if f.RemoteSock == "" && viaHop(s) {
+		// On the node itself, through jt's ssh to it: its loopback, or
+		// the address the program listens on.
+		fw.RemoteHost = f.RemoteHost
+		if fw.RemoteHost == "" {
+			fw.RemoteHost = "127.0.0.1"
+		}
+		return fw
+	}
 	if f.RemoteSock == "" && s.Batch() {
 		// The node's address, reached from the login node; a private
 		// session's own tunnel goes to a socket, so its RemoteHost is
@@ -127,8 +136,8 @@ func (e *Engine) Forward(ctx context.Context, r ForwardRequest) (ForwardStatus, 
 		return ForwardStatus{}, Hinted(fmt.Errorf("jt forward needs the ssh master connection, and session %s on %s has none (--no-master)", r.Name, r.Host),
 			"open the session with a master (without --no-master or JT_NO_MASTER), or run ssh -N -L 127.0.0.1:PORT:… yourself")
 	}
-	if s.Batch() && want.RemoteSock != "" {
-		return ForwardStatus{}, validate.Usagef("session %s on %s runs on node %s: a unix socket there is out of reach through %s; forward a TCP port of the node", r.Name, r.Host, s.Job.Node, r.Host)
+	if s.Batch() && !viaHop(s) && want.RemoteSock != "" {
+		return ForwardStatus{}, validate.Usagef("session %s on %s runs on node %s, which jt reaches through %s only (exposure token-only): a unix socket there is out of reach; forward a TCP port of the node", r.Name, r.Host, s.Job.Node, r.Host)
 	}
 	if !e.answers(ctx, s) {
 		return ForwardStatus{}, Hinted(fmt.Errorf("session %s on %s does not answer", r.Name, r.Host), "reattach with: jt open --no-browser --name "+r.Name+" "+r.Host)
@@ -150,8 +159,18 @@ func (e *Engine) addExtra(ctx context.Context, s state.Session, want state.Forwa
 		return ForwardStatus{}, err
 	}
 	st := e.checkExtra(ctx, s, f)
+	if st.State == ForwardNoListener && viaHop(s) && f.RemoteSock == "" && s.Job.Addr != "" {
+		// Nothing on the node's loopback: a program may listen on the
+		// node's own address alone.
+		e.cancelTunnel(context.WithoutCancel(ctx), s, forwardTarget(s, f))
+		at := want
+		at.LocalPort, at.RemoteHost = f.LocalPort, s.Job.Addr
+		if g, err := e.bindExtra(ctx, s, at); err == nil {
+			f, st = g, e.checkExtra(ctx, s, g)
+		}
+	}
 	if st.State != ForwardUp {
-		e.SSH.CancelForward(context.WithoutCancel(ctx), s.Host, forwardTarget(s, f))
+		e.cancelTunnel(context.WithoutCancel(ctx), s, forwardTarget(s, f))
 		where := s.Host
 		if s.Batch() {
 			where = s.Job.Node
@@ -190,7 +209,7 @@ func (e *Engine) bindExtra(ctx context.Context, s state.Session, f state.Forward
 		}
 		f.LocalPort = lp
 		fctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		_, err := e.SSH.AddForwardPID(fctx, s.Host, forwardTarget(s, f))
+		_, err := e.addForward(fctx, s, forwardTarget(s, f))
 		cancel()
 		if err == nil {
 			return f, nil
@@ -226,7 +245,7 @@ func (e *Engine) cancelExtra(ctx context.Context, s state.Session, want state.Fo
 		return ForwardStatus{}, fmt.Errorf("session %s on %s has no forward of %s (jt ls shows its forwards)", s.Name, s.Host, what)
 	}
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	err := e.clientFor(s).CancelForward(cctx, s.Host, forwardTarget(s, *gone))
+	err := e.cancelTunnel(cctx, s, forwardTarget(s, *gone))
 	cancel()
 	if err != nil {
 		return ForwardStatus{}, fmt.Errorf("remove the forward of %s: %w", gone.Remote(), err)
@@ -247,15 +266,22 @@ func (e *Engine) cancelExtra(ctx context.Context, s state.Session, want state.Fo
 func (e *Engine) restoreForwards(ctx context.Context, rec state.Session, s state.Session) []state.Forward {
 	var kept []state.Forward
 	for _, f := range rec.Forwards {
-		if old := forwardTarget(rec, f); old != forwardTarget(s, f) {
-			e.clientFor(rec).CancelForward(ctx, rec.Host, old)
+		if old := forwardTarget(rec, f); old != forwardTarget(s, f) || viaHop(rec) != viaHop(s) {
+			e.cancelTunnel(ctx, rec, old)
 		}
 		if e.SSH.NoMux {
 			e.warn("%s %s: forward of %s dropped: there is no master connection to carry it", s.Host, s.Name, f.Remote())
 			continue
 		}
+		if f.RemoteSock != "" && s.Batch() && !viaHop(s) {
+			e.warn("%s %s: forward of %s dropped: jt reaches node %s through %s only now, and a unix socket there is out of reach", s.Host, s.Name, f.Remote(), s.Job.Node, s.Host)
+			continue
+		}
+		if !viaHop(s) {
+			f.RemoteHost = ""
+		}
 		fctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		_, err := e.SSH.AddForwardPID(fctx, s.Host, forwardTarget(s, f))
+		_, err := e.addForward(fctx, s, forwardTarget(s, f))
 		cancel()
 		if err != nil {
 			e.warn("%s %s: forward 127.0.0.1:%d to %s dropped: %v", s.Host, s.Name, f.LocalPort, f.Remote(), err)
@@ -270,7 +296,7 @@ func (e *Engine) restoreForwards(ctx context.Context, rec state.Session, s state
 func (e *Engine) cancelForwards(ctx context.Context, s state.Session) {
 	for _, f := range s.Forwards {
 		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		err := e.SSH.CancelForward(cctx, s.Host, forwardTarget(s, f))
+		err := e.cancelTunnel(cctx, s, forwardTarget(s, f))
 		cancel()
 		if err != nil && !errors.Is(err, sshexec.ErrNoMaster) {
 			e.warn("%s %s: could not remove the forward of %s: %v", s.Host, s.Name, f.Remote(), err)
@@ -306,7 +332,7 @@ func (e *Engine) checkExtra(ctx context.Context, s state.Session, f state.Forwar
 	st := ForwardStatus{Forward: f, Remote: f.Remote(), State: ForwardDown}
 	cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	switch err := e.SSH.ListenerOwned(cctx, s.Host, f.LocalPort, 0, time.Time{}); {
+	switch err := e.tunnelOwned(cctx, s, f.LocalPort); {
 	case errors.Is(err, sshexec.ErrPortTaken):
 		st.State = ForwardPortTaken
 		return st

@@ -7,13 +7,15 @@ import (
 )
 
 // An extra forward of a batch session goes to its node's address from the
-// login node, whether the session's own tunnel goes there on TCP or, for a
-// private session, to a socket through the node hop.
+// login node; a private session's (its tunnel held by the node hop) goes
+// through the hop to the node's loopback, or to the address it was found
+// on, and may lead to a unix socket there.
 func TestForwardTarget(t *testing.T) {
 	port := state.Forward{LocalPort: 9001, RemotePort: 6006}
 	job := func(addr string) *state.Job {
 		return &state.Job{Scheduler: "slurm", ID: "42", Node: "node1", Addr: addr}
 	}
+	private := state.Session{Mode: "socket", RemoteSock: "/tmp/jt.x/s", Job: &state.Job{Scheduler: "slurm", ID: "42", Node: "node1", Addr: "10.77.0.2", Hop: "/c/nd-1"}}
 	cases := []struct {
 		name string
 		s    state.Session
@@ -22,7 +24,10 @@ func TestForwardTarget(t *testing.T) {
 	}{
 		{"plain host", state.Session{Mode: "socket", RemoteSock: "/tmp/s"}, port, ""},
 		{"batch on TCP", state.Session{Mode: "tcp", RemoteHost: "10.77.0.2", Job: job("10.77.0.2")}, port, "10.77.0.2"},
-		{"private batch", state.Session{Mode: "socket", RemoteSock: "/tmp/jt.x/s", Job: &state.Job{Scheduler: "slurm", ID: "42", Node: "node1", Addr: "10.77.0.2", Hop: "/c/nd-1"}}, port, "10.77.0.2"},
+		{"private batch", private, port, "127.0.0.1"},
+		{"private batch, on the node's address", private, state.Forward{LocalPort: 9001, RemotePort: 6006, RemoteHost: "10.77.0.2"}, "10.77.0.2"},
+		{"private batch, a socket of the node", private, state.Forward{LocalPort: 9001, RemoteSock: "/tmp/x.sock"}, ""},
+		{"batch on TCP, an address left from a private one", state.Session{Mode: "tcp", RemoteHost: "10.77.0.3", Job: job("10.77.0.3")}, state.Forward{LocalPort: 9001, RemotePort: 6006, RemoteHost: "127.0.0.1"}, "10.77.0.3"},
 		{"batch on TCP, recorded without addr", state.Session{Mode: "tcp", RemoteHost: "10.77.0.2", Job: job("")}, port, "10.77.0.2"},
 		{"private batch, recorded without addr", state.Session{Mode: "socket", RemoteSock: "/tmp/jt.x/s", Job: job("")}, port, "node1"},
 		{"a socket of the host", state.Session{Mode: "socket"}, state.Forward{LocalPort: 9001, RemoteSock: "/run/x.sock"}, ""},

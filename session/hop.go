@@ -95,10 +95,25 @@ func (e *Engine) addForward(ctx context.Context, s state.Session, fw sshexec.For
 
 // cancelForward removes s's tunnel.
 func (e *Engine) cancelForward(ctx context.Context, s state.Session) error {
+	return e.cancelTunnel(ctx, s, forwardOf(s))
+}
+
+// cancelTunnel removes forward fw from the master that holds s's tunnels:
+// its node hop, or the login's master.
+func (e *Engine) cancelTunnel(ctx context.Context, s state.Session, fw sshexec.Forward) error {
 	if viaHop(s) {
-		return e.SSH.CancelHopForward(ctx, hopOf(s), forwardOf(s))
+		return e.SSH.CancelHopForward(ctx, hopOf(s), fw)
 	}
-	return e.clientFor(s).CancelForward(ctx, s.Host, forwardOf(s))
+	return e.clientFor(s).CancelForward(ctx, s.Host, fw)
+}
+
+// tunnelOwned proves that local port lp is held by the master that holds
+// s's tunnels (no fwdPID: jt forward's tunnels ride a master).
+func (e *Engine) tunnelOwned(ctx context.Context, s state.Session, lp int) error {
+	if viaHop(s) {
+		return e.SSH.HopListenerOwned(ctx, hopOf(s), lp)
+	}
+	return e.SSH.ListenerOwned(ctx, s.Host, lp, 0, time.Time{})
 }
 
 // endHop ends s's node hop, if it has one.

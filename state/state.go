@@ -76,6 +76,11 @@ type Forward struct {
 	LocalPort  int    `toml:"local_port" json:"local_port"`
 	RemotePort int    `toml:"remote_port,omitempty" json:"remote_port,omitempty"`
 	RemoteSock string `toml:"remote_sock,omitempty" json:"remote_sock,omitempty"`
+	// RemoteHost is the address on a batch session's node that a port
+	// forward through jt's ssh to the node leads to: "" is the node's
+	// loopback (127.0.0.1), else the node's own address, where the
+	// program listens on that alone.
+	RemoteHost string `toml:"remote_host,omitempty" json:"-"`
 }
 
 // Remote is where f leads, as the user wrote it: a port or a socket path.
