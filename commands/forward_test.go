@@ -249,10 +249,36 @@ func TestPorts(t *testing.T) {
 	if _, err := e.d.Engine.Ports(context.Background(), "gpu1", "default"); err == nil {
 		t.Errorf("an answer about another session was taken")
 	}
-	record(t, e, state.Session{Host: "gpu1", Name: "b", Job: &state.Job{Scheduler: "slurm", ID: "12", Node: "n1"}})
+
+	// A batch session's: on its node, through the node hop, about the
+	// job's run directory.
+	record(t, e, state.Session{Host: "gpu1", Name: "b", Mode: "socket", LocalPort: 1,
+		Job: &state.Job{Scheduler: "slurm", ID: "12", Node: "n1", Nonce: "00aa", Hop: "/tmp/jt/nd-x"}})
 	e.ssh.Reset()
-	if _, err := e.d.Engine.Ports(context.Background(), "gpu1", "b"); err == nil || !strings.Contains(err.Error(), "job 12 on n1") {
-		t.Errorf("batch session: %v", err)
+	var script string
+	e.ssh.script = func(s string) (sshexec.Result, error) {
+		script = s
+		return sshexec.Result{Stdout: []byte("@@JT-SESSION@@\nname=b\nstate=running\n@@JT-END@@\n" +
+			"@@JT-SESSION@@\npid=77\ncmd=tensorboard\nport=6006\naddr=127.0.0.1\n@@JT-END@@\n@@JT-DONE@@\n")}, nil
 	}
-	noSSH(t, e, "ports of a batch session")
+	ls, err = e.d.Engine.Ports(context.Background(), "gpu1", "b")
+	if err != nil || len(ls) != 1 || ls[0].Port != 6006 || ls[0].Command != "tensorboard" {
+		t.Fatalf("ports of a batch session: %+v, %v", ls, err)
+	}
+	if !strings.Contains(script, `sess="$base/"'slurm'/"$name"/'00aa'`) {
+		t.Errorf("ports.sh not rendered for the job's run directory: %.600q", script)
+	}
+	calls := e.ssh.Calls()
+	if last := calls[len(calls)-1]; last.Kind != "script" || !slices.Contains(last.Args, "HostName=n1") || !slices.Contains(last.Args, "StrictHostKeyChecking=yes") {
+		t.Errorf("the listing did not run on the node through the hop: %s %q", last.Kind, last.Args)
+	}
+	// One recorded without its job's nonce (an older jt) cannot say which
+	// job directory is its: refused, nothing run.
+	record(t, e, state.Session{Host: "gpu1", Name: "c", Mode: "socket", LocalPort: 1,
+		Job: &state.Job{Scheduler: "slurm", ID: "13", Node: "n1", Hop: "/tmp/jt/nd-y"}})
+	e.ssh.Reset()
+	if _, err := e.d.Engine.Ports(context.Background(), "gpu1", "c"); err == nil || !strings.Contains(err.Error(), "nonce") {
+		t.Errorf("batch session without a nonce: %v", err)
+	}
+	noSSH(t, e, "ports of a batch session without a nonce")
 }

@@ -307,6 +307,13 @@ func TestE2ESlurmForward(t *testing.T) {
 	}) || got != sockProof {
 		t.Errorf("through the forward to %s on %s: %q; want %q", sock, slurmNode, got, sockProof)
 	}
+	// jt ls --ports reads the job's processes on the node, through the hop.
+	ports, _ := e.jt("ls", "--ports", "--name", name, hostA)
+	for _, want := range []string{strconv.Itoa(loopPort) + " ", strconv.Itoa(remotePort) + " ", sock} {
+		if !strings.Contains(ports, want) {
+			t.Errorf("jt ls --ports of the batch session does not list %q:\n%s", want, ports)
+		}
+	}
 	if fr := e.fwRow(hostA, name); len(fr.Forwards) != 3 {
 		t.Errorf("jt ls forwards: %+v, want 3", fr.Forwards)
 	} else {

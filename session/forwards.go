@@ -401,15 +401,34 @@ func (e *Engine) Ports(ctx context.Context, host, name string) ([]Listener, erro
 	if err != nil {
 		return nil, err
 	}
+	call := remoteCall{host: host, kind: templates.KindPorts, what: "list the ports of " + name + " on " + host, timeout: 30 * time.Second, listing: true}
+	in := templates.Ports{Name: name}
 	if ok && s.Batch() {
-		return nil, fmt.Errorf("jt ls --ports lists a session on the host itself; session %s on %s runs in %s job %s on %s", name, host, title(s), s.Job.ID, s.Job.Node)
+		in = templates.Ports{Name: name, Scheduler: s.Job.Scheduler, Nonce: s.Job.Nonce}
 	}
-	script, err := templates.Render(templates.Ports{Name: name})
+	script, err := templates.Render(in)
 	if err != nil {
 		return nil, err
 	}
-	reply, _, err := e.batch().remote(ctx, remoteCall{host: host, kind: templates.KindPorts, script: script,
-		what: "list the ports of " + name + " on " + host, timeout: 30 * time.Second, listing: true})
+	call.script = script
+	if ok && s.Batch() {
+		// On the job's node, through jt's ssh to it: the session's node
+		// hop, or one made for this listing and ended after it.
+		if e, _, err = e.ensureMaster(ctx, host); err != nil {
+			return nil, err
+		}
+		h := hopOf(s)
+		started, err := e.ensureHop(ctx, h)
+		if err != nil {
+			return nil, Hinted(fmt.Errorf("jt ls --ports reads session %s's processes on %s by ssh to it, and cannot: %v", name, s.Job.Node, err),
+				"jt doctor --scheduler "+s.Job.Scheduler+" "+host+" says what the site would need")
+		}
+		if started && !viaHop(s) {
+			defer e.SSH.ExitHop(context.Background(), h)
+		}
+		call.hop, call.what = &h, "list the ports of "+name+" on "+s.Job.Node
+	}
+	reply, _, err := e.batch().remote(ctx, call)
 	if err != nil {
 		return nil, err
 	}

@@ -28,6 +28,9 @@ type remoteCall struct {
 	// replace: a master whose link is dead (the script says nothing at
 	// all) is replaced and the script run once more.
 	replace bool
+	// hop: run on a batch job's node, through jt's ssh to it (host is
+	// then the login node, for messages); neither streamed nor replaced.
+	hop *sshexec.Hop
 }
 
 // answerWriter relays a long script's output as it comes and keeps the
@@ -87,6 +90,9 @@ func (c remoteCall) wrap(err error) error {
 // run runs the script, streaming or not (a streamed result's Stdout is
 // the stream's Answer).
 func (e *Engine) run(ctx context.Context, c remoteCall) (sshexec.Result, error) {
+	if c.hop != nil {
+		return e.SSH.RunHopScript(ctx, *c.hop, strings.NewReader(c.script))
+	}
 	if c.stream != nil {
 		err := e.SSH.StreamScript(ctx, c.host, strings.NewReader(c.script), c.stream)
 		return sshexec.Result{Stdout: c.stream.Answer()}, err

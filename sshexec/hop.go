@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -340,4 +341,23 @@ func (c *Client) RunHopTerminal(ctx context.Context, h Hop, remoteCmd string) er
 	a, err := c.HopTerminalArgs(h, remoteCmd)
 	_, err = c.runHop(ctx, a, err, Terminal)
 	return err
+}
+
+// HopScriptArgs runs one of jt's scripts (on stdin) on the hop's node,
+// on the hop's master.
+func (c *Client) HopScriptArgs(h Hop) ([]string, error) {
+	a, err := c.hopBase(h, "ControlMaster=no", "ClearAllForwardings=yes", "RemoteCommand=none")
+	if err != nil {
+		return nil, err
+	}
+	return append(a, "-T", "--", c.Dest(h.Login), RemoteShell), nil
+}
+
+// RunHopScript runs script on the hop's node.
+func (c *Client) RunHopScript(ctx context.Context, h Hop, script io.Reader) (Result, error) {
+	a, err := c.HopScriptArgs(h)
+	if err != nil {
+		return Result{}, err
+	}
+	return c.Runner.Run(ctx, Cmd{Args: a, Stdin: script, AnswerWithin: c.AnswerWithin, MaxStdout: MaxScriptOutput})
 }

@@ -166,8 +166,10 @@ type AttachJob struct{ Scheduler, Name, Nonce string }
 // Notebook is the input of notebook.sh: is Path a file under Dir?
 type Notebook struct{ Dir, Path string }
 
-// Ports is the input of ports.sh: what session Name's processes listen on.
-type Ports struct{ Name string }
+// Ports is the input of ports.sh: what session Name's processes listen on;
+// with Scheduler, those of the job the jt open with Nonce submitted (run
+// on its node).
+type Ports struct{ Name, Scheduler, Nonce string }
 
 // Script is a rendered script and the kind of answer it gives.
 type Script struct {
@@ -200,6 +202,9 @@ func Render(data any) (string, error) {
 		name = "notebook.sh.tmpl"
 	case Ports:
 		name = "ports.sh.tmpl"
+		if d.Scheduler != "" && (!schedulerRE.MatchString(d.Scheduler) || !nonceRE.MatchString(d.Nonce) || d.Nonce == "") {
+			return "", fmt.Errorf("scheduler %q or nonce %q is not one jt records", d.Scheduler, d.Nonce)
+		}
 	case HostKeys:
 		name = "hostkeys.sh.tmpl"
 	default:
