@@ -417,15 +417,12 @@ func (e *Engine) Ports(ctx context.Context, host, name string) ([]Listener, erro
 		if e, _, err = e.ensureMaster(ctx, host); err != nil {
 			return nil, err
 		}
-		h := hopOf(s)
-		started, err := e.ensureHop(ctx, h)
+		h, done, err := e.nodeHop(ctx, s)
 		if err != nil {
 			return nil, Hinted(fmt.Errorf("jt ls --ports reads session %s's processes on %s by ssh to it, and cannot: %v", name, s.Job.Node, err),
 				"jt doctor --scheduler "+s.Job.Scheduler+" "+host+" says what the site would need")
 		}
-		if started && !viaHop(s) {
-			defer e.SSH.ExitHop(context.Background(), h)
-		}
+		defer done()
 		call.hop, call.what = &h, "list the ports of "+name+" on "+s.Job.Node
 	}
 	reply, _, err := e.batch().remote(ctx, call)

@@ -68,6 +68,18 @@ func (e *Engine) ensureHop(ctx context.Context, h sshexec.Hop) (bool, error) {
 	return true, nil
 }
 
+// nodeHop readies jt's ssh to s's node for one command (jt attach, jt ls
+// --ports): the session's hop, or one made for the command alone (a
+// token-only session whose node takes ssh now), which done ends.
+func (e *Engine) nodeHop(ctx context.Context, s state.Session) (h sshexec.Hop, done func(), err error) {
+	h = hopOf(s)
+	started, err := e.ensureHop(ctx, h)
+	if err != nil || !started || viaHop(s) {
+		return h, func() {}, err
+	}
+	return h, func() { e.SSH.ExitHop(context.Background(), h) }, nil
+}
+
 // nodeHostKeys asks the login node which host keys it knows for the node.
 func (e *Engine) nodeHostKeys(ctx context.Context, h sshexec.Hop) ([]sshexec.HostKey, error) {
 	script, err := templates.Render(templates.HostKeys{Node: h.Node})

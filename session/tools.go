@@ -169,7 +169,7 @@ func (e *Engine) attachJob(ctx context.Context, s state.Session) error {
 	b := reply.Blocks[0]
 	if b.Values["job"] != "running" {
 		return Hinted(fmt.Errorf("the Jupyter of session %s (job %s on %s) is not running", s.Name, s.Job.ID, s.Host),
-			"see jt ls "+s.Host+"; start it again with: jt open --name "+s.Name+" "+s.Host)
+			"see jt ls "+s.Host+"; start it again with: jt open --scheduler "+s.Job.Scheduler+" --name "+s.Name+" "+s.Host)
 	}
 	console, err := templates.ConsoleOf(b, s.Name)
 	if err != nil {
@@ -178,16 +178,12 @@ func (e *Engine) attachJob(ctx context.Context, s state.Session) error {
 	if console.Mux != "screen" || console.ID == "" {
 		return Hinted(fmt.Errorf("session %s runs in job %s on %s with no console (screen is not installed there, or it was opened with --console none): there is nothing to attach to", s.Name, s.Job.ID, s.Job.Node), logs)
 	}
-	h := hopOf(s)
-	started, err := e.ensureHop(ctx, h)
+	h, done, err := e.nodeHop(ctx, s)
 	if err != nil {
 		return Hinted(fmt.Errorf("jt attach opens the console of session %s on %s by ssh to %s, and cannot: %v", s.Name, s.Host, s.Job.Node, err),
 			logs+"; jt doctor --scheduler "+s.Job.Scheduler+" "+s.Host+" says what the site would need")
 	}
-	if started && !viaHop(s) {
-		// Made for this attach only: the session's tunnel is elsewhere.
-		defer e.SSH.ExitHop(context.Background(), h)
-	}
+	defer done()
 	remote, err := templates.ConsoleCommand(console)
 	if err != nil {
 		return fmt.Errorf("attach to session %s on %s: %w", s.Name, s.Job.Node, err)
