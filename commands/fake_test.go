@@ -3,6 +3,8 @@ package commands
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"io"
 	"net"
@@ -37,10 +39,12 @@ type fakeSSH struct {
 	t       *testing.T
 	jupyter string // host:port the forwards lead to
 
-	mu       sync.Mutex
-	calls    []call
-	master   bool
-	forwards map[int]net.Listener
+	mu     sync.Mutex
+	calls  []call
+	master bool
+	// hopMaster: a node hop's master (its calls set HostName=NODE) runs.
+	hopMaster bool
+	forwards  map[int]net.Listener
 	// script answers a script run; nil answers with openAnswer.
 	script func(script string) (sshexec.Result, error)
 	// login answers a master's login; nil logs in.
@@ -103,9 +107,13 @@ func (f *fakeSSH) Run(ctx context.Context, c sshexec.Cmd) (sshexec.Result, error
 		stdin, _ = io.ReadAll(c.Stdin)
 	}
 	k := kindOf(c.Args)
+	hop := slices.ContainsFunc(c.Args, func(a string) bool { return strings.HasPrefix(a, "HostName=") })
 	f.mu.Lock()
 	f.calls = append(f.calls, call{Kind: k, Args: slices.Clone(c.Args), Stdin: string(stdin), Mode: c.Mode})
 	master := f.master
+	if hop {
+		master = f.hopMaster
+	}
 	f.mu.Unlock()
 
 	switch k {
@@ -126,7 +134,11 @@ func (f *fakeSSH) Run(ctx context.Context, c sshexec.Cmd) (sshexec.Result, error
 			}
 		}
 		f.mu.Lock()
-		f.master = true
+		if hop {
+			f.hopMaster = true
+		} else {
+			f.master = true
+		}
 		f.mu.Unlock()
 		return sshexec.Result{}, nil
 	case "version":
@@ -149,7 +161,11 @@ func (f *fakeSSH) Run(ctx context.Context, c sshexec.Cmd) (sshexec.Result, error
 		return sshexec.Result{}, nil
 	case "exit":
 		f.mu.Lock()
-		f.master = false
+		if hop {
+			f.hopMaster = false
+		} else {
+			f.master = false
+		}
 		f.mu.Unlock()
 		f.dropForwards()
 		return sshexec.Result{}, nil
@@ -376,4 +392,21 @@ func checkArgv(t *testing.T, calls []call, host string) {
 func pwnedBefore() bool {
 	_, err := os.Stat("/tmp/pwned")
 	return err == nil
+}
+
+// hostKeyScript is in the text of hostkeys.sh, the script that asks the
+// login node for a node's host keys.
+const hostKeyScript = "the host keys this login node"
+
+// hostKeysAnswer is hostkeys.sh's answer for node: one ed25519 key (a blob
+// of the right shape), or none.
+func hostKeysAnswer(node string, withKey bool) string {
+	if !withKey {
+		return "@@JT-SESSION@@\nnode=" + node + "\n@@JT-END@@\n"
+	}
+	blob := binary.BigEndian.AppendUint32(nil, uint32(len("ssh-ed25519")))
+	blob = append(blob, "ssh-ed25519"...)
+	blob = binary.BigEndian.AppendUint32(blob, 32)
+	blob = append(blob, bytes.Repeat([]byte{7}, 32)...)
+	return "@@JT-SESSION@@\nnode=" + node + "\nkey0=ssh-ed25519 " + base64.StdEncoding.EncodeToString(blob) + "\n@@JT-END@@\n"
 }

@@ -257,6 +257,9 @@ func TestPorts(t *testing.T) {
 	e.ssh.Reset()
 	var script string
 	e.ssh.script = func(s string) (sshexec.Result, error) {
+		if strings.Contains(s, hostKeyScript) {
+			return sshexec.Result{Stdout: []byte(hostKeysAnswer("n1", true))}, nil
+		}
 		script = s
 		return sshexec.Result{Stdout: []byte("@@JT-SESSION@@\nname=b\nstate=running\n@@JT-END@@\n" +
 			"@@JT-SESSION@@\npid=77\ncmd=tensorboard\nport=6006\naddr=127.0.0.1\n@@JT-END@@\n@@JT-DONE@@\n")}, nil

@@ -63,8 +63,8 @@ func TestSlurmPrivateSocket(t *testing.T) {
 				t.Errorf("the second script gives no word socket")
 			}
 			return sshexec.Result{Stdout: []byte(slurmOnSocket)}, nil
-		case strings.Contains(script, "the host keys this login node"):
-			return sshexec.Result{Stdout: []byte("@@JT-SESSION@@\nnode=node7\n@@JT-END@@\n")}, nil
+		case strings.Contains(script, hostKeyScript):
+			return sshexec.Result{Stdout: []byte(hostKeysAnswer("node7", true))}, nil
 		case strings.Contains(script, "# jt close --kill of a Slurm session"):
 			return sshexec.Result{Stdout: []byte("@@JT-SESSION@@\nname=default\njobs=42\nstate=cancelled\n@@JT-END@@\n")}, nil
 		}
@@ -110,5 +110,60 @@ func TestSlurmPrivateSocket(t *testing.T) {
 	}
 	if !ended {
 		t.Errorf("close did not end the node master: %v", e.ssh.Kinds())
+	}
+}
+
+// The login node vouches for no key of the node: jt does not try the node
+// (no ssh to it at all), falls back to TCP and says how the user can vouch
+// for the key; with private, it refuses and cancels the job it submitted.
+func TestSlurmPrivateNoHostKey(t *testing.T) {
+	for _, private := range []bool{false, true} {
+		e := newTestEnv(t)
+		var cancelled bool
+		e.ssh.script = func(script string) (sshexec.Result, error) {
+			switch {
+			case strings.Contains(script, "# jt close --kill of a Slurm session"):
+				cancelled = !strings.Contains(script, "\nnonce=''\n") // its own job only, by its nonce
+				return sshexec.Result{Stdout: []byte("@@JT-SESSION@@\nname=default\njobs=42\nstate=cancelled\n@@JT-END@@\n")}, nil
+			case strings.Contains(script, "# jt open --slurm, on the login node"):
+				if strings.Contains(script, "\ngive=''\n") {
+					return sshexec.Result{Stdout: []byte(slurmWaiting)}, nil
+				}
+				if !strings.Contains(script, "\ngive='tcp'\n") {
+					t.Errorf("private %v: the second script gives no word tcp", private)
+				}
+				return sshexec.Result{Stdout: []byte(slurmAnswer)}, nil
+			case strings.Contains(script, hostKeyScript):
+				return sshexec.Result{Stdout: []byte(hostKeysAnswer("node7", false))}, nil
+			}
+			t.Errorf("unexpected script:\n%.300s", script)
+			return sshexec.Result{}, nil
+		}
+		o := openOptions{Host: "login1", Name: "default", Flavour: "notebook", Mux: "auto", Timeout: time.Minute, NoBrowser: true,
+			Slurm: slurmOptions{Enabled: true}}
+		req := o.request()
+		req.Batch.Private = private
+		op, err := e.d.Engine.Open(context.Background(), req)
+		for _, c := range e.ssh.Calls() {
+			if slices.Contains(c.Args, "HostName=node7") && c.Kind != "check" && c.Kind != "exit" {
+				t.Errorf("private %v: ssh to the node with no key vouched for: %s %q", private, c.Kind, c.Args)
+			}
+		}
+		vouch := "run ssh node7 once on login1 and check the key it shows"
+		if private {
+			if err == nil || !strings.Contains(err.Error(), "private") || !strings.Contains(err.Error(), vouch) {
+				t.Errorf("private open: %v, want a refusal that says how to vouch for the key", err)
+			}
+			if !cancelled {
+				t.Errorf("the refused private open did not cancel its own job: %q\n%s", e.ssh.Kinds(), e.stderr)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("open: %v\n%s", err, e.stderr)
+		}
+		if op.Session.Exposure != "token-only" || !strings.Contains(e.stderr.String(), vouch) || !strings.Contains(e.stderr.String(), "exposure token-only") {
+			t.Errorf("fallback: exposure %q; stderr:\n%s", op.Session.Exposure, e.stderr)
+		}
 	}
 }

@@ -392,6 +392,9 @@ func TestAttachBatch(t *testing.T) {
 				Job: &state.Job{Scheduler: "slurm", ID: "12", Node: "n1", Nonce: "00aa", Hop: "/tmp/jt/nd-x"}})
 			var script string
 			e.ssh.script = func(s string) (sshexec.Result, error) {
+				if strings.Contains(s, hostKeyScript) {
+					return sshexec.Result{Stdout: []byte(hostKeysAnswer("n1", true))}, nil
+				}
 				script = s
 				return sshexec.Result{Stdout: []byte("@@JT-HELLO@@\n@@JT-SESSION@@\n" + tc.answer + "@@JT-END@@\n")}, nil
 			}

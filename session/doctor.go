@@ -207,7 +207,7 @@ func (d *doctor) remote(ctx context.Context, r OpenRequest) {
 func (d *doctor) nodeSSH(r OpenRequest) {
 	msg := "a job's server is private (a unix socket on the node, exposure private) when jt can ssh to the job's node through " + r.Host +
 		" (riding this login, asking nothing): users may ssh to the nodes where their jobs run (pam_slurm_adopt or the like), the nodes' sshd takes your key from the shared home, and " +
-		r.Host + " knows the nodes' host keys (/etc/ssh/ssh_known_hosts); jt tries it at each jt open"
+		r.Host + " knows the nodes' host keys (/etc/ssh/ssh_known_hosts, or your ~/.ssh/known_hosts there); jt tries it at each jt open"
 	if r.Batch.Private {
 		d.add("node-ssh", "ok", msg+"; private = true: where it fails, jt open fails", "", nil)
 		return

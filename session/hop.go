@@ -54,7 +54,7 @@ func (e *Engine) ensureHop(ctx context.Context, h sshexec.Hop) (bool, error) {
 		}
 	}
 	if trusted == 0 {
-		return false, fmt.Errorf("%s knows no host key of %s (in /etc/ssh/ssh_known_hosts or ~/.ssh/known_hosts), and jt trusts no other", h.Login, h.Node)
+		return false, fmt.Errorf("%s knows no host key of %s (in /etc/ssh/ssh_known_hosts or ~/.ssh/known_hosts), and jt trusts no other: to vouch for it yourself, run ssh %s once on %s and check the key it shows", h.Login, h.Node, h.Node, h.Login)
 	}
 	if err := e.SSH.WriteKnownHosts(h, keys); err != nil {
 		return false, fmt.Errorf("write jt's known_hosts for %s: %w", h.Node, err)
