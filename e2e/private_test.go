@@ -165,7 +165,8 @@ func TestE2ESlurmPrivate(t *testing.T) {
 	// private directory; detached, the server runs on.
 	hops = accepted(t, nodeSSHDLog, userA)
 	exit, pane := attachInTerminal(t, e, "C-a", "--name", name, hostA)
-	if exit != "EXIT=0" || !strings.Contains(pane, filepath.Base(dir)) {
+	// The window is 80 columns until attached: a long line may be wrapped.
+	if exit != "EXIT=0" || !strings.Contains(strings.ReplaceAll(pane, "\n", ""), filepath.Base(dir)) {
 		t.Errorf("jt attach: %s, want EXIT=0 and Jupyter's console naming %s; pane:\n%s", exit, filepath.Base(dir), pane)
 	}
 	if n := accepted(t, nodeSSHDLog, userA) - hops; n != 0 {
@@ -256,6 +257,21 @@ func TestE2ESlurmPrivateFallback(t *testing.T) {
 	if jobs := squeueJobs(t, userA, name); len(jobs) != 1 || !strings.HasSuffix(jobs[0], " RUNNING") {
 		t.Errorf("the other session's job: %v, want it running still", jobs)
 	}
+
+	// The node takes ssh again: jt attach and jt ls --ports reach the
+	// token-only session's node through an ssh master made for each, which
+	// goes with it.
+	nodeSSHD(t, "start")
+	if exit, pane := attachInTerminal(t, e, "C-a", "--name", name, hostA); exit != "EXIT=0" || !strings.Contains(pane, "Jupyter") {
+		t.Errorf("jt attach to the token-only session: %s; pane:\n%s", exit, pane)
+	}
+	ports, _ := e.jt("ls", "--ports", "--name", name, hostA)
+	if !strings.Contains(ports, strconv.Itoa(r.RemotePort)+" ") {
+		t.Errorf("jt ls --ports of the token-only session does not list Jupyter's port %d:\n%s", r.RemotePort, ports)
+	}
+	if !pollUntil(10*time.Second, func() bool { return len(hopMasters(e)) == 0 }) {
+		t.Errorf("node masters left after attach and ls --ports: %v", hopMasters(e))
+	}
 }
 
 // The same for Grid Engine, behind the same scheduler interface: the job
@@ -293,7 +309,7 @@ func TestE2ESGEPrivate(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "PermissionError") {
 		t.Errorf("%s connecting to %s: %v: %s; want EACCES", userOther, s.RemoteSock, err, out)
 	}
-	if exit, pane := attachInTerminal(t, e, "C-a", "--name", name, hostA); exit != "EXIT=0" || !strings.Contains(pane, filepath.Base(filepath.Dir(s.RemoteSock))) {
+	if exit, pane := attachInTerminal(t, e, "C-a", "--name", name, hostA); exit != "EXIT=0" || !strings.Contains(strings.ReplaceAll(pane, "\n", ""), filepath.Base(filepath.Dir(s.RemoteSock))) {
 		t.Errorf("jt attach: %s, want EXIT=0 and Jupyter's console naming its socket's directory; pane:\n%s", exit, pane)
 	}
 	if _, stderr := e.jt("close", "--kill", "--name", name, hostA); !strings.Contains(stderr, r.Job.ID) {
