@@ -35,14 +35,17 @@ import (
 // jtTimeout bounds one run of the jt binary.
 const jtTimeout = 120 * time.Second
 
-// Remote users and the ssh aliases that log in as them.
-const (
-	userA    = "jtu1"
-	userB    = "jtu2"
-	userCsh  = "jtcsh"
-	userFish = "jtfish"
-	userZsh  = "jtzsh"
+// Remote users and the ssh aliases that log in as them. Each worker of a
+// parallel run (JT_E2E_SLOT, see shard.go) has users of its own.
+var (
+	userA    = slotUser("jtu1")
+	userB    = slotUser("jtu2")
+	userCsh  = slotUser("jtcsh")
+	userFish = slotUser("jtfish")
+	userZsh  = slotUser("jtzsh")
+)
 
+const (
 	hostA    = "hosta"
 	hostB    = "hostb"
 	hostCsh  = "hostcsh"
@@ -52,17 +55,15 @@ const (
 
 // A second unix user on the same host, who never owns a session: the
 // other users of a shared login node (security_test.go).
-const (
-	userOther = "jtother"
-	hostOther = "hostother"
-)
+var userOther = slotUser("jtother")
+
+const hostOther = "hostother"
 
 // A user whose login shell lies (hostile_test.go): it runs the real
 // /bin/sh, and pipes what it prints through $HOME/filter when there is one.
-const (
-	userHostile = "jthostile"
-	hostHostile = "hosthostile"
-)
+var userHostile = slotUser("jthostile")
+
+const hostHostile = "hosthostile"
 
 // hostileShell is that login shell.
 const hostileShell = `#!/bin/sh
@@ -116,6 +117,7 @@ func required() bool { return os.Getenv("JT_E2E") == "require" }
 // the box on first use.
 func needE2E(t *testing.T) {
 	t.Helper()
+	claim(t)
 	e2e.once.Do(setupE2E)
 	if e2e.setupErr != nil {
 		t.Fatalf("e2e setup: %v", e2e.setupErr)
@@ -173,17 +175,8 @@ func setupE2E() {
 		return
 	}
 	e2e.dir = dir
-	e2e.jt = filepath.Join(dir, "jt")
-	args := []string{"build", "-o", e2e.jt}
-	if os.Getenv("JT_E2E_RACE") != "" {
-		// The races a user's laptop meets, found by the race detector.
-		args = append(args, "-race")
-	}
-	// The module path, not a directory: the build does not depend on where
-	// go test runs this package.
-	build := exec.Command("go", append(args, "github.com/jt-sh/jt")...)
-	if out, err := build.CombinedOutput(); err != nil {
-		e2e.setupErr = fmt.Errorf("go build: %v\n%s", err, out)
+	if e2e.jt, err = buildJT(dir); err != nil {
+		e2e.setupErr = err
 		return
 	}
 
@@ -239,15 +232,43 @@ func setupE2E() {
 const e2eLockPath = "/tmp/jt-e2e.lock"
 
 func lockE2E() error {
-	l := flock.New(e2eLockPath)
+	path := slotLockPath()
+	l := flock.New(path)
 	ok, err := l.TryLock()
 	if err == nil && !ok {
-		fmt.Fprintf(os.Stderr, "e2e: another end-to-end run holds %s; waiting for it\n", e2eLockPath)
+		fmt.Fprintf(os.Stderr, "e2e: another end-to-end run holds %s; waiting for it\n", path)
 		err = l.Lock()
 	}
 	if err != nil {
-		return fmt.Errorf("e2e lock %s: %w", e2eLockPath, err)
+		return fmt.Errorf("e2e lock %s: %w", path, err)
 	}
 	e2e.lock = l
 	return nil
+}
+
+// buildJT builds the jt binary into dir, or takes the one a parallel run
+// built for all its workers (JT_E2E_BIN).
+func buildJT(dir string) (string, error) {
+	if bin := os.Getenv("JT_E2E_BIN"); bin != "" {
+		if !filepath.IsAbs(bin) {
+			return "", fmt.Errorf("JT_E2E_BIN=%q is not an absolute path", bin)
+		}
+		if _, err := os.Stat(bin); err != nil {
+			return "", fmt.Errorf("JT_E2E_BIN: %w", err)
+		}
+		return bin, nil
+	}
+	jt := filepath.Join(dir, "jt")
+	args := []string{"build", "-o", jt}
+	if os.Getenv("JT_E2E_RACE") != "" {
+		// The races a user's laptop meets, found by the race detector.
+		args = append(args, "-race")
+	}
+	// The module path, not a directory: the build does not depend on where
+	// go test runs this package.
+	build := exec.Command("go", append(args, "github.com/jt-sh/jt")...)
+	if out, err := build.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	return jt, nil
 }

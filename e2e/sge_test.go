@@ -53,6 +53,7 @@ func sgeUp() string {
 func needSGE(t *testing.T) {
 	t.Helper()
 	needE2E(t)
+	groupLock(t, "sge")
 	if sgeUp() != "" && os.Geteuid() == 0 {
 		sgeStart.Do(func() {
 			if out, err := exec.Command("../scripts/sge-cluster", "start").CombinedOutput(); err != nil {

@@ -29,6 +29,8 @@ const (
 func needSlurm(t *testing.T) {
 	t.Helper()
 	needE2E(t)
+	// One test at a time on the cluster: some fill its node or stop its sshd.
+	groupLock(t, "slurm")
 	for _, bin := range []string{"sbatch", "squeue", "scancel", "sinfo", "scontrol"} {
 		if _, err := exec.LookPath(bin); err != nil {
 			missingReq(t, bin+" not found (run scripts/slurm-cluster start as root)")

@@ -53,6 +53,8 @@ func trixieAliases() []string {
 func needTrixie(t *testing.T) {
 	t.Helper()
 	needE2E(t)
+	// Its users are the same for every worker of a parallel run.
+	groupLock(t, "trixie")
 	trixie.once.Do(setupTrixie)
 	if trixie.err != nil {
 		t.Fatalf("trixie host setup: %v", trixie.err)
@@ -60,6 +62,32 @@ func needTrixie(t *testing.T) {
 	if trixie.missing != "" {
 		missingReq(t, trixie.missing)
 	}
+	if err := ownTrixieUsers(); err != nil {
+		t.Fatalf("trixie host users: %v", err)
+	}
+}
+
+// trixieOwnerPath names the worker slot whose box key the trixie users
+// authorize now.
+const trixieOwnerPath = "/tmp/jt-e2e-group-trixie.owner"
+
+// ownTrixieUsers resets the trixie users for this worker when another
+// worker's tests used them last (with the group lock held): no process of
+// its left, this box's key authorized.
+func ownTrixieUsers() error {
+	if b, err := os.ReadFile(trixieOwnerPath); err == nil && string(b) == e2e.dir {
+		return nil
+	}
+	pub, err := os.ReadFile(e2e.box.KeyPath + ".pub")
+	if err != nil {
+		return err
+	}
+	for _, u := range []string{userTrixie, userTrixieOther} {
+		if err := resetTrixieUser(u, pub); err != nil {
+			return fmt.Errorf("user %s: %w", u, err)
+		}
+	}
+	return os.WriteFile(trixieOwnerPath, []byte(e2e.dir), 0o600)
 }
 
 func setupTrixie() {
@@ -67,17 +95,6 @@ func setupTrixie() {
 	if err != nil || !sshBanner(trixieAddr+":22") {
 		trixie.missing = "no trixie test host at " + trixieAddr + " (as root: scripts/trixie-host start)"
 		return
-	}
-	pub, err := os.ReadFile(e2e.box.KeyPath + ".pub")
-	if err != nil {
-		trixie.err = err
-		return
-	}
-	for _, u := range []string{userTrixie, userTrixieOther} {
-		if err := resetTrixieUser(u, pub); err != nil {
-			trixie.err = fmt.Errorf("user %s: %w", u, err)
-			return
-		}
 	}
 	f := strings.Fields(string(hostKey))
 	if len(f) < 2 {
@@ -120,6 +137,14 @@ func stopTrixieUsers() {
 	if !trixie.ready {
 		return
 	}
+	withGroup("trixie", stopTrixieUsersLocked)
+}
+
+func stopTrixieUsersLocked() {
+	if b, err := os.ReadFile(trixieOwnerPath); err != nil || string(b) != e2e.dir {
+		return // another worker's tests use them now
+	}
+	os.Remove(trixieOwnerPath)
 	for _, u := range []string{userTrixie, userTrixieOther} {
 		if uid, _, _, err := trixiePasswd(u); err == nil {
 			if err := killUID(uid); err != nil {
