@@ -16,7 +16,7 @@ type Console struct {
 
 // screenDirRE is the plain absolute path a SCREENDIR may be here: it ends
 // up inside a command line the login shell reads (see ConsoleCommand).
-var screenDirRE = regexp.MustCompile(`^/[A-Za-z0-9._/@+-]{0,1000}$`)
+var screenDirRE = bounded(`^/[A-Za-z0-9._/@+-]*$`, 1001)
 
 // ParseAttach reads attach.sh's answer for session name. The answer is
 // untrusted: the ids must be the ones jt gives session name, the screen

@@ -69,12 +69,12 @@ type grammar struct {
 }
 
 var (
-	hostNameRE  = regexp.MustCompile(`^[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*$`)
-	nodeListRE  = regexp.MustCompile(`^[A-Za-z0-9_.,()\[\]-]{0,1000}$`)
+	labelRE     = regexp.MustCompile(`^[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?$`) // and at most 63 long
+	nodeListRE  = bounded(`^[A-Za-z0-9_.,()\[\]-]*$`, 1000)
 	jobStateRE  = regexp.MustCompile(`^[A-Za-z0-9_ ]{0,64}$`)
 	sockPathRE  = regexp.MustCompile(`^/[A-Za-z0-9._+/-]*$`)
 	baseURLRE   = regexp.MustCompile(`^/([A-Za-z0-9._~+-]+/)*$`)
-	tokenRE     = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)
+	tokenRE     = bounded(`^[A-Za-z0-9_-]+$`, 256)
 	runtimeRE   = regexp.MustCompile(`^(nb|jp)server-[0-9]{1,10}\.json$`)
 	bootRE      = regexp.MustCompile(`^[A-Za-z0-9-]{1,64}$`)
 	jobRE       = regexp.MustCompile(`^[0-9]{1,12}(_[0-9]{1,12})?$`)
@@ -91,7 +91,19 @@ var (
 // maxPID is Linux's PID_MAX_LIMIT; other systems stay below it.
 const maxPID = 1 << 22
 
-func match(re *regexp.Regexp, why string) func(string) string {
+// A boundedRE is a regexp with a length bound: a bound written as a
+// counted repetition ({0,1000}) costs milliseconds to compile, at every
+// start of jt.
+type boundedRE struct {
+	re  *regexp.Regexp
+	max int
+}
+
+func bounded(expr string, max int) boundedRE { return boundedRE{regexp.MustCompile(expr), max} }
+
+func (b boundedRE) MatchString(s string) bool { return len(s) <= b.max && b.re.MatchString(s) }
+
+func match(re interface{ MatchString(string) bool }, why string) func(string) string {
 	return func(s string) string {
 		if re.MatchString(s) {
 			return ""
@@ -146,8 +158,13 @@ func checkName(s string) string {
 }
 
 func checkHostName(s string) string {
-	if s == "" || len(s) > 253 || !hostNameRE.MatchString(s) {
+	if s == "" || len(s) > 253 {
 		return "not a host name"
+	}
+	for _, label := range strings.Split(s, ".") {
+		if len(label) > 63 || !labelRE.MatchString(label) {
+			return "not a host name"
+		}
 	}
 	return ""
 }

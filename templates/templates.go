@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"regexp"
 	"strings"
+	"sync"
 	"text/template"
 	"unicode"
 )
@@ -23,39 +24,70 @@ var files embed.FS
 // base is what every remote script builds on: the templates "common"
 // (common.sh.tmpl), "env" (env.sh.tmpl), "listen" and "listen_login"
 // (batch.sh.tmpl, for batch schedulers' scripts), and the funcs q and dq.
-var base = template.Must(template.New("").Funcs(template.FuncMap{"q": quoteAny, "dq": dquote}).ParseFS(files, "common.sh.tmpl", "env.sh.tmpl", "batch.sh.tmpl"))
+// Parsed on first use, as every set of scripts is: a command that runs no
+// script (jt --help, jt url) pays nothing for them.
+var base = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("").Funcs(template.FuncMap{"q": quoteAny, "dq": dquote}).ParseFS(files, "common.sh.tmpl", "env.sh.tmpl", "batch.sh.tmpl"))
+})
 
 // scripts are jt's own scripts, named by file: open.sh.tmpl, close.sh.tmpl…
 // (common.sh.tmpl and env.sh.tmpl parsed again, the same).
-var scripts = &Scripts{template.Must(template.Must(base.Clone()).ParseFS(files, "*.sh.tmpl"))}
+var scripts = &Scripts{sync.OnceValues(func() (*template.Template, error) {
+	t, err := base().Clone()
+	if err != nil {
+		return nil, err
+	}
+	return t.ParseFS(files, "*.sh.tmpl")
+})}
 
 // Scripts is a set of remote scripts built on the shared ones: each may
 // use {{template "common" .}}, {{template "env" .}}, q and dq.
-type Scripts struct{ t *template.Template }
+type Scripts struct {
+	parse func() (*template.Template, error)
+}
 
 // Extend makes a set of scripts: the shared ones, and the files of fsys
 // that match patterns (a package's own *.sh.tmpl, from its embed.FS), each
 // named by its file name. Defining "common" or "env" again is an error.
 func Extend(fsys fs.FS, patterns ...string) (*Scripts, error) {
-	t, err := base.Clone()
+	t, err := extend(fsys, patterns...)
+	if err != nil {
+		return nil, err
+	}
+	return &Scripts{func() (*template.Template, error) { return t, nil }}, nil
+}
+
+// Lazy is Extend, parsed on the first Render (whose error it then is): for
+// a package's embedded scripts, which its tests parse.
+func Lazy(fsys fs.FS, patterns ...string) *Scripts {
+	return &Scripts{sync.OnceValues(func() (*template.Template, error) { return extend(fsys, patterns...) })}
+}
+
+func extend(fsys fs.FS, patterns ...string) (*template.Template, error) {
+	b := base()
+	t, err := b.Clone()
 	if err != nil {
 		return nil, err
 	}
 	if _, err := t.ParseFS(fsys, patterns...); err != nil {
 		return nil, err
 	}
-	for _, b := range base.Templates() {
-		if t.Lookup(b.Name()).Tree != b.Tree {
-			return nil, fmt.Errorf("the scripts redefine the shared template %q", b.Name())
+	for _, bt := range b.Templates() {
+		if t.Lookup(bt.Name()).Tree != bt.Tree {
+			return nil, fmt.Errorf("the scripts redefine the shared template %q", bt.Name())
 		}
 	}
-	return &Scripts{t}, nil
+	return t, nil
 }
 
 // Render executes the script called name (its file name) with data.
 func (s *Scripts) Render(name string, data any) (string, error) {
+	t, err := s.parse()
+	if err != nil {
+		return "", err
+	}
 	var b bytes.Buffer
-	if err := s.t.ExecuteTemplate(&b, name, data); err != nil {
+	if err := t.ExecuteTemplate(&b, name, data); err != nil {
 		return "", err
 	}
 	return b.String(), nil

@@ -52,7 +52,7 @@ type detailedInfo struct {
 var (
 	jobIDRE   = regexp.MustCompile(`^[0-9]{1,12}$`)
 	stateRE   = regexp.MustCompile(`^[A-Za-z]{1,8}$`)
-	hostRE    = regexp.MustCompile(`^[A-Za-z0-9_]([A-Za-z0-9_.-]{0,251}[A-Za-z0-9_])?$`)
+	hostRE    = regexp.MustCompile(`^[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?$`) // and at most 253 long
 	nonceRE   = regexp.MustCompile(`^[0-9a-f]{1,64}$`)
 	numberRE  = regexp.MustCompile(`^[0-9]{1,12}$`)
 	reasonMax = 200
@@ -158,7 +158,7 @@ func listed(l jobList) (scheduler.Job, bool) {
 		return scheduler.Job{}, false
 	}
 	j := scheduler.Job{ID: l.Number, Name: name, State: l.State, Phase: phase(l.State)}
-	if _, host, ok := strings.Cut(l.Queue, "@"); ok && hostRE.MatchString(host) {
+	if _, host, ok := strings.Cut(l.Queue, "@"); ok && len(host) <= 253 && hostRE.MatchString(host) {
 		j.Node = host
 	}
 	return j, true

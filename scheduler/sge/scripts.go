@@ -16,13 +16,7 @@ import (
 //go:embed *.sh.tmpl
 var files embed.FS
 
-var scripts = func() *templates.Scripts {
-	s, err := templates.Extend(files, "*.sh.tmpl")
-	if err != nil {
-		panic(err)
-	}
-	return s
-}()
+var scripts = templates.Lazy(files, "*.sh.tmpl")
 
 // The inputs of the scripts are every scheduler's (package scheduler).
 type (
