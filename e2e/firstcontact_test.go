@@ -7,8 +7,10 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 )
 
@@ -201,5 +203,62 @@ func TestE2EFirstOpenCloseRace(t *testing.T) {
 		if t.Failed() {
 			return
 		}
+	}
+}
+
+// jt close --kill --all over several hosts whose masters are gone logs in
+// to them side by side, asking nothing (BatchMode): one login per host,
+// every server stopped, no master left.
+func TestE2ECloseAllHostsParallel(t *testing.T) {
+	e := newEnv(t)
+	hosts := []string{hostA, hostB, hostZsh}
+	opened := map[string]openResult{}
+	for _, h := range hosts {
+		opened[h] = e.open(h, "cpar")
+	}
+	before := map[string]int{}
+	for _, h := range hosts {
+		pid := e.masterPID(h)
+		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+			t.Fatalf("kill -9 the master of %s (pid %d): %v", h, pid, err)
+		}
+		waitDead(t, pid)
+		n, err := e2e.box.AuthCount(e2e.box.Users[h])
+		if err != nil {
+			t.Fatal(err)
+		}
+		before[h] = n
+	}
+	logPath := e.sshLogger()
+	_, stderr := e.jt("close", "--kill", "--all")
+	for _, h := range hosts {
+		if !strings.Contains(stderr, h+" cpar: stopped jupyter (pid "+strconv.Itoa(opened[h].PID)+")") {
+			t.Errorf("jt close --kill --all did not stop %s's server:\n%s", h, stderr)
+		}
+		if remoteAlive(t, h, opened[h].PID) {
+			t.Errorf("jupyter %d on %s still runs after jt close --kill --all", opened[h].PID, h)
+		}
+		n, err := e2e.box.AuthCount(e2e.box.Users[h])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != before[h]+1 {
+			t.Errorf("%s: %d logins during jt close --kill --all, want 1", h, n-before[h])
+		}
+		if e.masterRunning(h) {
+			t.Errorf("the master of %s still runs after jt close --kill --all", h)
+		}
+	}
+	quiet := 0
+	for _, c := range sshCalls(t, logPath) {
+		if slices.Contains(c, "-fN") {
+			if !slices.Contains(c, "BatchMode=yes") {
+				t.Errorf("a master started by jt close --kill --all over %d hosts may ask (no BatchMode):\n%s", len(hosts), formatCalls([][]string{c}))
+			}
+			quiet++
+		}
+	}
+	if quiet != len(hosts) {
+		t.Errorf("jt close --kill --all started %d masters, want %d:\n%s", quiet, len(hosts), formatCalls(sshCalls(t, logPath)))
 	}
 }

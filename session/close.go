@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -56,11 +57,14 @@ func (e *Engine) Close(ctx context.Context, r CloseRequest) error {
 		}
 		byHost[s.Host] = append(byHost[s.Host], s)
 	}
+	if r.Kill && len(order) > 1 {
+		e.preLogin(ctx, byHost, order, r.Timeout)
+	}
 	var (
 		mu   sync.Mutex
 		errs []error
 		wg   sync.WaitGroup
-		slot = make(chan struct{}, 8)
+		slot = make(chan struct{}, parallelHosts)
 	)
 	for _, h := range order {
 		wg.Add(1)
@@ -85,6 +89,40 @@ func (e *Engine) Close(ctx context.Context, r CloseRequest) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// parallelHosts bounds the hosts a command works on at once.
+const parallelHosts = 16
+
+// preLogin starts the masters that closing the sessions of several hosts
+// will need, side by side and asking nothing: the logins that would ask
+// (a password, a 2FA code, a host key) fail at once and are made later,
+// one at a time, by ensureMaster. Sessions opened without a master need
+// none.
+func (e *Engine) preLogin(ctx context.Context, byHost map[string][]state.Session, hosts []string, timeout time.Duration) {
+	if e.SSH.NoMux {
+		return
+	}
+	var wg sync.WaitGroup
+	slot := make(chan struct{}, parallelHosts)
+	for _, h := range hosts {
+		if !slices.ContainsFunc(byHost[h], func(s state.Session) bool { return s.Transport != "direct" }) {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			slot <- struct{}{}
+			defer func() { <-slot }()
+			unlock, err := e.lockHost(ctx, h, timeout)
+			if err != nil {
+				return
+			}
+			defer unlock()
+			e.SSH.EnsureMasterQuiet(ctx, h)
+		}()
+	}
+	wg.Wait()
 }
 
 // closeTargets are the sessions r means, and the hosts with opens that
