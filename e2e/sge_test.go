@@ -52,6 +52,7 @@ func sgeUp() string {
 // (or fails under JT_E2E=require) without a working one.
 func needSGE(t *testing.T) {
 	t.Helper()
+	claimIn(t, "sge")
 	needE2E(t)
 	groupLock(t, "sge")
 	if sgeUp() != "" && os.Geteuid() == 0 {

@@ -67,6 +67,15 @@ func topName(t *testing.T) string {
 // first. Outside a parallel run every test is this process's.
 func claim(t *testing.T) {
 	t.Helper()
+	claimIn(t, "")
+}
+
+// claimIn is claim for a test of a shared resource group: the group's
+// tests go to the first worker that reaches one (its owner), so that the
+// others pass them by instead of waiting for the group's lock (groupLock,
+// which still keeps any two of them apart).
+func claimIn(t *testing.T, group string) {
+	t.Helper()
 	dir := os.Getenv("JT_E2E_CLAIMS")
 	if dir == "" {
 		return
@@ -75,14 +84,9 @@ func claim(t *testing.T) {
 	claims.mu.Lock()
 	mine, seen := claims.mine[top]
 	if !seen {
-		f, err := os.OpenFile(filepath.Join(dir, top), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
-		switch {
-		case err == nil:
-			fmt.Fprintf(f, "%d\n", slot)
-			f.Close()
-			mine = true
-		case errors.Is(err, os.ErrExist):
-		default:
+		var err error
+		mine, err = takeClaim(dir, top, group)
+		if err != nil {
 			claims.mu.Unlock()
 			t.Fatalf("claim %s: %v", top, err)
 		}
@@ -95,6 +99,44 @@ func claim(t *testing.T) {
 	if !mine {
 		t.Skip("run by another worker of this parallel run")
 	}
+}
+
+// takeClaim makes this worker top's: its claim file, and for a test of a
+// group, the group's owner file, are created by one worker only.
+func takeClaim(dir, top, group string) (bool, error) {
+	if group != "" {
+		owner := filepath.Join(dir, "group-"+group)
+		mine, err := create(owner)
+		if err != nil {
+			return false, err
+		}
+		if !mine {
+			b, err := os.ReadFile(owner)
+			if err != nil {
+				return false, err
+			}
+			if strings.TrimSpace(string(b)) != strconv.Itoa(slot) {
+				return false, nil // its owner will reach it
+			}
+		}
+	}
+	return create(filepath.Join(dir, top))
+}
+
+// create makes path holding this worker's slot, or reports that it exists.
+func create(path string) (bool, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	_, err = fmt.Fprintf(f, "%d\n", slot)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err == nil, err
 }
 
 var groups struct {

@@ -28,6 +28,7 @@ const (
 // needSlurm skips (or fails under JT_E2E=require) without a working cluster.
 func needSlurm(t *testing.T) {
 	t.Helper()
+	claimIn(t, "slurm")
 	needE2E(t)
 	// One test at a time on the cluster: some fill its node or stop its sshd.
 	groupLock(t, "slurm")

@@ -52,6 +52,7 @@ func trixieAliases() []string {
 // its users on first use.
 func needTrixie(t *testing.T) {
 	t.Helper()
+	claimIn(t, "trixie")
 	needE2E(t)
 	// Its users are the same for every worker of a parallel run.
 	groupLock(t, "trixie")
