@@ -114,6 +114,7 @@ func (o *opening) steps(ctx context.Context) (Opened, error) {
 		return op, err
 	}
 	e.progress("waiting for Jupyter to answer through the tunnel")
+	version := versionAlongside(ctx, op.Session)
 	err = e.probeFor(ctx, op.Session, 15*time.Second)
 	if err != nil && ctx.Err() == nil && op.Session.Mode == "socket" && op.Status == "started" && !r.TCP {
 		op, err = o.fallBackToTCP(ctx, op, err)
@@ -124,8 +125,39 @@ func (o *opening) steps(ctx context.Context) (Opened, error) {
 		}
 		return op, Hinted(err, "the server runs on "+r.Host+" (pid "+strconv.Itoa(op.Session.PID)+") but the tunnel does not reach it; see jt logs "+r.Host)
 	}
-	fillVersion(ctx, &op.Session)
+	op.Session.Version = version(ctx, op.Session)
 	return op, nil
+}
+
+// versionAlongside asks s's server for its version (GET /api: no token)
+// while the probe runs, so that the two cost one round trip, not two
+// (notebook 6's runtime file says no version). The returned func gives
+// the version once the probe is done: asked again when the early answer
+// was none, or when the tunnel moved (a fallback to TCP).
+func versionAlongside(ctx context.Context, s state.Session) func(context.Context, state.Session) string {
+	if s.Version != "" {
+		return func(_ context.Context, after state.Session) string {
+			if after.Version != "" {
+				return after.Version
+			}
+			return s.Version
+		}
+	}
+	early := make(chan string, 1)
+	go func() { early <- serverVersion(ctx, s) }()
+	return func(ctx context.Context, after state.Session) string {
+		v := <-early
+		if after.Version != "" {
+			return after.Version
+		}
+		if v == "" || after.LocalPort != s.LocalPort {
+			v = serverVersion(ctx, after)
+		}
+		if v == "" {
+			return ""
+		}
+		return "notebook " + v
+	}
 }
 
 // startAndForward finds or starts the server and adds its tunnel.
