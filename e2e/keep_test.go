@@ -101,7 +101,7 @@ func TestE2EKeepBackgroundExactlyOne(t *testing.T) {
 
 	// A keeper that respawned itself would show up within a few intervals.
 	time.Sleep(4 * time.Second)
-	if pids := jtProcesses(t); len(pids) != 1 || pids[0] != keeper {
+	if pids := e.jtProcesses(); len(pids) != 1 || pids[0] != keeper {
 		t.Fatalf("jt processes running: %v; want only the keeper %d", pids, keeper)
 	}
 
@@ -119,7 +119,7 @@ func TestE2EKeepBackgroundExactlyOne(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if pids := jtProcesses(t); len(pids) != 1 || pids[0] != keeper {
+	if pids := e.jtProcesses(); len(pids) != 1 || pids[0] != keeper {
 		t.Errorf("after the repair, jt processes running: %v; want only the keeper %d", pids, keeper)
 	}
 	data, err := os.ReadFile(logPath)

@@ -143,18 +143,22 @@ func forwardProcs(t *testing.T, localPort int) []int {
 	return pids
 }
 
-// jtProcesses lists the running processes of the jt binary under test,
-// leaving out zombies (a daemonised process killed where PID 1 does not
-// reap stays listed as one).
-func jtProcesses(t *testing.T) []int {
-	t.Helper()
+// jtProcesses lists the live jt processes of env e: those running the
+// test binary with e's state directory (other tests, in other workers of
+// a parallel run, run the same binary).
+func (e *env) jtProcesses() []int {
+	e.t.Helper()
 	ps, err := processes()
 	if err != nil {
-		t.Fatal(err)
+		e.t.Fatal(err)
 	}
 	var pids []int
 	for _, p := range ps {
-		if p.argv()[0] == e2e.jt && procLive(p.pid) {
+		if p.argv()[0] != e2e.jt || !procLive(p.pid) {
+			continue
+		}
+		environ, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", p.pid))
+		if err == nil && slices.Contains(strings.Split(string(environ), "\x00"), "XDG_STATE_HOME="+e.State) {
 			pids = append(pids, p.pid)
 		}
 	}
