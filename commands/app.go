@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"time"
 
 	"github.com/mitchellh/go-homedir"
@@ -134,6 +135,10 @@ func newDeps(c *cli.Context) (*Deps, error) {
 		// Windows' OpenSSH has no ControlMaster.
 		NoMux: c.Bool("no-master") || c.Bool("no-mux") || runtime.GOOS == "windows",
 	}
+	firstPort, err := firstLocalPort()
+	if err != nil {
+		return nil, err
+	}
 	d := &Deps{
 		Engine: &session.Engine{
 			SSH: client,
@@ -141,9 +146,10 @@ func newDeps(c *cli.Context) (*Deps, error) {
 				Path: filepath.Join(stateDir, "state.toml"),
 				Warn: func(msg string) { fmt.Fprintln(c.App.ErrWriter, "jt: warning: "+msg) },
 			},
-			Report:   reporter{w: c.App.ErrWriter, terminal: isTerminal(os.Stderr)},
-			LocalDir: controlDir,
-			Now:      time.Now,
+			Report:    reporter{w: c.App.ErrWriter, terminal: isTerminal(os.Stderr)},
+			LocalDir:  controlDir,
+			Now:       time.Now,
+			FirstPort: firstPort,
 		},
 		Stdout:   c.App.Writer,
 		Stderr:   c.App.ErrWriter,
@@ -280,4 +286,18 @@ func unknownCommand(cmds []*cli.Command, name string) error {
 		return &validate.UsageError{Msg: msg + "; did you mean " + best + "? (see jt --help)"}
 	}
 	return &validate.UsageError{Msg: msg + " (see jt --help)"}
+}
+
+// firstLocalPort is JT_FIRST_LOCAL_PORT: where jt starts looking for a
+// free local port for a new tunnel (0, unset: 8888).
+func firstLocalPort() (int, error) {
+	v := os.Getenv("JT_FIRST_LOCAL_PORT")
+	if v == "" {
+		return 0, nil
+	}
+	p, err := strconv.Atoi(v)
+	if err != nil || p < 1024 || p > 65535 {
+		return 0, validate.Usagef("JT_FIRST_LOCAL_PORT=%q: want a port from 1024 to 65535", v)
+	}
+	return p, nil
 }

@@ -60,7 +60,7 @@ func newEnv(t *testing.T) *env {
 		}
 	}
 	drop := map[string]bool{"BROWSER": true, "XDG_STATE_HOME": true, "XDG_RUNTIME_DIR": true,
-		"JT_SSH_CONFIG": true, "JT_SSH": true, "SSH_AUTH_SOCK": true, "DISPLAY": true, "WAYLAND_DISPLAY": true}
+		"JT_SSH_CONFIG": true, "JT_SSH": true, "JT_FIRST_LOCAL_PORT": true, "SSH_AUTH_SOCK": true, "DISPLAY": true, "WAYLAND_DISPLAY": true}
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
 		if !drop[k] {
@@ -68,6 +68,12 @@ func newEnv(t *testing.T) *env {
 		}
 	}
 	e.vars = append(e.vars, "XDG_STATE_HOME="+e.State, "XDG_RUNTIME_DIR="+e.Runtime, "JT_SSH_CONFIG="+e2e.box.ConfigPath)
+	if slot > 0 {
+		// Workers side by side share this machine's local ports: each
+		// starts its tunnels in a range of its own, so that a tunnel one
+		// test closes is not at once another's (a "port taken" there).
+		e.vars = append(e.vars, "JT_FIRST_LOCAL_PORT="+strconv.Itoa(8888+2000*(slot-1)))
+	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	t.Cleanup(e.cleanup)
 	return e

@@ -34,6 +34,9 @@ type Engine struct {
 	// LocalDir is jt's private local directory (locks).
 	LocalDir string
 	Now      func() time.Time
+	// FirstPort is the local port a new tunnel tries first when neither
+	// the user nor the remote port says (0: 8888, Jupyter's own).
+	FirstPort int
 }
 
 func (e *Engine) progress(format string, a ...any) { e.Report.Progress(fmt.Sprintf(format, a...)) }

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -47,7 +48,7 @@ func (e *Engine) forward(ctx context.Context, o OpenRequest, rec state.Session, 
 	if want == 0 {
 		want = s.RemotePort
 		if want == 0 {
-			want = 8888
+			want = cmp.Or(e.FirstPort, 8888)
 		}
 	}
 	for tries, lp := 0, want; tries < 1000 && lp <= 65535; tries, lp = tries+1, lp+1 {
