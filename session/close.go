@@ -91,8 +91,13 @@ func (e *Engine) Close(ctx context.Context, r CloseRequest) error {
 	return errors.Join(errs...)
 }
 
-// parallelHosts bounds the hosts a command works on at once.
-const parallelHosts = 16
+// parallelHosts bounds the hosts whose logins and scripts a command runs
+// at once; parallelChecks, the hosts jt ls checks at once (mostly an HTTP
+// probe each, through a tunnel that is up).
+const (
+	parallelHosts  = 16
+	parallelChecks = 64
+)
 
 // preLogin starts the masters that closing the sessions of several hosts
 // will need, side by side and asking nothing: the logins that would ask

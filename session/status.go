@@ -104,10 +104,13 @@ func (e *Engine) List(ctx context.Context, r ListRequest) ([]Status, error) {
 	sort.Strings(hosts)
 	results := make([][]Status, len(hosts))
 	var wg sync.WaitGroup
+	slot := make(chan struct{}, parallelChecks)
 	for i, h := range hosts {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			slot <- struct{}{}
+			defer func() { <-slot }()
 			results[i] = e.checkHosts(ctx, h, byHost[h], discover[h], r.LogLines, r.Timeout)
 		}()
 	}
