@@ -51,6 +51,7 @@ type worker struct {
 	results map[string]*result // test (and subtest) name → its result
 	order   []string           // tests in the order they started
 	stderr  string             // the test binary's stderr file
+	claims  string             // the run's claims directory
 	err     error              // how the worker process ended
 }
 
@@ -102,7 +103,7 @@ func main() {
 	var wg sync.WaitGroup
 	var printMu sync.Mutex
 	for i := range ws {
-		w := &worker{slot: i + 1, results: map[string]*result{}, stderr: filepath.Join(dir, fmt.Sprintf("stderr%d", i+1))}
+		w := &worker{slot: i + 1, results: map[string]*result{}, stderr: filepath.Join(dir, fmt.Sprintf("stderr%d", i+1)), claims: claims}
 		ws[i] = w
 		args := []string{"-test.v=test2json", "-test.count=1", "-test.timeout=" + timeout.String()}
 		if *run != "" {
@@ -185,7 +186,7 @@ func (w *worker) read(r io.Reader, printMu *sync.Mutex) {
 			res.output = append(res.output, ev.Output)
 		case "pass", "fail", "skip":
 			res.action, res.elapsed = ev.Action, ev.Elapsed
-			if !strings.Contains(ev.Test, "/") && !(ev.Action == "skip" && claimedElsewhere(res)) {
+			if !strings.Contains(ev.Test, "/") && w.ran(ev.Test) {
 				printMu.Lock()
 				fmt.Printf("e2erun: worker %d: %-4s %s (%.1fs)\n", w.slot, strings.ToUpper(ev.Action), ev.Test, ev.Elapsed)
 				printMu.Unlock()
@@ -194,14 +195,11 @@ func (w *worker) read(r io.Reader, printMu *sync.Mutex) {
 	}
 }
 
-// claimedElsewhere: the test skipped itself because another worker ran it.
-func claimedElsewhere(r *result) bool {
-	for _, l := range r.output {
-		if strings.Contains(l, "run by another worker of this parallel run") {
-			return true
-		}
-	}
-	return false
+// ran reports whether this worker ran the top-level test, not another
+// worker (its claim file names the worker's slot).
+func (w *worker) ran(test string) bool {
+	b, err := os.ReadFile(filepath.Join(w.claims, test))
+	return err == nil && strings.TrimSpace(string(b)) == strconv.Itoa(w.slot)
 }
 
 // report prints the failures, the slowest tests and the totals, and
