@@ -124,11 +124,15 @@ func TestE2EFirstGlobalFlagsAnywhere(t *testing.T) {
 	}
 }
 
-// jt open and jt close --kill of the host's last session, together, 50
-// times (the second half with every core busy): each open succeeds or
-// fails with a jt error that says why, never a raw ssh message, and the
-// state file matches the host.
-func TestE2EFirstOpenCloseRace(t *testing.T) {
+// jt open and jt close --kill of the host's last session, together, 25
+// times (and 25 more with every core busy, in the next test): each open
+// succeeds or fails with a jt error that says why, never a raw ssh
+// message, and the state file matches the host.
+func TestE2EFirstOpenCloseRace(t *testing.T) { openCloseRace(t, false) }
+
+func TestE2EFirstOpenCloseRaceLoaded(t *testing.T) { openCloseRace(t, true) }
+
+func openCloseRace(t *testing.T, loaded bool) {
 	e := newEnv(t)
 	names := [2]string{"fcrace0", "fcrace1"}
 	for _, n := range names {
@@ -137,12 +141,10 @@ func TestE2EFirstOpenCloseRace(t *testing.T) {
 	live := map[string]int{} // name → pid of what runs, as jt said
 	r := e.open(hostB, names[0])
 	live[names[0]] = r.PID
-	stopLoad := func() {}
-	defer func() { stopLoad() }()
-	for i := 0; i < 50; i++ {
-		if i == 25 {
-			stopLoad = cpuLoad(t)
-		}
+	if loaded {
+		defer cpuLoad(t)()
+	}
+	for i := 0; i < 25; i++ {
 		closing, opening := names[i%2], names[(i+1)%2]
 		var wg sync.WaitGroup
 		var cOut, cErr, oOut, oErr string
