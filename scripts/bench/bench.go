@@ -43,6 +43,7 @@ type bench struct {
 	timeRSS    *row // /usr/bin/time's max RSS of the heaviest jt ls
 	relayCheck *relayCheck
 	cleaned    bool
+	slurm      bool // measure a batch open too
 }
 
 // setup starts the box (and relay), builds jt and writes the ssh wrapper.
@@ -61,6 +62,7 @@ func setup(ctx context.Context, o options) (*bench, error) {
 		jtControlPath: sshexec.ControlPathPattern(filepath.Join(dir, "run", "jt")),
 		benchCtlPath:  filepath.Join(dir, "run", "fm-%C"),
 		sessionPorts:  map[string]int{},
+		slurm:         o.slurm,
 	}
 	bin, err := jtBinary(ctx, o.jt, dir)
 	if err != nil {

@@ -102,6 +102,11 @@ func (b *bench) measure(ctx context.Context) error {
 	if err := b.lsPhases(ctx); err != nil {
 		return err
 	}
+	if b.slurm {
+		if err := b.batchPhase(ctx, jup); err != nil {
+			return err
+		}
+	}
 	b.setTargets(help, jup, jstop)
 	b.addPeakRSS()
 	return nil
