@@ -154,6 +154,7 @@ func TestConsoleCommandLoginShells(t *testing.T) {
 	bin := fakeTools(t, dir, map[string]string{"tmux": show, "screen": show})
 	for _, shell := range []string{"sh", "bash", "zsh", "tcsh", "fish"} {
 		t.Run(shell, func(t *testing.T) {
+			t.Parallel() // each shell's runs are its own: side by side
 			path, err := exec.LookPath(shell)
 			if err != nil {
 				if shell == "sh" || shell == "bash" {
