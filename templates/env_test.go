@@ -32,6 +32,7 @@ func envInputs(env templates.Env) []any {
 // one keeps the script's statements and never reaches the shell unquoted.
 // (Setup lines are shell code by design, but only when eval runs them.)
 func TestRenderEnvHostile(t *testing.T) {
+	t.Parallel()
 	for _, in := range envInputs(fullEnv) {
 		base := shape(parse(t, render(t, in)))
 		for i, v := range scripttest.Hostile {
@@ -230,6 +231,7 @@ func openEnv(t *testing.T, home string, env templates.Env, extraEnv ...string) (
 }
 
 func TestEnvReachesTheServer(t *testing.T) {
+	t.Parallel()
 	home := t.TempDir()
 	bin := fakeTools(t, home, map[string]string{"conda": fakeConda})
 	scripttest.WriteFiles(t, home, map[string]string{
@@ -275,6 +277,7 @@ func TestEnvReachesTheServer(t *testing.T) {
 }
 
 func TestEnvMicromamba(t *testing.T) {
+	t.Parallel()
 	home := t.TempDir()
 	// Not on PATH: where the micromamba installer puts it.
 	fakeTools(t, filepath.Join(home, "micromamba"), map[string]string{"micromamba": fakeMicromamba})
@@ -287,6 +290,7 @@ func TestEnvMicromamba(t *testing.T) {
 // A failing step stops jt open with the step and its output; the server
 // command never runs.
 func TestEnvFailureIsReported(t *testing.T) {
+	t.Parallel()
 	home := t.TempDir()
 	bin := fakeTools(t, home, map[string]string{"conda": fakeConda})
 	for _, tc := range []struct {
