@@ -189,10 +189,31 @@ func (w *worker) read(r io.Reader, printMu *sync.Mutex) {
 			if !strings.Contains(ev.Test, "/") && w.ran(ev.Test) {
 				printMu.Lock()
 				fmt.Printf("e2erun: worker %d: %-4s %s (%.1fs)\n", w.slot, strings.ToUpper(ev.Action), ev.Test, ev.Elapsed)
+				if ev.Action == "fail" {
+					fmt.Print(indent(w.output(ev.Test)))
+				}
 				printMu.Unlock()
 			}
 		}
 	}
+}
+
+// output is what test and its subtests printed, in order.
+func (w *worker) output(test string) string {
+	var b strings.Builder
+	for _, t := range w.order {
+		if t == test || strings.HasPrefix(t, test+"/") {
+			b.WriteString(strings.Join(w.results[t].output, ""))
+		}
+	}
+	return b.String()
+}
+
+func indent(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "    " + strings.ReplaceAll(strings.TrimSuffix(s, "\n"), "\n", "\n    ") + "\n"
 }
 
 // ran reports whether this worker ran the top-level test, not another
@@ -213,6 +234,7 @@ func report(ws []*worker, names []string, claims string, wall time.Duration) int
 	}
 	var all []ran
 	passed, failed, skipped := 0, 0, 0
+	var failures []string
 	bySlot := map[int]*worker{}
 	for _, w := range ws {
 		bySlot[w.slot] = w
@@ -237,12 +259,7 @@ func report(ws []*worker, names []string, claims string, wall time.Duration) int
 		default:
 			failed++
 			code = 1
-			fmt.Printf("\n=== %s (worker %d) failed:\n", name, slot)
-			for _, t := range w.order {
-				if t == name || strings.HasPrefix(t, name+"/") {
-					fmt.Print(strings.Join(w.results[t].output, ""))
-				}
-			}
+			failures = append(failures, name)
 		}
 	}
 	for _, w := range ws {
@@ -253,6 +270,9 @@ func report(ws []*worker, names []string, claims string, wall time.Duration) int
 				fmt.Printf("its stderr:\n%s\n", b)
 			}
 		}
+	}
+	if len(failures) > 0 {
+		fmt.Printf("\ne2erun: failed (their output is above, as each ended): %s\n", strings.Join(failures, " "))
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].elapsed > all[j].elapsed })
 	fmt.Printf("\ne2erun: the ten slowest tests:\n")
