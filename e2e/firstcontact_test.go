@@ -234,18 +234,21 @@ func TestE2ECloseAllHostsParallel(t *testing.T) {
 	logPath := e.sshLogger()
 	_, stderr := e.jt("close", "--kill", "--all")
 	for _, h := range hosts {
-		if !strings.Contains(stderr, h+" cpar: stopped jupyter (pid "+strconv.Itoa(opened[h].PID)+")") {
-			t.Errorf("jt close --kill --all did not stop %s's server:\n%s", h, stderr)
-		}
-		if remoteAlive(t, h, opened[h].PID) {
-			t.Errorf("jupyter %d on %s still runs after jt close --kill --all", opened[h].PID, h)
-		}
+		// Counted first: the checks below log in too.
 		n, err := e2e.box.AuthCount(e2e.box.Users[h])
 		if err != nil {
 			t.Fatal(err)
 		}
 		if n != before[h]+1 {
 			t.Errorf("%s: %d logins during jt close --kill --all, want 1", h, n-before[h])
+		}
+	}
+	for _, h := range hosts {
+		if !strings.Contains(stderr, h+" cpar: stopped jupyter (pid "+strconv.Itoa(opened[h].PID)+")") {
+			t.Errorf("jt close --kill --all did not stop %s's server:\n%s", h, stderr)
+		}
+		if remoteAlive(t, h, opened[h].PID) {
+			t.Errorf("jupyter %d on %s still runs after jt close --kill --all", opened[h].PID, h)
 		}
 		if e.masterRunning(h) {
 			t.Errorf("the master of %s still runs after jt close --kill --all", h)
