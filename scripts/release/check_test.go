@@ -127,6 +127,7 @@ func sh(t *testing.T, dir, name string, args ...string) string {
 
 // SHA256SUMS lists every artifact, and sha256sum -c verifies them all.
 func TestReleaseSums(t *testing.T) {
+	t.Parallel()
 	b := releaseDir(t)
 	entries, err := os.ReadDir(b.dir)
 	if err != nil {
@@ -156,6 +157,7 @@ func TestReleaseSums(t *testing.T) {
 // Each archive holds, under one directory, jt, README.md, the
 // completions and the man page.
 func TestReleaseArchives(t *testing.T) {
+	t.Parallel()
 	b := releaseDir(t)
 	for _, target := range Targets {
 		r := &Release{Source: b.src}
@@ -226,6 +228,7 @@ func archiveFiles(t *testing.T, path string) []string {
 // Linux archives, and ruby parses it; the Scoop manifest's are those of
 // the Windows zips.
 func TestReleaseFormulaAndScoop(t *testing.T) {
+	t.Parallel()
 	b := releaseDir(t)
 	rb, err := os.ReadFile(filepath.Join(b.dir, "jt.rb"))
 	if err != nil {
@@ -276,6 +279,7 @@ func TestReleaseFormulaAndScoop(t *testing.T) {
 
 // rpm -qlp lists the files the .deb installs (zsh's in Fedora's place).
 func TestReleaseRPMFiles(t *testing.T) {
+	t.Parallel()
 	b := releaseDir(t)
 	tools(t, "rpm")
 	for _, arch := range []string{"x86_64", "aarch64"} {
@@ -289,6 +293,7 @@ func TestReleaseRPMFiles(t *testing.T) {
 
 // The other arch's .deb holds the same files (dpkg-deb -c).
 func TestReleaseDebFiles(t *testing.T) {
+	t.Parallel()
 	b := releaseDir(t)
 	tools(t, "dpkg-deb")
 	for _, arch := range []string{"amd64", "arm64"} {
@@ -309,6 +314,7 @@ func TestReleaseDebFiles(t *testing.T) {
 
 // A plain go build in a fresh clone says the commit.
 func TestReleaseCleanCloneVersion(t *testing.T) {
+	t.Parallel()
 	releaseDir(t)
 	tools(t, "git", "go")
 	root := strings.TrimSpace(sh(t, "../..", "git", "rev-parse", "--show-toplevel"))

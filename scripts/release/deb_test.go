@@ -18,6 +18,7 @@ import (
 // file it put there. It refuses to touch a machine that already has a
 // jt installed, and removes the package however the test ends.
 func TestReleaseDebInstall(t *testing.T) {
+	t.Parallel()
 	b := releaseDir(t)
 	if os.Geteuid() != 0 {
 		need(t, "installing the .deb needs root")
