@@ -16,7 +16,8 @@
 // The version is -version, else $VERSION, else the tag at HEAD, else a Go
 // pseudo-version of HEAD (what a plain go build says); the commit is
 // HEAD's, with -dirty when the tree has changes. Every file is dated at
-// HEAD's commit time, so the same commit gives the same archives.
+// HEAD's commit time, so the same commit gives the same archives and
+// .deb with the same Go (the .rpm also names its build host).
 package main
 
 import (
