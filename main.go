@@ -17,12 +17,6 @@ import (
 	"github.com/jt-sh/jt/validate"
 )
 
-// Set at build time: -ldflags "-X main.version=… -X main.commit=…".
-var (
-	version = "dev"
-	commit  = "unknown"
-)
-
 func main() {
 	os.Exit(run(os.Args, os.Stderr))
 }
@@ -30,7 +24,7 @@ func main() {
 func run(args []string, stderr io.Writer) int {
 	ctx, stop := interrupts(stderr)
 	defer stop()
-	app := commands.NewApp(version, commit)
+	app := commands.NewApp(buildVersion())
 	err := app.RunContext(ctx, commands.ReorderArgs(app, args))
 	if err == nil {
 		return 0

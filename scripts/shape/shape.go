@@ -71,7 +71,7 @@ var Exempt = []Exemption{
 // A package may import only packages of a lower layer. A package that does
 // not exist yet has no files and so nothing to check.
 var Layers = [][]string{
-	{"sshexec", "state"},
+	{"sshexec", "state", "manpage"}, // manpage: roff from plain values
 	// validate sits below config: the config file checks its values
 	// through it.
 	{"validate"},
