@@ -274,7 +274,10 @@ func mixedConcurrency(t *testing.T) {
 		jobs = append(jobs, job{host, []string{"open", "--no-browser", "--json", "--name", n, host}})
 		switch i % 5 {
 		case 0, 1, 2: // closed (before or after it opens: the order is the race's)
-			jobs = append(jobs, job{host, []string{"close", "--kill", "--name", n, host}})
+			// Ten commands queue on each host's lock, and under load each
+			// open holds it for seconds: a close may wait longer than its
+			// default 30 s (meant for a user at a terminal) before its turn.
+			jobs = append(jobs, job{host, []string{"close", "--kill", "--timeout", "3m", "--name", n, host}})
 		default: // opened twice
 			jobs = append(jobs, job{host, []string{"open", "--no-browser", "--json", "--name", n, host}})
 		}

@@ -222,7 +222,7 @@ func (b *bench) expectLs(ctx context.Context, n int, state string) ([]lsRow, err
 	}
 	for _, r := range rows {
 		if r.State != state {
-			return nil, fmt.Errorf("jt ls: %s %s is %q, want %q", r.Host, r.Name, r.State, state)
+			return nil, fmt.Errorf("jt ls: %s %s is %q (%s), want %q", r.Host, r.Name, r.State, r.Error, state)
 		}
 	}
 	return rows, nil

@@ -216,6 +216,7 @@ type lsRow struct {
 	Name  string `json:"name"`
 	State string `json:"state"`
 	URL   string `json:"url"`
+	Error string `json:"error"`
 }
 
 // probeAll does, from this process, what jt ls does for sessions that are
