@@ -250,9 +250,12 @@ func (c *Client) ExitHop(ctx context.Context, h Hop) error {
 
 // HostKey is one host key a login node vouches for.
 type HostKey struct {
-	Revoked bool   // a @revoked line: ssh refuses this key
-	Type    string // ssh-ed25519, ecdsa-sha2-nistp256, …
-	Key     string // base64
+	Revoked bool // a @revoked line: ssh refuses this key
+	// CertAuthority: a @cert-authority line whose patterns match the node:
+	// ssh accepts a host certificate it signed for the node's name.
+	CertAuthority bool
+	Type          string // ssh-ed25519, ecdsa-sha2-nistp256, …
+	Key           string // base64
 }
 
 var keyTypes = map[string]bool{
@@ -293,8 +296,11 @@ func (c *Client) WriteKnownHosts(h Hop, keys []HostKey) error {
 		if err := CheckHostKey(k.Type, k.Key); err != nil {
 			return err
 		}
-		if k.Revoked {
+		switch {
+		case k.Revoked:
 			b.WriteString("@revoked ")
+		case k.CertAuthority:
+			b.WriteString("@cert-authority ")
 		}
 		fmt.Fprintf(&b, "%s %s %s\n", h.Node, k.Type, k.Key)
 	}
