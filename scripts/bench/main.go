@@ -39,6 +39,7 @@ type options struct {
 	dir   string
 	hosts int
 	jt    string
+	tcp   bool
 }
 
 func main() {
@@ -49,6 +50,7 @@ func main() {
 	flag.StringVar(&o.dir, "dir", "/tmp/jtbench", "work `directory` (short: control sockets live below it)")
 	flag.IntVar(&o.hosts, "hosts", 32, "host aliases for jt ls (one test user each; at least 8)")
 	flag.StringVar(&o.jt, "jt", "", "jt `binary` to measure (default: go build the module)")
+	flag.BoolVar(&o.tcp, "tcp", false, "open every session with --tcp (a warm one then needs the host's word on its server)")
 	flag.Usage = func() {
 		fmt.Fprintf(os.Stderr, "usage: go run ./scripts/bench [-n 5] [-delay 25ms] [-out bench-results.json]\n\n")
 		flag.PrintDefaults()
