@@ -26,6 +26,7 @@ def write(b):
     with lock, open(log, "ab") as f:
         f.write(b)
 s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # past the dead server's TIME_WAIT
 s.bind(("127.0.0.1", port))
 s.listen(64)
 write(b"LISTENING\n")
@@ -59,7 +60,7 @@ func impostor(t *testing.T, port int) string {
 	t.Helper()
 	log := filepath.Join(e2e.box.Home(userOther), fmt.Sprintf("impostor-%d.log", port))
 	os.Remove(log)
-	script := fmt.Sprintf("rm -f %[2]s; setsid python3 -c %[1]s %[3]d %[2]s </dev/null >/dev/null 2>&1 & echo PID $!\n", shellQuote(pyImpostor), shellQuote(log), port)
+	script := fmt.Sprintf("rm -f %[2]s; setsid python3 -c %[1]s %[3]d %[2]s </dev/null >/dev/null 2>%[2]s.err & echo PID $!\n", shellQuote(pyImpostor), shellQuote(log), port)
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		// The killed server's port is free once its socket closed.
@@ -73,7 +74,8 @@ func impostor(t *testing.T, port int) string {
 			return log
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the impostor never listened on 127.0.0.1:%d", port)
+			b, _ := os.ReadFile(log + ".err")
+			t.Fatalf("the impostor never listened on 127.0.0.1:%d:\n%s", port, b)
 		}
 	}
 }
