@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -208,10 +209,17 @@ func proofServer(t *testing.T, ns, user, addr string, port int, proof string) {
 		t.Fatal(err)
 	}
 	cmd := exec.Command("nsenter", "--net=/run/netns/"+ns, "runuser", "-u", user, "--", "python3", "-m", "http.server", strconv.Itoa(port), "--bind", addr, "--directory", dir)
+	// A process group of its own: runuser's python is a child, which the
+	// end of the test must take too (a listener left on node1 is another
+	// test's failure).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	t.Cleanup(func() {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		cmd.Wait()
+	})
 	if !pollUntil(20*time.Second, func() bool {
 		out, _ := exec.Command("nsenter", "--net=/run/netns/"+ns, "ss", "-ltnH", fmt.Sprintf("sport = :%d", port)).Output()
 		return strings.Contains(string(out), addr+":"+strconv.Itoa(port))

@@ -71,6 +71,8 @@ func sameJob(s state.Session, j scheduler.Job, ok bool, now time.Time) bool {
 // s's recorded server still runs (one remote check). false with a nil
 // error: the host says it does not.
 func (e *Engine) vouched(ctx context.Context, s state.Session) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, vouchWithin)
+	defer cancel()
 	se := e.forSession(s).batch()
 	if s.Batch() {
 		sch, err := scheduler.Named(s.Job.Scheduler)
@@ -134,7 +136,11 @@ func (e *Engine) proveFarEnd(ctx context.Context, s state.Session, vouch func() 
 		return fmt.Errorf("job %s of session %s passed its end time (%s)", s.Job.ID, s.Name, s.Job.End.Local().Format("15:04 Mon 2 Jan"))
 	}
 	reached := make(chan error, 1)
-	go func() { reached <- probeOpen(ctx, s.LocalPort, s.BaseURL) }()
+	go func() {
+		pctx, cancel := context.WithTimeout(ctx, probeStep)
+		defer cancel()
+		reached <- probeOpen(pctx, s.LocalPort, s.BaseURL)
+	}()
 	alive, err := vouch()
 	perr := <-reached
 	switch {

@@ -54,16 +54,30 @@ func (e *Engine) probeStatus(ctx context.Context, s state.Session) (time.Time, e
 	return e.probeVouched(ctx, s, func() (bool, error) { return e.vouched(ctx, s) })
 }
 
+// probeStep bounds each local step of a probe (the listener's owner, an
+// HTTP request through the tunnel); the host's word is bounded by ctx and
+// by vouchWithin.
+const probeStep = 2 * time.Second
+
+// vouchWithin bounds the host's word on one session (a busy login node's
+// squeue may take seconds).
+const vouchWithin = 15 * time.Second
+
 // probeVouched is probeStatus with the host's word from vouch (one answer
 // for all of a host's sessions, in jt ls).
 func (e *Engine) probeVouched(ctx context.Context, s state.Session, vouch func() (bool, error)) (time.Time, error) {
-	if err := e.ownListener(ctx, s); err != nil {
+	lctx, cancel := context.WithTimeout(ctx, probeStep)
+	err := e.ownListener(lctx, s)
+	cancel()
+	if err != nil {
 		return time.Time{}, err
 	}
 	if err := e.proveFarEnd(ctx, s, vouch); err != nil {
 		return time.Time{}, err
 	}
-	return probePort(ctx, s.LocalPort, s.BaseURL, s.Token)
+	pctx, cancel := context.WithTimeout(ctx, probeStep)
+	defer cancel()
+	return probePort(pctx, s.LocalPort, s.BaseURL, s.Token)
 }
 
 // probeFresh asks the server that this very command found or started
@@ -213,12 +227,10 @@ func (e *Engine) probeUntil(ctx context.Context, s state.Session) error {
 }
 
 // answers reports whether a recorded session's tunnel answers (with its
-// token, when the server has one).
+// token, when the server has one) and leads to its recorded server.
 func (e *Engine) answers(ctx context.Context, s state.Session) bool {
 	if s.LocalPort == 0 {
 		return false
 	}
-	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	return e.probe(pctx, s) == nil
+	return e.probe(ctx, s) == nil
 }

@@ -216,9 +216,9 @@ func (e *Engine) probeAll(ctx context.Context, recorded []state.Session, vouch f
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-			defer cancel()
-			switch last, err := e.probeVouched(pctx, s, func() (bool, error) { return vouch(s) }); {
+			// Each step bounded (probeVouched), the host's word by the
+			// host's deadline in ctx.
+			switch last, err := e.probeVouched(ctx, s, func() (bool, error) { return vouch(s) }); {
 			case err == nil:
 				rows[i].State, rows[i].Idle = StateUp, idleFor(last, e.Now())
 			case errors.Is(err, sshexec.ErrPortTaken):
