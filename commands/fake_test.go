@@ -203,6 +203,10 @@ func (f *fakeSSH) Run(ctx context.Context, c sshexec.Cmd) (sshexec.Result, error
 			}
 			return res, err
 		}
+		if strings.Contains(string(stdin), "# jt ls:") {
+			// list.sh: the host vouches for the server openAnswer started.
+			return sshexec.Result{Stdout: []byte(openAnswer + "@@JT-DONE@@\n")}, nil
+		}
 		return sshexec.Result{Stdout: []byte(openAnswer)}, nil
 	}
 	f.t.Errorf("unexpected ssh call %q", c.Args)
@@ -258,7 +262,10 @@ func (f *fakeSSH) listen(args []string, lp int) (sshexec.Result, error) {
 			}
 			go func() {
 				defer c.Close()
-				up, err := net.Dial("tcp", f.jupyter)
+				f.mu.Lock()
+				to := f.jupyter
+				f.mu.Unlock()
+				up, err := net.Dial("tcp", to)
 				if err != nil {
 					return
 				}
@@ -294,6 +301,26 @@ func (f *fakeSSH) Kinds() []string {
 	return k
 }
 
+// vouchedOnce checks that the calls are -O checks and one script, list.sh
+// asking after session name alone: the host's word on a TCP server
+// before the token goes to its tunnel.
+func vouchedOnce(t *testing.T, calls []call, name string) {
+	t.Helper()
+	var scripts []call
+	for _, c := range calls {
+		switch c.Kind {
+		case "check":
+		case "script":
+			scripts = append(scripts, c)
+		default:
+			t.Errorf("ssh calls %q: want only checks and one script", c.Kind)
+		}
+	}
+	if len(scripts) != 1 || !strings.Contains(scripts[0].Stdin, "# jt ls:") || !strings.Contains(scripts[0].Stdin, `set -- "$sessions"/'`+name+`'`+"\n") {
+		t.Errorf("the host was not asked once, by list.sh, about session %s alone: %d scripts", name, len(scripts))
+	}
+}
+
 func (f *fakeSSH) Reset() {
 	f.mu.Lock()
 	f.calls = nil
@@ -303,11 +330,16 @@ func (f *fakeSSH) Reset() {
 // fakeJupyter answers /api/status with 200 only for "Authorization: token abc".
 func fakeJupyter(t *testing.T, token string) *httptest.Server {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/api" {
+			// As Jupyter: its version without a token.
+			io.WriteString(w, `{"version": "6.4.12"}`)
+			return
+		}
 		if r.Header.Get("Authorization") != "token "+token {
 			http.Error(w, "Forbidden", http.StatusForbidden)
 			return
 		}
-		if r.URL.Path != "/api/status" && r.URL.Path != "/api" {
+		if r.URL.Path != "/api/status" {
 			http.NotFound(w, r)
 			return
 		}

@@ -147,6 +147,26 @@ log=/home/a/.local/state/jt/slurm/default/0a1b2c3d4e5f60718293a4b5/log
 @@JT-END@@
 `
 
+// slurmRunning is slurm_status.sh's answer while slurmAnswer's job runs.
+const slurmRunning = `@@JT-SESSION@@
+job=42
+name=default
+nonce=0a1b2c3d4e5f60718293a4b5
+state=RUNNING
+reason=None
+nodes=node7
+left=59:50
+limit=1:00:00
+info_addr=10.1.2.7
+info_port=8888
+info_pid=5151
+info_runtime=nbserver-5151.json
+@@JT-JSON@@
+{"pid":5151,"port":8888,"token":"abc","base_url":"/"}
+@@JT-END@@
+@@JT-DONE@@
+`
+
 // jt open --slurm: one streamed script on the login node, whose queue
 // lines become progress; a forward to the node's address; a record with
 // the job; jt ls without a round trip while the tunnel answers; jt close
@@ -161,6 +181,8 @@ func TestSlurmOpenLsClose(t *testing.T) {
 			return sshexec.Result{Stdout: []byte(slurmAnswer)}, nil
 		case strings.Contains(script, "# jt close --kill of a Slurm session"):
 			return sshexec.Result{Stdout: []byte("@@JT-SESSION@@\nname=default\njobs=42\nstate=cancelled\n@@JT-END@@\n")}, nil
+		case strings.Contains(script, "# jt ls: the remote user's jt jobs"):
+			return sshexec.Result{Stdout: []byte(slurmRunning)}, nil
 		}
 		t.Errorf("unexpected script:\n%s", script)
 		return sshexec.Result{}, nil
@@ -217,15 +239,16 @@ func TestSlurmOpenLsClose(t *testing.T) {
 		t.Errorf("pending records left: %+v", f.Pending)
 	}
 
-	// ls: the tunnel answers, so no ssh but the master's check; the JOB
-	// column shows the time left.
+	// ls: the tunnel answers and Slurm vouches for the job's server (one
+	// status script, while the tunnel is probed without the token); the
+	// JOB column shows the time left.
 	e.ssh.Reset()
 	e.stdout.Reset()
 	if err := runLs(context.Background(), e.d, lsOptions{Timeout: 5 * time.Second}); err != nil {
 		t.Fatal(err)
 	}
-	if k := e.ssh.Kinds(); !slices.Equal(k, []string{"check"}) {
-		t.Errorf("ls ran ssh %v, want only a check; the tunnel answered", k)
+	if k := e.ssh.Kinds(); !slices.Equal(without(k, "check"), []string{"script"}) {
+		t.Errorf("ls ran ssh %v, want checks and the status script", k)
 	}
 	if out := e.stdout.String(); !strings.Contains(out, "node7:8888") || !strings.Contains(out, "42 RUNNING 59m50s left") {
 		t.Errorf("ls:\n%s", out)

@@ -91,12 +91,9 @@ func TestURLPrintsTheRecordedURL(t *testing.T) {
 	if want := fmt.Sprintf("http://127.0.0.1:%d/?token=abc\n", lp); e.stdout.String() != want || url != want {
 		t.Errorf("url printed %q, open printed %q, want %q", e.stdout, url, want)
 	}
-	// The tunnel is proved with -O check (local to the master) and a probe:
-	// no script, no login, no new forward.
-	k := e.ssh.Kinds()
-	if len(k) == 0 || slices.ContainsFunc(k, func(s string) bool { return s != "check" }) {
-		t.Errorf("url made ssh calls %q, want only checks", k)
-	}
+	// The tunnel is proved with -O check (local to the master), the host's
+	// word on its TCP server and a probe: no login, no new forward.
+	vouchedOnce(t, e.ssh.Calls(), "default")
 	checkArgv(t, e.ssh.Calls(), "gpu1")
 	if e.stderr.Len() != 0 {
 		t.Errorf("url wrote to stderr: %q", e.stderr)

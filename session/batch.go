@@ -92,6 +92,9 @@ func (e *Engine) openBatch(ctx context.Context, r OpenRequest) (Opened, error) {
 	if known && len(rec.Forwards) > 0 {
 		op.Session.Forwards = o.e.restoreForwards(ctx, rec, op.Session)
 	}
+	if known && rec.Batch() {
+		o.e.retireHop(ctx, rec, op.Session)
+	}
 	if err := e.recordOpened(ctx, op.Session, nonce); err != nil {
 		return Opened{}, err
 	}

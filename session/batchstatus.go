@@ -21,44 +21,43 @@ func schedulersFor(recorded map[string][]state.Session, discover bool) []schedul
 }
 
 // checkBatchHost decides the live state of host's sessions under sch: up
-// when the tunnel answers, else what the scheduler says of the job.
+// when the scheduler vouches for the job's server and the tunnel answers
+// (asked at once, while the tunnels are probed), else what the scheduler
+// says of the job.
 func (e *Engine) checkBatchHost(ctx context.Context, sch scheduler.Scheduler, host string, recorded []state.Session, discover bool, timeout time.Duration) []Status {
-	rows := make([]Status, len(recorded))
-	up := true
-	for i, s := range recorded {
-		rows[i] = Status{Session: s, Recorded: true}
-		if last, ok := e.answersAt(ctx, s); ok {
-			rows[i].State, rows[i].JobState, rows[i].TimeLeft = StateUp, "RUNNING", timeLeft(s.Job.End, e.Now())
-			rows[i].Idle = idleFor(last, e.Now())
-			if s.Job.Limit == "UNLIMITED" {
-				rows[i].TimeLeft = "unlimited"
-			}
-		} else {
-			up = false
-		}
-	}
-	if up && !discover {
-		return rows
-	}
 	ids := make([]string, 0, len(recorded))
 	for _, s := range recorded {
 		ids = append(ids, s.Job.ID)
 	}
 	hctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	script := sch.Status(ids)
-	reply, _, err := e.remote(hctx, remoteCall{host: host, kind: script.Kind, script: script.Text, listing: true})
+	var order []scheduler.Job // as the scheduler listed them
+	word := ask(func() (map[string]scheduler.Job, error) {
+		jobs, err := e.jobStatus(hctx, sch, host, ids)
+		order = jobs
+		return jobsByID(jobs), err
+	})
+	now := e.Now()
+	rows := e.probeAll(hctx, recorded, func(s state.Session) (bool, error) {
+		jobs, err := word.wait()
+		j, ok := jobs[s.Job.ID]
+		return sameJob(s, j, ok, now), err
+	})
+	for i, s := range recorded {
+		if rows[i].State == StateUp {
+			rows[i].JobState, rows[i].TimeLeft = "RUNNING", timeLeft(s.Job.End, now)
+			if s.Job.Limit == "UNLIMITED" {
+				rows[i].TimeLeft = "unlimited"
+			}
+		}
+	}
+	byID, err := word.wait()
 	if err != nil {
 		if discover && len(recorded) == 0 {
 			return nil // no such scheduler there, or not reachable: checkHost says so
 		}
 		unreachable(rows, err, hctx, timeout)
 		return rows
-	}
-	jobs := sch.Jobs(reply.Blocks)
-	byID := map[string]scheduler.Job{}
-	for _, j := range jobs {
-		byID[j.ID] = j
 	}
 	known := map[string]bool{}
 	for i := range rows {
@@ -73,10 +72,13 @@ func (e *Engine) checkBatchHost(ctx context.Context, sch scheduler.Scheduler, ho
 		if ok && j.Nonce != "" && j.Nonce != r.Job.Nonce {
 			ok = false
 		}
+		if !sameJob(recorded[i], j, ok, now) {
+			e.dropTunnels(ctx, recorded[i]) // the job or its server is gone
+		}
 		judgeJob(sch, r, j, ok)
 	}
 	if discover {
-		for _, j := range jobs {
+		for _, j := range order {
 			if j.Name != "" && !known[j.ID] && (j.Phase == scheduler.Running || j.Phase == scheduler.Queued) {
 				rows = append(rows, discoveredJob(sch, host, j))
 			}

@@ -67,30 +67,29 @@ func ParseRemote(remote string) (state.Forward, error) {
 }
 
 // forwardTarget is where extra forward f of session s leads: the host
-// itself, or a batch session's node. (The one place that knows how a
-// session's node is reached.)
+// itself, or the node s's job runs on now (a node's address is always
+// the current job's, never one recorded with the forward). The one place
+// that knows how a session's node is reached.
 func forwardTarget(s state.Session, f state.Forward) sshexec.Forward {
+	f = f.Norm()
 	fw := sshexec.Forward{LocalPort: f.LocalPort, RemotePort: f.RemotePort, RemoteSock: f.RemoteSock}
-	if f.RemoteSock == "" && viaHop(s) {
-		// On the node itself, through jt's ssh to it: its loopback, or
-		// the address the program listens on.
-		fw.RemoteHost = f.RemoteHost
-		if fw.RemoteHost == "" {
-			fw.RemoteHost = "127.0.0.1"
-		}
+	if f.RemoteSock != "" || !s.Batch() {
 		return fw
 	}
-	if f.RemoteSock == "" && s.Batch() {
-		// The node's address, reached from the login node; a private
-		// session's own tunnel goes to a socket, so its RemoteHost is
-		// empty and the job's address says where the node is.
-		fw.RemoteHost = s.Job.Addr
-		if fw.RemoteHost == "" {
-			fw.RemoteHost = s.RemoteHost
-		}
-		if fw.RemoteHost == "" {
-			fw.RemoteHost = s.Job.Node
-		}
+	if viaHop(s) && f.At == "" {
+		// On the node itself, through jt's ssh to it: its loopback.
+		fw.RemoteHost = "127.0.0.1"
+		return fw
+	}
+	// The node's address: through jt's ssh to the node, or from the login
+	// node. A private session's own tunnel goes to a socket, so its
+	// RemoteHost is empty and the job's address says where the node is.
+	fw.RemoteHost = s.Job.Addr
+	if fw.RemoteHost == "" {
+		fw.RemoteHost = s.RemoteHost
+	}
+	if fw.RemoteHost == "" {
+		fw.RemoteHost = s.Job.Node
 	}
 	return fw
 }
@@ -158,24 +157,9 @@ func (e *Engine) addExtra(ctx context.Context, s state.Session, want state.Forwa
 	if err != nil {
 		return ForwardStatus{}, err
 	}
-	st := e.checkExtra(ctx, s, f)
-	if st.State == ForwardNoListener && viaHop(s) && f.RemoteSock == "" && s.Job.Addr != "" {
-		// Nothing on the node's loopback: a program may listen on the
-		// node's own address alone.
-		e.cancelTunnel(context.WithoutCancel(ctx), s, forwardTarget(s, f))
-		at := want
-		at.LocalPort, at.RemoteHost = f.LocalPort, s.Job.Addr
-		if g, err := e.bindExtra(ctx, s, at); err == nil {
-			f, st = g, e.checkExtra(ctx, s, g)
-		}
-	}
+	f, st := e.proveExtra(ctx, s, f)
 	if st.State != ForwardUp {
-		e.cancelTunnel(context.WithoutCancel(ctx), s, forwardTarget(s, f))
-		where := s.Host
-		if s.Batch() {
-			where = s.Job.Node
-		}
-		return ForwardStatus{}, Hinted(fmt.Errorf("%s on %s: %s; the forward is removed", f.Remote(), where, st.State),
+		return ForwardStatus{}, Hinted(fmt.Errorf("%s on %s: %s; the forward is removed", f.Remote(), whereRuns(s), st.State),
 			"start the program there first (jt ls --ports "+s.Host+" lists what session "+s.Name+" listens on)")
 	}
 	err = e.Store.Update(ctx, func(file *state.File) error {
@@ -188,6 +172,34 @@ func (e *Engine) addExtra(ctx context.Context, s state.Session, want state.Forwa
 		return nil
 	})
 	return st, err
+}
+
+// proveExtra checks extra forward f of s, just added: something listens
+// at its far end. Where nothing listens on a node's loopback, a program
+// may listen on the node's own address alone: f then leads there. A
+// forward that is not up is removed.
+func (e *Engine) proveExtra(ctx context.Context, s state.Session, f state.Forward) (state.Forward, ForwardStatus) {
+	st := e.checkExtra(ctx, s, f)
+	if st.State == ForwardNoListener && viaHop(s) && f.RemoteSock == "" && f.At == "" && s.Job.Addr != "" {
+		e.cancelTunnel(context.WithoutCancel(ctx), s, forwardTarget(s, f))
+		at := f
+		at.At = state.AtNodeAddress
+		if _, err := e.addForward(ctx, s, forwardTarget(s, at)); err == nil {
+			f, st = at, e.checkExtra(ctx, s, at)
+		}
+	}
+	if st.State != ForwardUp {
+		e.cancelTunnel(context.WithoutCancel(ctx), s, forwardTarget(s, f))
+	}
+	return f, st
+}
+
+// whereRuns is the machine s's server runs on: its host, or its job's node.
+func whereRuns(s state.Session) string {
+	if s.Batch() {
+		return s.Job.Node
+	}
+	return s.Host
 }
 
 // bindExtra adds the forward through the master on the requested local
@@ -262,34 +274,82 @@ func (e *Engine) cancelExtra(ctx context.Context, s state.Session, want state.Fo
 
 // restoreForwards adds rec's extra forwards again for s, the session a jt
 // open just reattached or started (its master may be new, a batch job's
-// node another); those that cannot be restored are said and dropped.
+// node another), each led to where the user asked on s's node and checked
+// as a new one is; those that cannot be restored are said and dropped.
+// The old node's tunnels go first.
 func (e *Engine) restoreForwards(ctx context.Context, rec state.Session, s state.Session) []state.Forward {
-	var kept []state.Forward
-	for _, f := range rec.Forwards {
-		if old := forwardTarget(rec, f); old != forwardTarget(s, f) || viaHop(rec) != viaHop(s) {
+	kept := make([]state.Forward, len(rec.Forwards))
+	up := make([]bool, len(rec.Forwards))
+	var wg sync.WaitGroup
+	for i, f := range rec.Forwards {
+		f = f.Norm()
+		if old := forwardTarget(rec, f); old != forwardTarget(s, f) || viaHop(rec) != viaHop(s) || sameHolder(rec, s) != nil {
 			e.cancelTunnel(ctx, rec, old)
 		}
-		if e.SSH.NoMux {
-			e.warn("%s %s: forward of %s dropped: there is no master connection to carry it", s.Host, s.Name, f.Remote())
+		if why := unrestorable(e, s, f); why != "" {
+			e.warn("%s %s: forward of %s dropped: %s", s.Host, s.Name, f.Remote(), why)
 			continue
 		}
-		if f.RemoteSock != "" && s.Batch() && !viaHop(s) {
-			e.warn("%s %s: forward of %s dropped: jt reaches node %s through %s only now, and a unix socket there is out of reach", s.Host, s.Name, f.Remote(), s.Job.Node, s.Host)
-			continue
-		}
-		if !viaHop(s) {
-			f.RemoteHost = ""
-		}
-		fctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		_, err := e.addForward(fctx, s, forwardTarget(s, f))
-		cancel()
-		if err != nil {
-			e.warn("%s %s: forward 127.0.0.1:%d to %s dropped: %v", s.Host, s.Name, f.LocalPort, f.Remote(), err)
-			continue
-		}
-		kept = append(kept, f)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			_, err := e.addForward(fctx, s, forwardTarget(s, f))
+			cancel()
+			if err != nil {
+				e.warn("%s %s: forward 127.0.0.1:%d to %s dropped: %v", s.Host, s.Name, f.LocalPort, f.Remote(), err)
+				return
+			}
+			g, st := e.proveExtra(ctx, s, f)
+			if st.State != ForwardUp {
+				e.warn("%s %s: forward 127.0.0.1:%d to %s on %s dropped: %s", s.Host, s.Name, f.LocalPort, f.Remote(), whereRuns(s), st.State)
+				return
+			}
+			kept[i], up[i] = g, true
+		}()
 	}
-	return kept
+	wg.Wait()
+	var out []state.Forward
+	for i := range kept {
+		if up[i] {
+			out = append(out, kept[i])
+		}
+	}
+	return out
+}
+
+// sameHolder is nil when rec's and s's tunnels ride the same master:
+// the login's, or the same node hop.
+func sameHolder(rec, s state.Session) error {
+	if viaHop(rec) && (!viaHop(s) || hopOf(rec) != hopOf(s)) {
+		return fmt.Errorf("the ssh master to %s no longer holds the session's tunnels", rec.Job.Node)
+	}
+	return nil
+}
+
+// unrestorable says why forward f cannot be restored for s, or "".
+func unrestorable(e *Engine, s state.Session, f state.Forward) string {
+	switch {
+	case e.SSH.NoMux:
+		return "there is no master connection to carry it"
+	case f.RemoteSock != "" && s.Batch() && !viaHop(s):
+		return "jt reaches node " + s.Job.Node + " through " + s.Host + " only now, and a unix socket there is out of reach"
+	}
+	return ""
+}
+
+// retireHop ends rec's node hop once s, the session a jt open just
+// recorded, no longer rides it (the job moved to another node, or is
+// reached another way): nothing of the old node's may stay open.
+func (e *Engine) retireHop(ctx context.Context, rec state.Session, s state.Session) {
+	if sameHolder(rec, s) == nil {
+		return
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := e.SSH.ExitHop(cctx, hopOf(rec)); err != nil && !errors.Is(err, sshexec.ErrNoMaster) {
+		e.warn("%s %s: could not stop the ssh master to %s: %v", rec.Host, rec.Name, rec.Job.Node, err)
+	}
 }
 
 // cancelForwards removes s's extra forwards from its master (jt close).
@@ -377,72 +437,4 @@ func reachThrough(ctx context.Context, localPort int, quiet time.Duration) error
 func isReset(err error) bool {
 	var op *net.OpError
 	return errors.As(err, &op) && !op.Timeout()
-}
-
-// Listener is a socket one of a session's processes listens on.
-type Listener struct {
-	Port    int    `json:"port,omitempty"`
-	Addr    string `json:"addr,omitempty"`
-	Sock    string `json:"sock,omitempty"`
-	PID     int    `json:"pid"`
-	Command string `json:"command"`
-}
-
-// Ports lists what the processes of session name on host listen on (jt
-// ls --ports): Jupyter, its kernels and what they started.
-func (e *Engine) Ports(ctx context.Context, host, name string) ([]Listener, error) {
-	if err := validHost(host); err != nil {
-		return nil, err
-	}
-	if err := validName(name); err != nil {
-		return nil, err
-	}
-	s, ok, err := e.lookup(host, name)
-	if err != nil {
-		return nil, err
-	}
-	call := remoteCall{host: host, kind: templates.KindPorts, what: "list the ports of " + name + " on " + host, timeout: 30 * time.Second, listing: true}
-	in := templates.Ports{Name: name}
-	if ok && s.Batch() {
-		in = templates.Ports{Name: name, Scheduler: s.Job.Scheduler, Nonce: s.Job.Nonce}
-	}
-	script, err := templates.Render(in)
-	if err != nil {
-		return nil, err
-	}
-	call.script = script
-	if ok && s.Batch() {
-		// On the job's node, through jt's ssh to it: the session's node
-		// hop, or one made for this listing and ended after it.
-		if e, _, err = e.ensureMaster(ctx, host); err != nil {
-			return nil, err
-		}
-		h, done, err := e.nodeHop(ctx, s)
-		if err != nil {
-			return nil, Hinted(fmt.Errorf("jt ls --ports reads session %s's processes on %s by ssh to it, and cannot: %v", name, s.Job.Node, err),
-				"jt doctor --scheduler "+s.Job.Scheduler+" "+host+" says what the site would need")
-		}
-		defer done()
-		call.hop, call.what = &h, "list the ports of "+name+" on "+s.Job.Node
-	}
-	reply, _, err := e.batch().remote(ctx, call)
-	if err != nil {
-		return nil, err
-	}
-	if len(reply.Blocks) == 0 || reply.Blocks[0].Values["name"] != name {
-		return nil, answerAbout(host, name, "")
-	}
-	switch reply.Blocks[0].Values["state"] {
-	case "dead":
-		return nil, Hinted(fmt.Errorf("session %s on %s has no running server", name, host), "start it with: jt open --name "+name+" "+host)
-	case "noproc":
-		return nil, fmt.Errorf("%s has no /proc to read the listening sockets from", host)
-	}
-	var ls []Listener
-	for _, b := range reply.Blocks[1:] {
-		pid, _ := strconv.Atoi(b.Values["pid"])
-		port, _ := strconv.Atoi(b.Values["port"])
-		ls = append(ls, Listener{Port: port, Addr: b.Values["addr"], Sock: b.Values["sock"], PID: pid, Command: b.Values["cmd"]})
-	}
-	return ls, nil
 }

@@ -120,7 +120,7 @@ func (e *Engine) exitIdleMasterLocked(ctx context.Context, host string) {
 		}
 	}
 	for _, s := range f.Sessions {
-		if e.SSH.SameMaster(s.Host, host) && s.LocalPort != 0 && e.answers(ctx, s) {
+		if e.SSH.SameMaster(s.Host, host) && e.tunnelInUse(ctx, s) {
 			return
 		}
 	}

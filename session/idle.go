@@ -1,12 +1,9 @@
 package session
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"time"
-
-	"github.com/jt-sh/jt/state"
 )
 
 // readLastActivity reads /api/status's answer, bounded: its
@@ -28,15 +25,4 @@ func idleFor(last, now time.Time) string {
 		return ""
 	}
 	return max(now.Sub(last), 0).Round(time.Second).String()
-}
-
-// answersAt is answers, with the server's last activity.
-func (e *Engine) answersAt(ctx context.Context, s state.Session) (time.Time, bool) {
-	if s.LocalPort == 0 {
-		return time.Time{}, false
-	}
-	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	last, err := e.probeStatus(pctx, s)
-	return last, err == nil
 }

@@ -40,21 +40,68 @@ var probeClient = &http.Client{
 	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 }
 
-// probe asks session s's server through its tunnel for /api/status with
-// the token: 200 proves the forward, the server, and that it is ours. The
-// token goes only to jt's own listener: after a tunnel dropped, another
-// program (another user's, too) may have taken the local port.
+// probe proves that session s's tunnel leads to its recorded server and
+// that the server takes the token (see proveFarEnd and probeStatus).
 func (e *Engine) probe(ctx context.Context, s state.Session) error {
 	_, err := e.probeStatus(ctx, s)
 	return err
 }
 
-// probeStatus is probe, with the server's last activity when it says.
+// probeStatus is probe, with the server's last activity when it says:
+// jt's own listener holds the local port, the far end is proven, and
+// only then /api/status goes there with the token.
 func (e *Engine) probeStatus(ctx context.Context, s state.Session) (time.Time, error) {
-	if err := e.ownListener(ctx, s); err != nil {
+	return e.probeVouched(ctx, s, func() (bool, error) { return e.vouched(ctx, s) })
+}
+
+// probeStep bounds each local step of a probe (the listener's owner, an
+// HTTP request through the tunnel); the host's word is bounded by ctx and
+// by vouchWithin.
+const probeStep = 2 * time.Second
+
+// vouchWithin bounds the host's word on one session (a busy login node's
+// squeue may take seconds).
+const vouchWithin = 15 * time.Second
+
+// probeVouched is probeStatus with the host's word from vouch (one answer
+// for all of a host's sessions, in jt ls).
+func (e *Engine) probeVouched(ctx context.Context, s state.Session, vouch func() (bool, error)) (time.Time, error) {
+	lctx, cancel := context.WithTimeout(ctx, probeStep)
+	err := e.ownListener(lctx, s)
+	cancel()
+	if err != nil {
 		return time.Time{}, err
 	}
-	return probePort(ctx, s.LocalPort, s.BaseURL, s.Token)
+	if err := e.proveFarEnd(ctx, s, vouch); err != nil {
+		return time.Time{}, err
+	}
+	pctx, cancel := context.WithTimeout(ctx, probeStep)
+	defer cancel()
+	return probePort(pctx, s.LocalPort, s.BaseURL, s.Token)
+}
+
+// probeFresh asks the server that this very command found or started
+// (its host just answered for it) through its tunnel, with the token:
+// 200 proves the forward and the server. The token goes only to jt's own
+// listener: after a tunnel dropped, another program (another user's, too)
+// may have taken the local port.
+func (e *Engine) probeFresh(ctx context.Context, s state.Session) error {
+	if err := e.ownListener(ctx, s); err != nil {
+		return err
+	}
+	_, err := probePort(ctx, s.LocalPort, s.BaseURL, s.Token)
+	return err
+}
+
+// tunnelInUse reports whether s's tunnel leads anywhere that answers
+// HTTP, sending no token: enough to keep a master that carries it.
+func (e *Engine) tunnelInUse(ctx context.Context, s state.Session) bool {
+	if s.LocalPort == 0 {
+		return false
+	}
+	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	return e.ownListener(pctx, s) == nil && probeOpen(pctx, s.LocalPort, s.BaseURL) == nil
 }
 
 // ownListener proves that what listens on s's local port is its tunnel:
@@ -73,7 +120,16 @@ func (e *Engine) ownListener(ctx context.Context, s state.Session) error {
 	return c.ListenerOwned(ctx, s.Host, s.LocalPort, s.ForwardPID, s.ForwardStarted)
 }
 
-// probePort sends the request; only probe may call it.
+// probeOpen is GET /api through the tunnel, without the token (Jupyter
+// answers it unauthenticated): it proves the tunnel reaches an HTTP
+// server, not whose.
+func probeOpen(ctx context.Context, localPort int, baseURL string) error {
+	_, err := probePort(ctx, localPort, baseURL, "")
+	return err
+}
+
+// probePort sends the request; only probeVouched and probeFresh (with a
+// token), and probeOpen (without) may call it.
 func probePort(ctx context.Context, localPort int, baseURL, token string) (time.Time, error) {
 	if baseURL == "" {
 		baseURL = "/"
@@ -141,14 +197,14 @@ func serverVersion(ctx context.Context, s state.Session) string {
 	return answer.Version
 }
 
-// probeUntil retries probe until it succeeds or ctx ends: a server that just
+// probeUntil retries probeFresh until it succeeds or ctx ends: a server that just
 // wrote its runtime file may take a moment to serve.
 func (e *Engine) probeUntil(ctx context.Context, s state.Session) error {
 	localPort := s.LocalPort
 	delay := 20 * time.Millisecond
 	for {
 		pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-		err := e.probe(pctx, s)
+		err := e.probeFresh(pctx, s)
 		cancel()
 		if err == nil {
 			return nil
@@ -171,12 +227,10 @@ func (e *Engine) probeUntil(ctx context.Context, s state.Session) error {
 }
 
 // answers reports whether a recorded session's tunnel answers (with its
-// token, when the server has one).
+// token, when the server has one) and leads to its recorded server.
 func (e *Engine) answers(ctx context.Context, s state.Session) bool {
 	if s.LocalPort == 0 {
 		return false
 	}
-	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	return e.probe(pctx, s) == nil
+	return e.probe(ctx, s) == nil
 }

@@ -169,11 +169,12 @@ func (e *Engine) checkHosts(ctx context.Context, host string, recorded []state.S
 	return rows
 }
 
-// remoteSessions asks host for every jt session of the remote user, with
-// lines of log each. It runs over the master when there is one, else over a
-// fresh non-interactive login (BatchMode: it never prompts).
-func (e *Engine) remoteSessions(ctx context.Context, host string, lines int) ([]templates.Block, error) {
-	script, err := templates.Render(templates.List{LogLines: lines})
+// remoteSessions asks host for the jt sessions of the remote user (only
+// names, if given), with lines of log each. It runs over the master when
+// there is one, else over a fresh non-interactive login (BatchMode: it
+// never prompts).
+func (e *Engine) remoteSessions(ctx context.Context, host string, lines int, names []string) ([]templates.Block, error) {
+	script, err := templates.Render(templates.List{LogLines: lines, Names: names})
 	if err != nil {
 		return nil, err
 	}
@@ -181,8 +182,33 @@ func (e *Engine) remoteSessions(ctx context.Context, host string, lines int) ([]
 	return reply.Blocks, err
 }
 
-// probeAll probes the tunnels of recorded sessions, in parallel.
-func (e *Engine) probeAll(ctx context.Context, recorded []state.Session) []Status {
+// hostWord is one remote answer about a host's sessions, asked once and
+// waited for by every probe that needs it (see proveFarEnd).
+type hostWord[T any] struct {
+	done   chan struct{}
+	answer T
+	err    error
+}
+
+// ask starts the question in the background.
+func ask[T any](f func() (T, error)) *hostWord[T] {
+	w := &hostWord[T]{done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		w.answer, w.err = f()
+	}()
+	return w
+}
+
+// wait is the answer, once it came.
+func (w *hostWord[T]) wait() (T, error) {
+	<-w.done
+	return w.answer, w.err
+}
+
+// probeAll probes the tunnels of recorded sessions, in parallel, with the
+// host's word on each (vouch: see proveFarEnd).
+func (e *Engine) probeAll(ctx context.Context, recorded []state.Session, vouch func(state.Session) (bool, error)) []Status {
 	rows := make([]Status, len(recorded))
 	var wg sync.WaitGroup
 	for i, s := range recorded {
@@ -193,9 +219,9 @@ func (e *Engine) probeAll(ctx context.Context, recorded []state.Session) []Statu
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-			defer cancel()
-			switch last, err := e.probeStatus(pctx, s); {
+			// Each step bounded (probeVouched), the host's word by the
+			// host's deadline in ctx.
+			switch last, err := e.probeVouched(ctx, s, func() (bool, error) { return vouch(s) }); {
 			case err == nil:
 				rows[i].State, rows[i].Idle = StateUp, idleFor(last, e.Now())
 			case errors.Is(err, sshexec.ErrPortTaken):
@@ -222,19 +248,43 @@ func unreachable(rows []Status, err error, hctx context.Context, timeout time.Du
 }
 
 // checkHost decides the live state of each recorded session of host and,
-// when discover is set, adds the host's sessions jt has no record of.
+// when discover is set, adds the host's sessions jt has no record of. The
+// host is asked once, while the tunnels are probed, when a session's far
+// end needs its word or when discovering; else only if one is not up.
 func (e *Engine) checkHost(ctx context.Context, host string, recorded []state.Session, discover bool, lines int, timeout time.Duration) []Status {
 	// One deadline for the whole host, probes included: a dead host costs
 	// --timeout, never more.
 	hctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	rows := e.probeAll(hctx, recorded)
+	var names []string
+	for _, s := range recorded {
+		names = append(names, s.Name)
+	}
+	if discover {
+		names = nil // all of them
+	}
+	question := func() ([]templates.Block, error) { return e.remoteSessions(hctx, host, lines, names) }
+	var word *hostWord[[]templates.Block]
+	if discover || !allSelfProving(recorded) {
+		word = ask(question)
+	}
+	rows := e.probeAll(hctx, recorded, func(s state.Session) (bool, error) {
+		blocks, err := word.wait()
+		if err != nil {
+			return false, err
+		}
+		b, ok := blocksByName(blocks)[s.Name]
+		return sameServer(s, b, ok), nil
+	})
 	// The tunnel answering with the session's own token proves master,
 	// forward and server at once; ask the host only when something is not up.
 	if allUp(rows) && !discover {
 		return rows
 	}
-	blocks, err := e.remoteSessions(hctx, host, lines)
+	if word == nil {
+		word = ask(question)
+	}
+	blocks, err := word.wait()
 	if err != nil {
 		unreachable(rows, err, hctx, timeout)
 		if len(rows) == 0 {
@@ -243,15 +293,16 @@ func (e *Engine) checkHost(ctx context.Context, host string, recorded []state.Se
 		}
 		return rows
 	}
-	remote := map[string]templates.Block{}
-	for _, b := range blocks {
-		remote[b.Values["name"]] = b
-	}
+	remote := blocksByName(blocks)
 	for i := range rows {
 		b, ok := remote[rows[i].Name]
 		delete(remote, rows[i].Name)
 		if rows[i].State != StateUp {
+			was := rows[i].Session
 			e.judge(host, &rows[i], b, ok)
+			if !sameServer(was, b, ok) && b.Values["state"] != StateElsewhere {
+				e.dropTunnels(ctx, was) // its server is gone: nothing may answer in its place
+			}
 		}
 	}
 	if discover {
@@ -262,6 +313,16 @@ func (e *Engine) checkHost(ctx context.Context, host string, recorded []state.Se
 		}
 	}
 	return rows
+}
+
+// allSelfProving reports whether no session of ss needs the host's word.
+func allSelfProving(ss []state.Session) bool {
+	for _, s := range ss {
+		if !selfProving(s) && s.LocalPort != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 func allUp(rows []Status) bool {

@@ -27,9 +27,7 @@ func (e *Engine) URL(ctx context.Context, host, name string) (string, error) {
 	if !ok || s.LocalPort == 0 {
 		return "", Hinted(fmt.Errorf("no open session %s on %s", name, host), "start or reattach it with: jt open --name "+name+" "+host)
 	}
-	pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	defer cancel()
-	if err := e.probe(pctx, s); err != nil {
+	if err := e.probe(ctx, s); err != nil { // each step bounded
 		return "", Hinted(fmt.Errorf("session %s on %s does not answer: %v", name, host, err), "reattach with: jt open --name "+name+" "+host)
 	}
 	return URL(s), nil

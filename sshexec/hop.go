@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -122,8 +123,18 @@ func (c *Client) hopBase(h Hop, opts ...string) ([]string, error) {
 		"UpdateHostKeys=no",
 		"CheckHostIP=no",
 		"BatchMode=yes",
+		// What the user's config says for the login node is not for a
+		// node the login node vouched for: no agent or X11 there, no other
+		// source of host keys, no local command.
+		"ForwardAgent=no",
+		"ForwardX11=no",
+		"VerifyHostKeyDNS=no",
+		"PermitLocalCommand=no",
 	}, opts...) {
 		a = append(a, "-o", o)
+	}
+	if c.knowsKnownHostsCommand() {
+		a = append(a, "-o", "KnownHostsCommand=none")
 	}
 	for _, o := range c.Options {
 		a = append(a, "-o", o)
@@ -132,6 +143,29 @@ func (c *Client) hopBase(h Hop, opts ...string) ([]string, error) {
 		a = append(a, "-o", o)
 	}
 	return a, nil
+}
+
+// khcSSH memoises, per ssh binary, whether it takes KnownHostsCommand.
+var khcSSH sync.Map
+
+// knowsKnownHostsCommand reports whether this ssh takes KnownHostsCommand:
+// OpenSSH 8.5 and later. An older one refuses the option (and the user's
+// config cannot hold it either). ssh -V is asked once per binary.
+func (c *Client) knowsKnownHostsCommand() bool {
+	r, ok := c.Runner.(*ExecRunner)
+	if !ok {
+		return true // a test's runner: argv is what it records
+	}
+	if v, ok := khcSSH.Load(r.Path); ok {
+		return v.(bool)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	line, err := c.Version(ctx)
+	major, minor, isOpenSSH := OpenSSHVersion(line)
+	knows := err == nil && isOpenSSH && (major > 8 || major == 8 && minor >= 5)
+	khcSSH.Store(r.Path, knows)
+	return knows
 }
 
 // HopMasterArgs starts the hop's master (daemonised once logged in).
@@ -218,9 +252,12 @@ func (c *Client) ExitHop(ctx context.Context, h Hop) error {
 
 // HostKey is one host key a login node vouches for.
 type HostKey struct {
-	Revoked bool   // a @revoked line: ssh refuses this key
-	Type    string // ssh-ed25519, ecdsa-sha2-nistp256, …
-	Key     string // base64
+	Revoked bool // a @revoked line: ssh refuses this key
+	// CertAuthority: a @cert-authority line whose patterns match the node:
+	// ssh accepts a host certificate it signed for the node's name.
+	CertAuthority bool
+	Type          string // ssh-ed25519, ecdsa-sha2-nistp256, …
+	Key           string // base64
 }
 
 var keyTypes = map[string]bool{
@@ -261,8 +298,11 @@ func (c *Client) WriteKnownHosts(h Hop, keys []HostKey) error {
 		if err := CheckHostKey(k.Type, k.Key); err != nil {
 			return err
 		}
-		if k.Revoked {
+		switch {
+		case k.Revoked:
 			b.WriteString("@revoked ")
+		case k.CertAuthority:
+			b.WriteString("@cert-authority ")
 		}
 		fmt.Fprintf(&b, "%s %s %s\n", h.Node, k.Type, k.Key)
 	}

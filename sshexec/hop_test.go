@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -127,5 +128,48 @@ func TestHopTerminalArgs(t *testing.T) {
 	}
 	if _, err := c.HopTerminalArgs(Hop{Login: "hpc", Node: "-oProxyCommand=x", Name: "default"}, "true"); err == nil {
 		t.Error("a hostile node name reached the argv")
+	}
+}
+
+// The hop's options win over the user's config for the login node (ssh
+// keeps the first value): ssh -G of the hop's argv, with a config that
+// turns each on, says that none of them reaches the node connection.
+func TestHopOverridesTheUsersConfig(t *testing.T) {
+	ssh, err := exec.LookPath("ssh")
+	if err != nil {
+		t.Skip("no ssh client")
+	}
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config")
+	if err := os.WriteFile(cfg, []byte("Host *\n  ForwardAgent yes\n  ForwardX11 yes\n  KnownHostsCommand /bin/echo %H\n  VerifyHostKeyDNS yes\n  PermitLocalCommand yes\n  LocalCommand touch "+dir+"/ran\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := &Client{ControlDir: dir, ConfigFile: cfg, Runner: &ExecRunner{Path: ssh}}
+	a, err := c.HopMasterArgs(Hop{Login: "hpc", Node: "node1", Name: "default"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.Index(a, "-fN")
+	if i < 0 {
+		t.Fatalf("no -fN in %q", a)
+	}
+	a = append(append(slices.Clone(a[:i]), "-G"), a[i+1:]...)
+	out, err := exec.Command(ssh, a...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ssh -G: %v\n%s", err, out)
+	}
+	got := map[string]string{}
+	for _, line := range strings.Split(string(out), "\n") {
+		if k, v, ok := strings.Cut(line, " "); ok {
+			got[k] = v
+		}
+	}
+	for k, want := range map[string]string{"forwardagent": "no", "forwardx11": "no", "verifyhostkeydns": "false", "permitlocalcommand": "no", "hostname": "node1"} {
+		if got[k] != want {
+			t.Errorf("ssh -G: %s %q, want %q", k, got[k], want)
+		}
+	}
+	if v, ok := got["knownhostscommand"]; ok {
+		t.Errorf("ssh -G: knownhostscommand %q, want none", v)
 	}
 }

@@ -25,8 +25,9 @@ const (
 	Master
 	// Terminal hands stdin, stdout and stderr to ssh (jt attach).
 	Terminal
-	// Stream sends stdin from Cmd.Stdin and ssh's output straight to the
-	// user (jt logs -f).
+	// Stream sends stdin from Cmd.Stdin and ssh's output to the user as it
+	// comes (batch open, the keeper, jt logs -f): stderr, the remote's
+	// text, with its control characters made visible.
 	Stream
 	// Detach starts ssh and returns at once with its pid; it outlives jt.
 	Detach
@@ -103,6 +104,9 @@ func (r *ExecRunner) Run(ctx context.Context, c Cmd) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	if v, ok := cmd.Stderr.(*streamErr); ok {
+		defer v.shown.Flush()
+	}
 	if errFile != nil {
 		defer errFile.Close()
 	}
@@ -119,7 +123,7 @@ func (r *ExecRunner) Run(ctx context.Context, c Cmd) (Result, error) {
 	}
 	if errFile != nil {
 		if _, serr := errFile.Seek(0, io.SeekStart); serr == nil {
-			io.Copy(&stderr, io.LimitReader(errFile, 1<<20))
+			io.Copy(&stderr, io.LimitReader(errFile, maxStderr))
 		}
 	}
 	return result(ctx, c, cmd, &stdout, &stderr, &silent, err)
@@ -147,7 +151,8 @@ func (r *ExecRunner) connect(cmd *exec.Cmd, c Cmd, stdout, stderr *bytes.Buffer)
 	case Terminal:
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = r.Stdin, r.Stdout, r.Stderr
 	case Stream:
-		cmd.Stdin, cmd.Stdout, cmd.Stderr = c.Stdin, r.Stdout, io.MultiWriter(r.Stderr, stderr)
+		cmd.Stdin, cmd.Stdout = c.Stdin, r.Stdout
+		cmd.Stderr = &streamErr{shown: &VisibleWriter{W: r.Stderr}, kept: &capped{b: stderr, max: maxStderr}}
 		if c.Stdout != nil {
 			cmd.Stdout = c.Stdout
 		}
@@ -216,6 +221,22 @@ func result(ctx context.Context, c Cmd, cmd *exec.Cmd, stdout, stderr *bytes.Buf
 		res.ExitCode = -1
 	}
 	return res, newError(c.Args, res, err)
+}
+
+// maxStderr bounds the stderr a Stream command keeps (for its error), as
+// the gate bounds an answer.
+const maxStderr = 1 << 20
+
+// streamErr is a Stream command's stderr: shown to the user as Visible
+// shows it, and kept, bounded.
+type streamErr struct {
+	shown *VisibleWriter
+	kept  *capped
+}
+
+func (s *streamErr) Write(p []byte) (int, error) {
+	s.kept.Write(p)
+	return s.shown.Write(p)
 }
 
 // capped keeps the first max bytes written to it and drops the rest.

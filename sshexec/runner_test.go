@@ -158,3 +158,29 @@ func TestExecRunnerAnswerWithin(t *testing.T) {
 		t.Fatalf("answering ssh: %q, %v", res.Stdout, err)
 	}
 }
+
+// In Stream mode (batch open, the keeper, jt logs -f) the remote's stderr
+// reaches the terminal with its control characters made visible, and what
+// is kept of it is bounded, however much comes.
+func TestStreamStderrIsVisibleAndBounded(t *testing.T) {
+	r, _ := fakeSSH(t, `printf '\033]0;PWNED\007\033[2J\n' >&2; yes 'jt stderr flood, 32 bytes a line' | head -c 40000000 >&2; exit 3`)
+	shown, err := os.CreateTemp(t.TempDir(), "stderr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer shown.Close()
+	r.Stderr = shown
+	var out bytes.Buffer
+	res, err := r.Run(context.Background(), sshexec.Cmd{Args: []string{"--", "h"}, Stdin: strings.NewReader(""), Mode: sshexec.Stream, Stdout: &out})
+	if err == nil {
+		t.Fatal("exit 3 gave no error")
+	}
+	if len(res.Stderr) > 1<<20 {
+		t.Errorf("kept %d bytes of stderr, want at most 1 MiB", len(res.Stderr))
+	}
+	head := make([]byte, 64)
+	n, _ := shown.ReadAt(head, 0)
+	if got := string(head[:n]); !strings.HasPrefix(got, `\x1b]0;PWNED\x07\x1b[2J`+"\n") || strings.ContainsAny(got, "\x1b\a") {
+		t.Errorf("the terminal got %q, want the escapes made visible", got)
+	}
+}

@@ -2,13 +2,17 @@ package sshexec
 
 import (
 	"fmt"
+	"io"
 	"strings"
 	"unicode/utf8"
 )
 
-// IsControl reports whether r moves or changes a terminal: C0, DEL, C1.
+// IsControl reports whether r moves or changes a terminal (C0, DEL, C1),
+// or the order text is shown in: the bidirectional embeddings, overrides
+// and isolates (U+202A–U+202E, U+2066–U+2069), which make "txt.exe" of
+// "exe.txt" or hide a part of a line.
 func IsControl(r rune) bool {
-	return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0)
+	return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069)
 }
 
 // Visible makes remote text safe to show on a terminal: control characters
@@ -50,4 +54,48 @@ func WriteVisibleRune(b *strings.Builder, raw string, r rune) {
 	default:
 		b.WriteString(raw)
 	}
+}
+
+// VisibleWriter passes text on as Visible shows it, newlines kept: what a
+// host sends for jt logs, and the remote's stderr in Stream mode. Flush
+// writes what is left of a cut rune.
+type VisibleWriter struct {
+	W    io.Writer
+	rest []byte
+}
+
+func (v *VisibleWriter) Write(p []byte) (int, error) {
+	buf := append(v.rest, p...)
+	var b strings.Builder
+	b.Grow(len(buf))
+	i := 0
+	for i < len(buf) {
+		if c := buf[i]; c >= 0x20 && c < 0x7f || c == '\n' || c == '\t' {
+			b.WriteByte(c) // plain text, the bulk of it, as it is
+			i++
+			continue
+		}
+		if !utf8.FullRune(buf[i:]) {
+			break
+		}
+		r, n := utf8.DecodeRune(buf[i:])
+		WriteVisibleRune(&b, string(buf[i:i+n]), r)
+		i += n
+	}
+	v.rest = append([]byte(nil), buf[i:]...)
+	if _, err := io.WriteString(v.W, b.String()); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// Flush writes the bytes of an incomplete rune at the end, escaped.
+func (v *VisibleWriter) Flush() error {
+	var b strings.Builder
+	for _, c := range v.rest {
+		fmt.Fprintf(&b, `\x%02x`, c)
+	}
+	v.rest = nil
+	_, err := io.WriteString(v.W, b.String())
+	return err
 }

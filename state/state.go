@@ -76,11 +76,26 @@ type Forward struct {
 	LocalPort  int    `toml:"local_port" json:"local_port"`
 	RemotePort int    `toml:"remote_port,omitempty" json:"remote_port,omitempty"`
 	RemoteSock string `toml:"remote_sock,omitempty" json:"remote_sock,omitempty"`
-	// RemoteHost is the address on a batch session's node that a port
-	// forward through jt's ssh to the node leads to: "" is the node's
-	// loopback (127.0.0.1), else the node's own address, where the
-	// program listens on that alone.
+	// At is where on a batch session's node a port forward leads, as the
+	// user's program listens: "" on the node's loopback (127.0.0.1), or
+	// AtNodeAddress, the address of whichever node the job runs on now.
+	// Never an address: a job that moved must not lead to its old node.
+	At string `toml:"at,omitempty" json:"at,omitempty"`
+	// RemoteHost is the node's address as jt before At recorded it; read
+	// as AtNodeAddress (see Norm), never written again.
 	RemoteHost string `toml:"remote_host,omitempty" json:"-"`
+}
+
+// AtNodeAddress is Forward.At of a forward to the node's own address.
+const AtNodeAddress = "node-address"
+
+// Norm is f as this jt records it: an address an older jt recorded
+// becomes AtNodeAddress.
+func (f Forward) Norm() Forward {
+	if f.RemoteHost != "" {
+		f.At, f.RemoteHost = AtNodeAddress, ""
+	}
+	return f
 }
 
 // Remote is where f leads, as the user wrote it: a port or a socket path.

@@ -3,7 +3,6 @@ package templates
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"regexp"
 	"strconv"
@@ -394,39 +393,5 @@ func CheckVersion(s string) bool { return versionRE.MatchString(s) }
 func Visible(s string, max int) string { return sshexec.Visible(s, max) }
 
 // VisibleWriter passes text on as Visible shows it, newlines kept: what a
-// host sends for jt logs. Flush writes what is left of a cut rune.
-type VisibleWriter struct {
-	W    io.Writer
-	rest []byte
-}
-
-func (v *VisibleWriter) Write(p []byte) (int, error) {
-	buf := append(v.rest, p...)
-	var b strings.Builder
-	i := 0
-	for i < len(buf) && utf8.FullRune(buf[i:]) {
-		r, n := utf8.DecodeRune(buf[i:])
-		if r == '\n' {
-			b.WriteByte('\n')
-		} else {
-			sshexec.WriteVisibleRune(&b, string(buf[i:i+n]), r)
-		}
-		i += n
-	}
-	v.rest = append([]byte(nil), buf[i:]...)
-	if _, err := io.WriteString(v.W, b.String()); err != nil {
-		return 0, err
-	}
-	return len(p), nil
-}
-
-// Flush writes the bytes of an incomplete rune at the end, escaped.
-func (v *VisibleWriter) Flush() error {
-	var b strings.Builder
-	for _, c := range v.rest {
-		fmt.Fprintf(&b, `\x%02x`, c)
-	}
-	v.rest = nil
-	_, err := io.WriteString(v.W, b.String())
-	return err
-}
+// host sends for jt logs (sshexec.VisibleWriter).
+type VisibleWriter = sshexec.VisibleWriter

@@ -11,14 +11,16 @@ import (
 // knows for a compute node.
 type HostKeys struct{ Node string }
 
-// maxHostKeys bounds the keys hostkeys.sh answers.
+// maxHostKeys bounds the keys hostkeys.sh answers, of each kind (keys,
+// certificate authorities, revocations).
 const maxHostKeys = 16
 
 func hostKeyKeys() map[string]grammar {
-	m := map[string]grammar{"node": gNode}
+	m := map[string]grammar{"node": gNode, "error": text, "hint": text}
 	for i := 0; i < maxHostKeys; i++ {
 		m["key"+strconv.Itoa(i)] = g("a host key", checkHostKeyValue)
 		m["revoked"+strconv.Itoa(i)] = g("a revoked host key", checkHostKeyValue)
+		m["ca"+strconv.Itoa(i)] = g("a host certificate authority", checkHostKeyValue)
 	}
 	return m
 }
@@ -39,10 +41,10 @@ func checkHostKeyValue(s string) string {
 func HostKeysOf(b Block) []sshexec.HostKey {
 	var keys []sshexec.HostKey
 	for i := 0; i < maxHostKeys; i++ {
-		for _, k := range []string{"key", "revoked"} {
+		for _, k := range []string{"key", "revoked", "ca"} {
 			if s, ok := b.Values[k+strconv.Itoa(i)]; ok {
 				typ, key, _ := strings.Cut(s, " ")
-				keys = append(keys, sshexec.HostKey{Revoked: k == "revoked", Type: typ, Key: key})
+				keys = append(keys, sshexec.HostKey{Revoked: k == "revoked", CertAuthority: k == "ca", Type: typ, Key: key})
 			}
 		}
 	}

@@ -177,7 +177,12 @@ type Close struct {
 }
 
 // List is the input of list.sh: every session of the remote user.
-type List struct{ LogLines int }
+type List struct {
+	LogLines int
+	// Names, if any, are the only sessions answered (checked names: jt
+	// ls of recorded sessions, the proof of a warm one).
+	Names []string
+}
 
 // Logs is the input of logs.sh.
 type Logs struct {
@@ -219,6 +224,11 @@ func Render(data any) (string, error) {
 		name = "close.sh.tmpl"
 	case List:
 		name = "list.sh.tmpl"
+		for _, n := range d.Names {
+			if checkName(n) != "" {
+				return "", fmt.Errorf("session name %q is not one jt records", n)
+			}
+		}
 	case Logs:
 		name = "logs.sh.tmpl"
 	case Attach:

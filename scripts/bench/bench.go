@@ -30,6 +30,7 @@ type bench struct {
 	cfg       string // ssh config jt and the floors use (the relay's in -delay mode)
 	directCfg string // the box's own config
 	hosts     []string
+	openArgs  []string // given to every jt open (-tcp: --tcp)
 
 	jt             *jtRunner
 	wrapper        string // sshwrap, jt's JT_SSH
@@ -63,6 +64,9 @@ func setup(ctx context.Context, o options) (*bench, error) {
 		benchCtlPath:  filepath.Join(dir, "run", "fm-%C"),
 		sessionPorts:  map[string]int{},
 		slurm:         o.slurm,
+	}
+	if o.tcp {
+		b.openArgs = []string{"--tcp"}
 	}
 	bin, err := jtBinary(ctx, o.jt, dir)
 	if err != nil {

@@ -40,6 +40,7 @@ type options struct {
 	hosts int
 	jt    string
 	slurm bool
+	tcp   bool
 }
 
 func main() {
@@ -51,6 +52,7 @@ func main() {
 	flag.IntVar(&o.hosts, "hosts", 32, "host aliases for jt ls (one test user each; at least 8)")
 	flag.StringVar(&o.jt, "jt", "", "jt `binary` to measure (default: go build the module)")
 	flag.BoolVar(&o.slurm, "slurm", false, "also measure jt open --slurm on the Slurm test cluster (scripts/slurm-cluster start), from RUNNING to the URL")
+	flag.BoolVar(&o.tcp, "tcp", false, "open every session with --tcp (a warm one then needs the host's word on its server)")
 	flag.Usage = func() {
 		fmt.Fprintf(os.Stderr, "usage: go run ./scripts/bench [-n 5] [-delay 25ms] [-out bench-results.json]\n\n")
 		flag.PrintDefaults()

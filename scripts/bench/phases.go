@@ -73,7 +73,7 @@ func (b *bench) openCycle(ctx context.Context, fresh, jup, jstop *row) error {
 
 // open runs jt open --json and checks it did what the step expects.
 func (b *bench) open(ctx context.Context, want string, host string, extra ...string) (outcome, error) {
-	args := append([]string{"open", "--no-browser", "--json"}, extra...)
+	args := append(append([]string{"open", "--no-browser", "--json"}, b.openArgs...), extra...)
 	o, err := b.jt.run(ctx, append(args, host)...)
 	if err != nil {
 		return o, err
