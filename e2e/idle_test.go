@@ -265,6 +265,8 @@ func TestE2EIdleNeverCullsComputing(t *testing.T) {
 			}
 			if stdout, _ := e.jt("ls"); !strings.Contains(stdout, ", busy: kernel computing") {
 				t.Errorf("jt ls:\n%s", stdout)
+			} else {
+				t.Logf("jt ls, %v after the first cells started:\n%s", now.Sub(sessions[0].cellsAt).Round(time.Second), stdout)
 			}
 		}
 		time.Sleep(time.Second)

@@ -103,7 +103,7 @@ type Job struct {
 	// Estimate: when a queued job may start, by the scheduler's estimate
 	// ("in 4m10s", "now") or NoEstimate; "" for a job that is not queued.
 	Estimate string
-	// Idle: the job ended because its Jupyter shut itself down for want
+	// Idle: the job ended because its Jupyter was shut down for want
 	// of activity (jt open --idle).
 	Idle bool
 	// Of a running job's Jupyter, from the file the job writes.

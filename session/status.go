@@ -29,7 +29,7 @@ const (
 	// A batch session's job waits in the queue, or is over.
 	StateQueued   = "queued"
 	StateJobEnded = "job ended"
-	// StateIdleStopped: Jupyter shut itself down after --idle without
+	// StateIdleStopped: jt's watcher shut Jupyter down after --idle without
 	// activity (and its batch job ended with it).
 	StateIdleStopped = "stopped (idle)"
 )
