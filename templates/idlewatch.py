@@ -398,6 +398,31 @@ def look(server, prober, rt, memo, interval):
     return obs
 
 
+def watch_once(server, prober, rt, memo, interval, run, pid, period, session_log):
+    """One look, its releases and its verdict; True once the server is shut down."""
+    obs = look(server, prober, rt, memo, interval)
+    release, shutdown, verdict = judge(time.time(), obs, memo, period, interval)
+    for kid in release:
+        status, _ = server.call("DELETE", "api/kernels/" + kid)
+        log("released kernel %s after %ds without activity (HTTP %d)" % (kid, period, status), session_log)
+    if shutdown:
+        log("shutting the server down: no kernel, terminal or request for %ds" % period, session_log)
+        try:
+            status, _ = server.call("POST", "api/shutdown")
+        except OSError as e:
+            status = str(e)  # the server may close before it answers
+        end = time.time() + 30
+        while alive(pid) and time.time() < end:
+            time.sleep(0.2)
+        if not alive(pid):
+            write_verdict(run, {"state": "released"}, period, time.time())
+            log("server %d has shut down" % pid)
+            return True
+        log("the server is still up 30s after POST /api/shutdown (%s)" % status)
+    write_verdict(run, verdict, period, time.time())
+    return False
+
+
 def main(argv):
     run, runtime, pid, addr, period = argv[1], argv[2], int(argv[3]), argv[4], int(argv[5])
     session_log = os.path.join(run, "log")
@@ -412,26 +437,15 @@ def main(argv):
         % (pid, interval, period))
     while alive(pid) and os.path.exists(runtime):
         now = time.time()
-        obs = look(server, prober, rt, memo, interval)
-        release, shutdown, verdict = judge(time.time(), obs, memo, period, interval)
-        for kid in release:
-            status, _ = server.call("DELETE", "api/kernels/" + kid)
-            log("released kernel %s after %ds without activity (HTTP %d)" % (kid, period, status), session_log)
-        if shutdown:
-            log("shutting the server down: no kernel, terminal or request for %ds" % period, session_log)
-            try:
-                status, _ = server.call("POST", "api/shutdown")
-            except OSError as e:
-                status = str(e)  # the server may close before it answers
-            end = time.time() + 30
-            while alive(pid) and time.time() < end:
-                time.sleep(0.2)
-            if not alive(pid):
-                write_verdict(run, {"state": "released"}, period, time.time())
-                log("server %d has shut down" % pid)
+        try:
+            if watch_once(server, prober, rt, memo, interval, run, pid, period, session_log):
                 return 0
-            log("the server is still up 30s after POST /api/shutdown (%s)" % status)
-        write_verdict(run, verdict, period, time.time())
+        except Exception as e:  # noqa: BLE001 - a look that fails releases nothing
+            log("look failed: %s: %s" % (type(e).__name__, e))
+            try:
+                write_verdict(run, {"state": "busy", "reason": "unknown"}, period, time.time())
+            except OSError:
+                pass
         time.sleep(max(interval - (time.time() - now), 0.5))
     log("server %d has ended" % pid)
     return 0
