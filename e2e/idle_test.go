@@ -146,13 +146,13 @@ type idleSession struct {
 // startIdleSession opens host/name with --idle and starts its cells: a
 // computing one, and (unless computeOnly) one sleeping in C; each runs
 // for 3 idle periods with no client.
-func startIdleSession(t *testing.T, e *env, host, name, home string, slurm, computeOnly bool) *idleSession {
+func startIdleSession(t *testing.T, e *env, host, name, home string, slurm, computeOnly bool, flags ...string) *idleSession {
 	t.Helper()
 	s := &idleSession{host: host, name: name, slurm: slurm}
 	if slurm {
-		s.r = e.openSlurm(host, name, "--idle", idlePeriod.String(), "--slurm-args", "--time=10 -c 1")
+		s.r = e.openSlurm(host, name, append(flags, "--idle", idlePeriod.String(), "--slurm-args", "--time=10 -c 1")...)
 	} else {
-		s.r = e.open(host, name, "--idle", idlePeriod.String())
+		s.r = e.open(host, name, append(flags, "--idle", idlePeriod.String())...)
 	}
 	secs := int(3 * idlePeriod / time.Second)
 	cells := map[string]string{"compute": computeCell(secs, "~/.jt-idle-e2e/"+name+"-compute")}
@@ -165,6 +165,17 @@ func startIdleSession(t *testing.T, e *env, host, name, home string, slurm, comp
 	}
 	s.cellsAt = time.Now()
 	return s
+}
+
+// watcherLogs is what the session's watcher and Jupyter logged, for a
+// failure's message.
+func (s *idleSession) watcherLogs() string {
+	dir := `"$HOME/.local/state/jt/sessions/` + s.name + `"`
+	if s.slurm {
+		dir = `"$HOME/.local/state/jt/slurm/` + s.name + `"/*`
+	}
+	out, _, _ := remoteRun(s.host, "tail -n 40 "+dir+"/idle.log "+dir+"/log "+dir+"/idle\n")
+	return out
 }
 
 // observe looks at s once: which cells have ended, which kernels the
@@ -189,7 +200,7 @@ func (s *idleSession) observe(t *testing.T, now time.Time) {
 		}
 		k.goneAt = now
 		if k.doneAt.IsZero() {
-			t.Errorf("%s/%s: the %s kernel is gone (server answers: %v) while its cell still runs", s.host, s.name, k.sessionKey, ok)
+			t.Errorf("%s/%s: the %s kernel is gone (server answers: %v) while its cell still runs; logs:\n%s", s.host, s.name, k.sessionKey, ok, s.watcherLogs())
 		} else if k.goneAt.Sub(k.doneAt) < idlePeriod/3 {
 			t.Errorf("%s/%s: the %s kernel was released %v after its cell ended, well within the idle period %v",
 				s.host, s.name, k.sessionKey, k.goneAt.Sub(k.doneAt), idlePeriod)
@@ -219,8 +230,14 @@ func TestE2EIdleNeverCullsComputing(t *testing.T) {
 		remote(t, host, `rm -rf "$HOME/.jt-idle-e2e" && mkdir "$HOME/.jt-idle-e2e"`+"\n")
 		t.Cleanup(func() { remoteRun(host, `rm -rf "$HOME/.jt-idle-e2e"`+"\n") })
 		home := localHome(t, host)
+		// Debian 12: notebook 6 and jupyter_server 1; Debian 13:
+		// jupyter_server 2, bare and with JupyterLab 4.
+		flavours := [][]string{nil, {"--server"}}
+		if host == hostTrixie {
+			flavours = [][]string{{"--server"}, {"--lab"}}
+		}
 		for i := range rounds {
-			sessions = append(sessions, startIdleSession(t, e, host, fmt.Sprintf("idle%d", i), home, false, false))
+			sessions = append(sessions, startIdleSession(t, e, host, fmt.Sprintf("idle%d", i), home, false, false, flavours[i%2]...))
 		}
 		if host == hostA {
 			sessions = append(sessions, startIdleSession(t, e, host, "idleslurm", home, true, true))
