@@ -126,7 +126,7 @@ func localHome(t *testing.T, host string) string {
 
 // idleKernel is a kernel of an idle-test session, with what was seen of it.
 type idleKernel struct {
-	id, done   string // its id; the file its cell writes when it ends
+	id, done   string    // its id; the file its cell writes when it ends
 	doneAt     time.Time // when its cell ended
 	goneAt     time.Time // when the server was first seen without it
 	sessionKey string
