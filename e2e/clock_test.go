@@ -41,7 +41,7 @@ func TestE2EClockIdleAndWarn(t *testing.T) {
 	}
 	_, token := parseURL(t, idle.URL)
 	if !pollUntil(20*time.Second, func() bool {
-		out, _ := exec.Command("ps", "-eo", "args=").Output()
+		out, _ := exec.Command("ps", "-ww", "-eo", "args=").Output()
 		for _, l := range lines(string(out)) {
 			if strings.Contains(l, "idlewatch.py") && strings.Contains(l, "/sessions/idle1 ") && strings.HasSuffix(l, " "+strconv.Itoa(idle.PID)+" 127.0.0.1 60") {
 				if strings.Contains(l, token) {

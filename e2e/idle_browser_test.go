@@ -43,8 +43,17 @@ type devtools struct {
 // devtoolsPage connects to the page Chromium (profile dir) shows.
 func devtoolsPage(t *testing.T, profile string) *devtools {
 	t.Helper()
-	data := waitFile(t, filepath.Join(profile, "DevToolsActivePort"), 60*time.Second, "Chromium opened no DevTools port")
-	port := strings.TrimSpace(strings.SplitN(string(data), "\n", 2)[0])
+	// Chromium writes the file, its port on the first line, once it listens.
+	var port string
+	if !pollUntil(60*time.Second, func() bool {
+		data, err := os.ReadFile(filepath.Join(profile, "DevToolsActivePort"))
+		first, _, complete := strings.Cut(string(data), "\n")
+		_, perr := strconv.Atoi(first)
+		port = first
+		return err == nil && complete && perr == nil
+	}) {
+		t.Fatalf("Chromium opened no DevTools port")
+	}
 	var pages []struct{ Type, WebSocketDebuggerURL string }
 	if !pollUntil(30*time.Second, func() bool {
 		resp, err := httpClient.Get("http://127.0.0.1:" + port + "/json/list")

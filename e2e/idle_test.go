@@ -56,7 +56,9 @@ func startCell(t *testing.T, u, code string) string {
 	}
 	pu, _ := url.Parse(u)
 	ws := "ws://" + pu.Host + "/api/kernels/" + kernel.ID + "/channels?token=" + url.QueryEscape(pu.Query().Get("token"))
-	conn, _, err := (&websocket.Dialer{HandshakeTimeout: 10 * time.Second}).Dial(ws, nil)
+	// The server answers the handshake once the new kernel answers it:
+	// a kernel starting on 2 busy cores may take a while.
+	conn, _, err := (&websocket.Dialer{HandshakeTimeout: 60 * time.Second}).Dial(ws, nil)
 	if err != nil {
 		t.Fatalf("kernel websocket: %v", err)
 	}
