@@ -146,7 +146,7 @@ func TestE2EIdleBrowserCell(t *testing.T) {
 	// The notebook's page, its kernel connected: run the cell from the page.
 	page := devtoolsPage(t, filepath.Join(dir, "profile"))
 	ready := `!!(window.Jupyter && Jupyter.notebook && Jupyter.notebook.kernel && Jupyter.notebook.kernel.is_connected())`
-	if !pollUntil(60*time.Second, func() bool { return page.eval(t, ready) == "true" }) {
+	if !pollUntil(3*time.Minute, func() bool { return page.eval(t, ready) == "true" }) {
 		t.Fatalf("the notebook page never had a connected kernel")
 	}
 	page.eval(t, `Jupyter.notebook.execute_all_cells(); true`)
