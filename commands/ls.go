@@ -27,7 +27,7 @@ func lsCommand() *cli.Command {
                 no token (jt open moves the tunnel to a free port)
    server dead  jt has a record, but the server is gone (jt open starts a new one)
    unreachable  the host did not answer within --timeout
-   stopped (idle)  Jupyter shut itself down after jt open --idle without activity (its job ended)
+   stopped (idle)  jt's watcher shut Jupyter down after jt open --idle without activity (its job ended)
    queued       a Slurm job waits in the queue (jt open --slurm waits for it), with Slurm's
                 start estimate when it has one
    job ended    the Slurm job is over: time limit, scancel, preemption (jt open --slurm submits anew)
@@ -130,10 +130,14 @@ func printRows(d *Deps, rows []session.Status) {
 	}
 }
 
-// uptimeColumn is the uptime and, once a server has been idle for a
-// minute (the granularity of Jupyter's own idle checks), for how long:
-// "12m3s, idle 4m40s". --json always has the idle time.
+// uptimeColumn is the uptime and, of a session opened with --idle, its
+// watcher's verdict ("12m3s, busy: kernel computing", "12m3s, idle for
+// 40s"); of another, once its server has been idle for a minute, for how
+// long: "12m3s, idle 4m40s". --json always has the idle time.
 func uptimeColumn(r session.Status) string {
+	if r.Activity != "" && r.Uptime != "" {
+		return r.Uptime + ", " + r.Activity
+	}
 	if d, err := time.ParseDuration(r.Idle); err == nil && d >= time.Minute && r.Uptime != "" {
 		return r.Uptime + ", idle " + r.Idle
 	}

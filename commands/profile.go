@@ -113,7 +113,7 @@ func settingFlags() []cli.Flag {
 		&cli.StringFlag{Name: "console", Value: "auto", Usage: "what keeps the server and its console alive (`KIND`; jt attach opens it): auto (screen if the host has it, else tmux, else none), screen, tmux or none"},
 		&cli.StringFlag{Name: "mux", Hidden: true, Usage: "the old name of --console"},
 		&cli.DurationFlag{Name: "timeout", Value: 60 * time.Second, Usage: "how long to wait for Jupyter to start (`DURATION`)"},
-		&cli.DurationFlag{Name: "idle", Usage: "Jupyter culls kernels idle this long, then shuts itself down after this long without activity, and a batch job ends (`DURATION`)", DefaultText: "never"},
+		&cli.DurationFlag{Name: "idle", Usage: "jt's watcher on the host releases kernels idle this long, then the server, and a batch job ends (`DURATION`)", DefaultText: "never"},
 		&cli.StringFlag{Name: "warn", Value: "15m,2m", Usage: "with --keep: say so (and notify the desktop) this long before a batch job's end (`POINTS`, like 15m,2m; none)"},
 	}
 }

@@ -65,7 +65,7 @@ var Keys = []Key{
 	{Name: "console", Kind: String, Help: "what keeps the server and its console alive (jt attach): auto, screen, tmux or none"},
 	{Name: "tcp", Kind: Bool, Help: "listen on TCP 127.0.0.1 instead of a unix socket"},
 	{Name: "timeout", Kind: Duration, Help: "how long to wait for Jupyter to start"},
-	{Name: "idle", Kind: Duration, Help: `Jupyter culls idle kernels and shuts itself down after this long without activity ("0s": never)`},
+	{Name: "idle", Kind: Duration, Help: `jt releases kernels, then the server (a batch job ends), after this long without activity ("0s": never)`},
 	{Name: "warn", Kind: String, Help: `jt open --keep warns this long before a batch job's end ("15m,2m"; "none")`},
 	{Name: "conda", Kind: String, Help: "conda/mamba/micromamba environment to activate"},
 	{Name: "venv", Kind: String, Help: "Python virtual environment directory to activate"},

@@ -33,7 +33,7 @@ const Example = `# jt's configuration: defaults for every jt open, and profiles.
 # console = "tmux"
 # tcp = false
 # timeout = "2m"
-# idle = "2h"                         # Jupyter shuts itself down after 2h without activity
+# idle = "2h"                         # jt releases kernels, then the server, after 2h without activity
 # warn = "15m,2m"                     # jt open --keep warns this long before a batch job ends
 #
 # # The environment, set up in this order before Jupyter starts; it reaches

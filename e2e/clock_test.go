@@ -1,7 +1,7 @@
 package e2e
 
-// The clock of a session: jt open --idle (Jupyter's own culling and
-// shutdown) on a plain host and in a Slurm job, with a session kept busy
+// The clock of a session: jt open --idle (jt's watcher releases what
+// nothing uses, through Jupyter's API) on a plain host and in a Slurm job, with a session kept busy
 // beside them; the keeper's warnings before a job's end; and the start
 // estimate of a queued job.
 
@@ -33,11 +33,26 @@ func TestE2EClockIdleAndWarn(t *testing.T) {
 	keep := startJT(t, e, "open", "--no-browser", "--slurm", "--name", "slwarn", "--keep", "--warn", "170s,140s",
 		"--slurm-args", "--time=3 -c 1", hostA)
 
-	// jt gave Jupyter its own settings, on its command line.
+	// Jupyter's own culler is off; jt's watcher runs beside the server,
+	// with no token on its command line.
 	if out, err := exec.Command("ps", "-o", "args=", "-p", strconv.Itoa(idle.PID)).Output(); err != nil ||
-		!strings.Contains(string(out), "--NotebookApp.shutdown_no_activity_timeout=60") ||
-		!strings.Contains(string(out), "--MappingKernelManager.cull_idle_timeout=60") {
+		strings.Contains(string(out), "cull_") || strings.Contains(string(out), "shutdown_no_activity") {
 		t.Errorf("jupyter's command line: %q, %v", out, err)
+	}
+	_, token := parseURL(t, idle.URL)
+	if !pollUntil(20*time.Second, func() bool {
+		out, _ := exec.Command("ps", "-ww", "-eo", "args=").Output()
+		for _, l := range lines(string(out)) {
+			if strings.Contains(l, "idlewatch.py") && strings.Contains(l, "/sessions/idle1 ") && strings.HasSuffix(l, " "+strconv.Itoa(idle.PID)+" 127.0.0.1 60") {
+				if strings.Contains(l, token) {
+					t.Errorf("the watcher's command line holds the token: %q", l)
+				}
+				return true
+			}
+		}
+		return false
+	}) {
+		t.Errorf("no idle watcher runs for idle1")
 	}
 	if got := row(t, e.ls(), hostA, "idle1"); got.State != "up" || got.Idle == "" {
 		t.Errorf("jt ls row %+v, want up with an idle time", got)

@@ -356,6 +356,7 @@ type lsRow struct {
 	TimeLeft   string `json:"time_left"`
 	JobStart   string `json:"job_start"`
 	Idle       string `json:"idle"`
+	Activity   string `json:"activity"`
 	EndsSoon   bool   `json:"ends_soon"`
 	Exposure   string `json:"exposure"`
 }

@@ -62,7 +62,7 @@ type Submit struct {
 	Env     templates.Env
 	Args    []string // the user's options for the submit command
 	Timeout int      // seconds Jupyter may take once the job runs
-	Options []string // Jupyter options jt adds (templates.IdleOptions)
+	Idle    int      // seconds without activity before jt's watcher releases the server (the job ends); 0: never
 	// Listen is how the job's Jupyter is to listen: "tcp" on the node's
 	// address, or "ask": the job waits for jt's word (Give), which jt
 	// gives once it knows whether it can reach the node by ssh. A
@@ -103,7 +103,7 @@ type Job struct {
 	// Estimate: when a queued job may start, by the scheduler's estimate
 	// ("in 4m10s", "now") or NoEstimate; "" for a job that is not queued.
 	Estimate string
-	// Idle: the job ended because its Jupyter shut itself down for want
+	// Idle: the job ended because its Jupyter was shut down for want
 	// of activity (jt open --idle).
 	Idle bool
 	// Of a running job's Jupyter, from the file the job writes.

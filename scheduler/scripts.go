@@ -18,7 +18,7 @@ type JobScript struct {
 	Command string        // user-given jupyter command (shell words), or ""
 	Port    int           // port on the node; 0 picks the first free one from 8888
 	Env     templates.Env // set up on the node before Jupyter starts
-	Options []string      // Jupyter options jt adds (templates.IdleOptions)
+	Idle    int           // seconds without activity before jt's watcher releases the job's server; 0: never
 	// Listen is "ask" (the job waits, Wait seconds at most, for jt's word
 	// on how Jupyter is to listen: see OpenScript.Give) or "tcp".
 	Listen string
@@ -66,7 +66,7 @@ type DoctorScript struct{ Args []string }
 func SubmitScript(r Submit, render func(any) (string, error)) (templates.Script, error) {
 	job, err := render(JobScript{
 		Name: r.Name, Nonce: r.Nonce, Dir: r.Dir, Flavour: r.Flavour, Command: r.Command, Port: r.Port, Env: r.Env,
-		Options: r.Options, Listen: r.Listen, Wait: r.Timeout, Console: r.Console,
+		Idle: r.Idle, Listen: r.Listen, Wait: r.Timeout, Console: r.Console,
 	})
 	if err != nil {
 		return templates.Script{}, err

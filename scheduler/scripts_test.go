@@ -44,7 +44,7 @@ func TestSchedulerScriptsParse(t *testing.T) {
 				for _, console := range []string{"screen", "none", h} {
 					r := scheduler.Submit{Name: "default", Nonce: "ab12", Dir: h, Flavour: h, Command: h, Port: 0,
 						Env: templates.Env{Setup: []string{h}, Modules: []string{h}, Conda: h, Venv: h}, Args: []string{h, "-x", h},
-						Timeout: 60, Options: []string{h}, Listen: "ask", Give: "socket", Console: console}
+						Timeout: 60, Idle: 60, Listen: "ask", Give: "socket", Console: console}
 					sub, err := s.Submit(r)
 					if err != nil {
 						t.Fatalf("submit with %q: %v", h, err)

@@ -14,7 +14,6 @@ import (
 
 	"github.com/jt-sh/jt/scheduler"
 	"github.com/jt-sh/jt/state"
-	"github.com/jt-sh/jt/templates"
 	"github.com/jt-sh/jt/validate"
 )
 
@@ -206,7 +205,7 @@ func (o *batchOpening) waitForJob(ctx context.Context, give string) (Opened, err
 	}
 	script, err := o.sch.Submit(scheduler.Submit{
 		Name: r.Name, Nonce: o.nonce, Dir: r.Dir, Flavour: r.Flavour, Command: r.Command, Port: r.Port, Env: r.Env,
-		Args: r.Batch.Args, Timeout: seconds(r.Timeout), Options: templates.IdleOptions(seconds(r.Idle)),
+		Args: r.Batch.Args, Timeout: seconds(r.Timeout), Idle: seconds(r.Idle),
 		Listen: listen, Give: give, Console: batchConsole(r.Console),
 	})
 	if err != nil {
@@ -254,8 +253,8 @@ func batchSession(r OpenRequest, sch scheduler.Scheduler, controlPath string, st
 		Host: r.Host, Name: r.Name, ControlPath: controlPath, Mode: "tcp", Exposure: ExposureTokenOnly,
 		RemoteHost: j.Addr, RemotePort: j.Port, PID: st.Server.PID, Flavour: flavourOf(st.Runtime), Version: versionOf(st.Runtime, st.Server.Version),
 		Mux: sch.Name(), Dir: j.Dir, Log: st.Log, Node: j.Node, Token: st.Server.Token, BaseURL: st.Server.BaseURL,
-		Started: j.Started,
-		Job:     &state.Job{Scheduler: sch.Name(), ID: j.ID, Node: j.Node, Addr: j.Addr, Nonce: j.Nonce, Limit: j.Limit, End: st.End},
+		Started: j.Started, IdleSeconds: seconds(r.Idle),
+		Job: &state.Job{Scheduler: sch.Name(), ID: j.ID, Node: j.Node, Addr: j.Addr, Nonce: j.Nonce, Limit: j.Limit, End: st.End},
 	}
 	if st.Server.Sock != "" {
 		s.Mode, s.Exposure, s.RemoteSock, s.RemoteHost, s.RemotePort = "socket", ExposurePrivate, st.Server.Sock, "", 0

@@ -92,7 +92,7 @@ func judgeJob(sch scheduler.Scheduler, r *Status, j scheduler.Job, ok bool) {
 	if !ok {
 		j = scheduler.Job{Phase: scheduler.Gone}
 	}
-	// Over because Jupyter shut itself down (jt open --idle): say so.
+	// Over because jt's watcher shut Jupyter down (jt open --idle): say so.
 	if ok && j.Idle && j.Phase != scheduler.Running && j.Phase != scheduler.Queued {
 		r.State, r.JobState, r.JobReason = StateIdleStopped, j.State, j.Reason
 		return

@@ -218,7 +218,7 @@ func (e *Engine) findOrStart(ctx context.Context, r OpenRequest, nonce string) (
 	script, err := templates.Render(templates.Open{
 		Name: r.Name, Dir: r.Dir, Flavour: r.Flavour, Command: r.Command, Port: r.Port,
 		Mode: mode, Timeout: seconds(r.Timeout), Mux: r.Console, Nonce: nonce, Env: r.Env,
-		Options: templates.IdleOptions(seconds(r.Idle)),
+		Idle: seconds(r.Idle),
 	})
 	if err != nil {
 		return Opened{}, err
@@ -301,6 +301,7 @@ func sessionFromBlock(host, name, controlPath string, b templates.Block) (state.
 	if t, err := strconv.ParseInt(v["started"], 10, 64); err == nil {
 		s.Started = time.Unix(t, 0).UTC()
 	}
+	s.IdleSeconds, _ = strconv.Atoi(v["idle_period"])
 	return s, nil
 }
 

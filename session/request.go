@@ -25,8 +25,8 @@ type OpenRequest struct {
 	TCP       bool          // listen on a TCP port instead of a private unix socket
 	Env       templates.Env // set up on the host before Jupyter starts
 	Batch     BatchOptions  // Jupyter as a batch job on a compute node
-	// Idle: Jupyter culls kernels idle this long and then shuts itself
-	// down (0: never).
+	// Idle: jt's watcher releases kernels idle this long and then the
+	// server, once nothing uses it for as long (0: never).
 	Idle time.Duration `json:",omitempty"`
 	// Warn: when a keeper warns before a batch job's end ("15m,2m",
 	// validate.WarnPoints).

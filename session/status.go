@@ -29,7 +29,7 @@ const (
 	// A batch session's job waits in the queue, or is over.
 	StateQueued   = "queued"
 	StateJobEnded = "job ended"
-	// StateIdleStopped: Jupyter shut itself down after --idle without
+	// StateIdleStopped: jt's watcher shut Jupyter down after --idle without
 	// activity (and its batch job ended with it).
 	StateIdleStopped = "stopped (idle)"
 )
@@ -53,6 +53,10 @@ type Status struct {
 	// Idle: how long an up server has seen no activity (its /api/status
 	// last_activity).
 	Idle string `json:"idle,omitempty"`
+	// Activity: of an up session opened with --idle, its idle watcher's
+	// verdict: "busy: kernel computing", "busy: client connected", "idle
+	// for 12s"… (templates.Verdict.Say).
+	Activity string `json:"activity,omitempty"`
 	// EndsSoon: a running job has less than EndsSoon left.
 	EndsSoon bool `json:"ends_soon,omitempty"`
 	// ForwardStates are the session's extra forwards (jt forward), checked.
@@ -103,20 +107,26 @@ func (e *Engine) List(ctx context.Context, r ListRequest) ([]Status, error) {
 	}
 	sort.Strings(hosts)
 	results := make([][]Status, len(hosts))
+	activity := make([]map[string]templates.Verdict, len(hosts))
 	var wg sync.WaitGroup
 	slot := make(chan struct{}, parallelChecks)
 	for i, h := range hosts {
-		wg.Add(1)
+		wg.Add(2)
 		go func() {
 			defer wg.Done()
 			slot <- struct{}{}
 			defer func() { <-slot }()
 			results[i] = e.checkHosts(ctx, h, byHost[h], discover[h], r.LogLines, r.Timeout)
 		}()
+		go func() {
+			defer wg.Done()
+			activity[i] = e.verdicts(ctx, h, watched(byHost[h]), r.Timeout)
+		}()
 	}
 	wg.Wait()
 	var rows []Status
-	for _, r := range results {
+	for i, r := range results {
+		withVerdicts(r, hosts[i], activity[i])
 		rows = append(rows, r...)
 	}
 	e.finish(rows)

@@ -68,6 +68,9 @@ type Session struct {
 	// node) or "token-only" (TCP on the node's address: anyone on the
 	// cluster's network, with the token).
 	Exposure string `toml:"exposure,omitempty" json:"exposure,omitempty"`
+	// IdleSeconds is the session's jt open --idle: its host runs jt's
+	// idle watcher, whose verdict jt ls reads. 0: no watcher.
+	IdleSeconds int `toml:"idle_seconds,omitempty" json:"idle_seconds,omitempty"`
 }
 
 // Forward is an extra tunnel of a session: 127.0.0.1:LocalPort to a port

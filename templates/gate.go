@@ -39,6 +39,7 @@ const (
 
 	KindNotebook // notebook.sh
 	KindPorts    // ports.sh: the session, then one block per listener
+	KindActivity // activity.sh: one block per session, its idle watcher's verdict
 )
 
 // AnswerError is a value a host answered that jt refuses to use.
@@ -251,7 +252,8 @@ var keys = map[Kind]map[string]grammar{
 		"dir": gDir, "flavour": g("a flavour", oneOf("", "notebook", "server", "lab", "custom")),
 		"state": g("a state", oneOf("running", "dead", "elsewhere")), "pid": gPID, "runtime": gRuntime,
 		"exit": g("an exit status", number(0, 255, true)), "idle": g("idle", oneOf("yes")),
-		"error": text, "hint": text, "kernel_warning": text,
+		"idle_period": g("an idle period", number(10, 30*24*3600, false)),
+		"error":       text, "hint": text, "kernel_warning": text,
 	},
 	KindClose: {
 		"name": gName, "state": g("a state", oneOf("kept", "elsewhere", "gone", "stopped")),
@@ -289,6 +291,14 @@ var keys = map[Kind]map[string]grammar{
 		"state": g("a state", oneOf("noslurm", "absent", "kept", "cancelled", "stuck", "none")),
 	},
 	KindNotebook: {"exists": g("an answer", oneOf("file", "dir", "no"))},
+	// The verdict file is written on the host: held to its grammar here.
+	KindActivity: {
+		"name": gName, "now": gStarted, "at": gStarted,
+		"period": g("an idle period", number(10, 30*24*3600, false)),
+		"state":  g("a verdict", oneOf("busy", "idle", "released", "off")),
+		"reason": g("a reason", oneOf("computing", "client", "terminal", "unknown", "nopython")),
+		"idle":   g("an idle time", number(0, 1<<30, false)),
+	},
 	KindPorts: {
 		"name": gName, "state": g("a state", oneOf("running", "dead", "noproc")), "pid": gPID,
 		"port": g("a port", number(1, 65535, false)), "addr": g("an address", checkAddrOrEmpty),

@@ -1,26 +1,22 @@
 package templates
 
-import "strconv"
+import (
+	_ "embed"
+	"strings"
+)
 
-// IdleOptions are Jupyter's own settings that make it cull kernels idle
-// for seconds and then, with no kernel or terminal left and no request
-// for seconds, shut itself down. Both notebook 6 (NotebookApp) and
-// jupyter_server (ServerApp) settings are given: each ignores the other's
-// class, so the same words serve every flavour and a user's --cmd.
-func IdleOptions(seconds int) []string {
-	if seconds <= 0 {
-		return nil
+// watcher is jt's idle watcher (jt open --idle), a Python program that
+// runs beside a session's Jupyter, on its host: idle.sh.tmpl writes it to
+// the session's run directory and starts it with Jupyter's own Python.
+//
+//go:embed idlewatch.py
+var watcher string
+
+// idleWatcher is the watcher's source, for the here-document of
+// idle.sh.tmpl (which its end marker must not end early).
+func idleWatcher() string {
+	if strings.Contains("\n"+watcher+"\n", "\nJT_IDLEWATCH_EOF\n") {
+		panic("idlewatch.py holds its here-document's end marker")
 	}
-	n := strconv.Itoa(seconds)
-	// Kernels are looked at a few times per idle period (at most once a
-	// minute, at least every 10s); the server itself checks once a minute.
-	interval := strconv.Itoa(min(max(seconds/4, 10), 60))
-	return []string{
-		"--NotebookApp.shutdown_no_activity_timeout=" + n,
-		"--ServerApp.shutdown_no_activity_timeout=" + n,
-		"--MappingKernelManager.cull_idle_timeout=" + n,
-		"--MappingKernelManager.cull_interval=" + interval,
-		// An open browser tab does not make a kernel busy.
-		"--MappingKernelManager.cull_connected=True",
-	}
+	return strings.TrimRight(watcher, "\n")
 }

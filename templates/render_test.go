@@ -18,7 +18,7 @@ import (
 // field names a string field of an input and the shell variable it sets.
 type field struct{ Go, Shell string }
 
-var benignOpen = templates.Open{Name: "default", Dir: "~/proj", Flavour: "notebook", Command: "", Port: 0, Mode: "tcp", Timeout: 60, Mux: "screen"}
+var benignOpen = templates.Open{Name: "default", Dir: "~/proj", Flavour: "notebook", Command: "", Port: 0, Mode: "tcp", Timeout: 60, Mux: "screen", Idle: 60}
 
 // inputs lists, for each script, a benign input and its string fields.
 var inputs = []struct {

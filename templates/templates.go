@@ -23,11 +23,12 @@ var files embed.FS
 
 // base is what every remote script builds on: the templates "common"
 // (common.sh.tmpl), "env" (env.sh.tmpl), "listen" and "listen_login"
-// (batch.sh.tmpl, for batch schedulers' scripts), and the funcs q and dq.
-// Parsed on first use, as every set of scripts is: a command that runs no
-// script (jt --help, jt url) pays nothing for them.
+// (batch.sh.tmpl, for batch schedulers' scripts), "idle" (idle.sh.tmpl),
+// and the funcs q, dq and idlewatch. Parsed on first use, as every set of
+// scripts is: a command that runs no script (jt --help, jt url) pays
+// nothing for them.
 var base = sync.OnceValue(func() *template.Template {
-	return template.Must(template.New("").Funcs(template.FuncMap{"q": quoteAny, "dq": dquote}).ParseFS(files, "common.sh.tmpl", "env.sh.tmpl", "batch.sh.tmpl"))
+	return template.Must(template.New("").Funcs(template.FuncMap{"q": quoteAny, "dq": dquote, "idlewatch": idleWatcher}).ParseFS(files, "common.sh.tmpl", "env.sh.tmpl", "batch.sh.tmpl", "idle.sh.tmpl"))
 })
 
 // scripts are jt's own scripts, named by file: open.sh.tmpl, close.sh.tmpl…
@@ -113,7 +114,7 @@ type Open struct {
 	Mux     string // "auto", "screen", "tmux" or "none"
 	Nonce   string // marks a server this open starts (see Close.Nonce)
 	Env     Env
-	Options []string // Jupyter options jt adds (IdleOptions), one word each
+	Idle    int // seconds without activity before jt's watcher releases the session; 0: never
 }
 
 // Env is a session's environment, set up on the host before Jupyter
@@ -249,6 +250,13 @@ func Render(data any) (string, error) {
 		}
 	case HostKeys:
 		name = "hostkeys.sh.tmpl"
+	case Activity:
+		name = "activity.sh.tmpl"
+		for _, a := range d.Sessions {
+			if _, err := a.Dir(); err != nil {
+				return "", err
+			}
+		}
 	default:
 		return "", fmt.Errorf("no script for %T", data)
 	}
