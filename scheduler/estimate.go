@@ -30,8 +30,10 @@ func Estimate(start, now string) string {
 	if d <= 0 {
 		return "now"
 	}
-	// A year ahead is the scheduler saying "never" in its own way.
-	if d > 365*24*time.Hour {
+	// About a year ahead is the scheduler saying "never" in its own way:
+	// Slurm gives a job it cannot plan a start a year after it last looked
+	// at it, so by the time jt asks the year is seconds short.
+	if d > 300*24*time.Hour {
 		return NoEstimate
 	}
 	return "in " + d.Round(time.Second).String()

@@ -15,6 +15,8 @@ func TestEstimate(t *testing.T) {
 		{"Unknown", "2026-12-01T16:00:00", scheduler.NoEstimate},
 		{"", "2026-12-01T16:00:00", scheduler.NoEstimate},
 		{"2027-12-31T00:00:00", "2026-12-01T16:00:00", scheduler.NoEstimate},
+		// Slurm's "a year from when it looked", read 22 s later (seen on the test cluster).
+		{"2027-12-01T16:00:00", "2026-12-01T16:00:22", scheduler.NoEstimate},
 		{"2026-13-01T16:04:05", "2026-12-01T16:00:00", scheduler.NoEstimate},
 		{"2026-12-01T16:04:05", "", scheduler.NoEstimate},
 		{"$(touch x)", "2026-12-01T16:00:00", scheduler.NoEstimate},
