@@ -111,7 +111,11 @@ func killServer(t *testing.T, pid int) {
 // impostor never sees a token.
 func TestE2EImpostorOnTheRemotePort(t *testing.T) {
 	e := newEnv(t)
-	r1 := e.open(hostA, "imp", "--tcp")
+	// Ports of their own (the servers' remote ports are this machine's):
+	// a port Jupyter picks from 8888 up may be taken, between the kill and
+	// the impostor's bind, by a server of another test running beside this.
+	port1, port2 := freePort(t), freePort(t)
+	r1 := e.open(hostA, "imp", "--port", strconv.Itoa(port1))
 	mustAnswer(t, r1.URL)
 	_, token1 := parseURL(t, r1.URL)
 	killServer(t, r1.PID)
@@ -129,7 +133,7 @@ func TestE2EImpostorOnTheRemotePort(t *testing.T) {
 	browser := filepath.Join(dir, "browser")
 	writeArgvLogger(t, browser, argv)
 	e.setVar("BROWSER", browser)
-	stdout, _ := e.jt("open", "--tcp", "--name", "imp", hostA)
+	stdout, _ := e.jt("open", "--port", strconv.Itoa(port2), "--name", "imp", hostA)
 	u2 := strings.TrimSpace(stdout)
 	mustAnswer(t, u2)
 	s2, ok := e.session(hostA, "imp")

@@ -72,7 +72,9 @@ func newEnv(t *testing.T) *env {
 		// Workers side by side share this machine's local ports: each
 		// starts its tunnels in a range of its own, so that a tunnel one
 		// test closes is not at once another's (a "port taken" there).
-		e.vars = append(e.vars, "JT_FIRST_LOCAL_PORT="+strconv.Itoa(8888+2000*(slot-1)))
+		// (Above 8888 and what follows it: the remote servers, on this
+		// machine too, take their TCP ports there.)
+		e.vars = append(e.vars, "JT_FIRST_LOCAL_PORT="+strconv.Itoa(20000+2000*(slot-1)))
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	t.Cleanup(e.cleanup)
