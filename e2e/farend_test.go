@@ -115,6 +115,9 @@ func TestE2EImpostorOnTheRemotePort(t *testing.T) {
 	// a port Jupyter picks from 8888 up may be taken, between the kill and
 	// the impostor's bind, by a server of another test running beside this.
 	port1, port2 := freePort(t), freePort(t)
+	for port2 == port1 {
+		port2 = freePort(t)
+	}
 	r1 := e.open(hostA, "imp", "--port", strconv.Itoa(port1))
 	mustAnswer(t, r1.URL)
 	_, token1 := parseURL(t, r1.URL)
