@@ -26,20 +26,9 @@ type procListeners struct {
 }
 
 func listenersOn(port int) (procListeners, error) {
-	var all []tcpListener
-	for _, name := range []string{"tcp", "tcp6"} {
-		data, err := os.ReadFile(filepath.Join(procRoot, "net", name))
-		if errors.Is(err, os.ErrNotExist) && name == "tcp6" {
-			continue // IPv6 disabled
-		}
-		if err != nil {
-			return procListeners{}, err
-		}
-		ls, err := parseNetTCP(data)
-		if err != nil {
-			return procListeners{}, fmt.Errorf("%s: %w", name, err)
-		}
-		all = append(all, ls...)
+	all, err := tcpListenersNow()
+	if err != nil {
+		return procListeners{}, err
 	}
 	p := procListeners{port: port, entries: candidates(all, port)}
 	return p, checkUIDs(port, p.entries, ownUID)
