@@ -141,11 +141,14 @@ func openCloseRace(t *testing.T, loaded bool) {
 	live := map[string]int{} // name → pid of what runs, as jt said
 	r := e.open(hostB, names[0])
 	live[names[0]] = r.PID
-	if loaded {
-		defer cpuLoad(t)()
-	}
 	for i := 0; i < 25; i++ {
 		closing, opening := names[i%2], names[(i+1)%2]
+		// Loaded: every core busy while the two commands race (the checks
+		// after them run without the load, which would only slow them).
+		stopLoad := func() {}
+		if loaded {
+			stopLoad = cpuLoad(t)
+		}
 		var wg sync.WaitGroup
 		var cOut, cErr, oOut, oErr string
 		var cCode, oCode int
@@ -159,6 +162,7 @@ func openCloseRace(t *testing.T, loaded bool) {
 			oOut, oErr, oCode = e.run("open", "--no-browser", "--json", "--name", opening, hostB)
 		}()
 		wg.Wait()
+		stopLoad()
 		_ = cOut
 		if cCode != 0 {
 			t.Fatalf("round %d: jt close --kill --name %s: exit %d\n%s", i, closing, cCode, cErr)

@@ -144,9 +144,26 @@ func TestE2EIdleBrowserCell(t *testing.T) {
 	parseURL(t, s.r.URL)
 
 	// The notebook's page, its kernel connected: run the cell from the page.
+	// Until then the test is the user at the server: on busy cores Chromium
+	// can take longer than the 10 s period to start and load the page, and
+	// a server with no kernel and no request for a period is released, as
+	// it should be. An API request every 2 s is activity.
+	loaded := make(chan struct{})
+	go func() {
+		for {
+			api(s.r.URL, http.MethodGet, "api/contents", nil)
+			select {
+			case <-loaded:
+				return
+			case <-time.After(2 * time.Second):
+			}
+		}
+	}()
 	page := devtoolsPage(t, filepath.Join(dir, "profile"))
 	ready := `!!(window.Jupyter && Jupyter.notebook && Jupyter.notebook.kernel && Jupyter.notebook.kernel.is_connected())`
-	if !pollUntil(3*time.Minute, func() bool { return page.eval(t, ready) == "true" }) {
+	connected := pollUntil(3*time.Minute, func() bool { return page.eval(t, ready) == "true" })
+	close(loaded)
+	if !connected {
 		t.Fatalf("the notebook page never had a connected kernel")
 	}
 	page.eval(t, `Jupyter.notebook.execute_all_cells(); true`)

@@ -57,9 +57,7 @@ func (e *Engine) Close(ctx context.Context, r CloseRequest) error {
 		}
 		byHost[s.Host] = append(byHost[s.Host], s)
 	}
-	if r.Kill && len(order) > 1 {
-		e.preLogin(ctx, byHost, order, r.Timeout)
-	}
+	quiet := r.Kill && len(order) > 1
 	var (
 		mu   sync.Mutex
 		errs []error
@@ -72,6 +70,9 @@ func (e *Engine) Close(ctx context.Context, r CloseRequest) error {
 			defer wg.Done()
 			slot <- struct{}{}
 			defer func() { <-slot }()
+			if quiet {
+				e.preLogin(ctx, h, byHost[h], r.Timeout)
+			}
 			for _, s := range byHost[h] {
 				if err := e.closeOne(ctx, r, s); err != nil {
 					mu.Lock()
@@ -99,35 +100,22 @@ const (
 	parallelChecks = 64
 )
 
-// preLogin starts the masters that closing the sessions of several hosts
-// will need, side by side and asking nothing: the logins that would ask
-// (a password, a 2FA code, a host key) fail at once and are made later,
-// one at a time, by ensureMaster. Sessions opened without a master need
-// none.
-func (e *Engine) preLogin(ctx context.Context, byHost map[string][]state.Session, hosts []string, timeout time.Duration) {
-	if e.SSH.NoMux {
+// preLogin starts the master that closing host's sessions will need,
+// asking nothing, when jt closes the sessions of several hosts side by
+// side: a login that would ask (a password, a 2FA code, a host key) fails
+// at once and is made later by ensureMaster, when the logins that ask
+// take turns. Each host goes on to its close as soon as its own login is
+// done. Sessions opened without a master need none.
+func (e *Engine) preLogin(ctx context.Context, host string, sessions []state.Session, timeout time.Duration) {
+	if e.SSH.NoMux || !slices.ContainsFunc(sessions, func(s state.Session) bool { return s.Transport != "direct" }) {
 		return
 	}
-	var wg sync.WaitGroup
-	slot := make(chan struct{}, parallelHosts)
-	for _, h := range hosts {
-		if !slices.ContainsFunc(byHost[h], func(s state.Session) bool { return s.Transport != "direct" }) {
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			slot <- struct{}{}
-			defer func() { <-slot }()
-			unlock, err := e.lockHost(ctx, h, timeout)
-			if err != nil {
-				return
-			}
-			defer unlock()
-			e.SSH.EnsureMasterQuiet(ctx, h)
-		}()
+	unlock, err := e.lockHost(ctx, host, timeout)
+	if err != nil {
+		return
 	}
-	wg.Wait()
+	defer unlock()
+	e.SSH.EnsureMasterQuiet(ctx, host)
 }
 
 // closeTargets are the sessions r means, and the hosts with opens that
