@@ -319,17 +319,19 @@ func (c *Client) Exit(ctx context.Context, host string) error {
 // reapMaster makes sure no master for host outlives Exit: one whose login
 // was interrupted may hold the control socket without answering it yet, or
 // be about to daemonise. It waits a moment for the master to leave, then
-// ends it.
+// ends it, and looks again: the first process with a master's argv may be
+// a JT_SSH wrapper around ssh, not the daemonised master itself.
 func (c *Client) reapMaster(ctx context.Context, host string) {
 	deadline := time.Now().Add(2 * time.Second)
-	for {
+	for kills := 0; kills < 8; {
 		pid := findMaster(c.ControlDir, c.Dest(host))
 		if pid <= 0 {
 			return
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
 			c.killMaster(host, pid)
-			return
+			kills++
+			continue
 		}
 		time.Sleep(25 * time.Millisecond)
 	}
