@@ -1,6 +1,7 @@
 package sshexec
 
 import (
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -61,7 +62,7 @@ func TestTCPTablesShareOnlyLaterReads(t *testing.T) {
 	}
 	close(release[1])
 	wg.Wait()
-	if want := []int{1000, 1001, 1001, 1001}; !equalInts(got, want) {
+	if want := []int{1000, 1001, 1001, 1001}; !slices.Equal(got, want) {
 		t.Errorf("callers got reads %v, want %v (no caller takes a read begun before it asked)", got, want)
 	}
 	if reads != 2 {
@@ -77,16 +78,4 @@ func waitFor(t *testing.T, ok func() bool) {
 		}
 		time.Sleep(time.Millisecond)
 	}
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
