@@ -33,7 +33,7 @@ func run(args []string, stderr io.Writer) int {
 	if errors.As(err, &status) {
 		return status.Code // jt exec: the command's own status, said by it
 	}
-	if ctx.Err() != nil {
+	if ctx.Err() != nil || sshexec.Interrupted(err) {
 		fmt.Fprintln(stderr, "jt: interrupted")
 		return 130
 	}
@@ -62,6 +62,7 @@ func interrupts(stderr io.Writer) (context.Context, func()) {
 		cancel()
 		fmt.Fprintln(stderr, "jt: stopping; press Ctrl-C again to quit at once")
 		if _, ok := <-ch; ok {
+			sshexec.EndCommands()
 			os.Exit(130)
 		}
 	}()

@@ -167,8 +167,6 @@ func (o *batchOpening) connect(ctx context.Context) error {
 	unlockHost()
 	o.e = e
 	if started {
-		// Also when the login failed or was interrupted: it may have left
-		// a master behind.
 		o.undo.push(func(ctx context.Context) { e.ExitIdleMaster(ctx, host) })
 	}
 	return err

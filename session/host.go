@@ -53,7 +53,8 @@ func (e *Engine) lock(ctx context.Context, prefix, key string, timeout time.Dura
 var loginMu sync.Mutex
 
 // ensureMaster reuses or starts the master for host, showing what ssh
-// said, and reports whether it started one. It returns the Engine to go
+// said, and reports whether it started one (a start that failed leaves no
+// master: nothing for the caller to undo). It returns the Engine to go
 // on with: e itself, or where ssh cannot keep a master, a copy whose
 // client logs in for each step (e is shared, and never changed).
 func (e *Engine) ensureMaster(ctx context.Context, host string) (*Engine, bool, error) {
@@ -62,6 +63,15 @@ func (e *Engine) ensureMaster(ctx context.Context, host string) (*Engine, bool, 
 	loginMu.Lock()
 	started, res, err := e.SSH.EnsureMaster(ctx, host)
 	loginMu.Unlock()
+	if err != nil && started && (ctx.Err() != nil || sshexec.Interrupted(err)) {
+		// An interrupted login may have left a master: one daemonised
+		// just before the user's Ctrl-C ended the ssh jt waited on. (The
+		// terminal's signal can reach that ssh before jt has noted it:
+		// ctx alone cannot tell.) Nothing uses a master whose login
+		// failed. A login that failed by itself left none.
+		e.exitIdleMasterLocked(context.WithoutCancel(ctx), host)
+		started = false
+	}
 	if err != nil && ctx.Err() != nil {
 		return e, started, err
 	}
@@ -72,8 +82,7 @@ func (e *Engine) ensureMaster(ctx context.Context, host string) (*Engine, bool, 
 		return ee, false, nil
 	}
 	if err != nil {
-		// started stays as ssh said: a master may be left to undo.
-		return e, started, sshHinted(err, host)
+		return e, false, sshHinted(err, host)
 	}
 	if started {
 		if msg := strings.TrimSpace(string(res.Stderr)); msg != "" {

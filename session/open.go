@@ -99,8 +99,7 @@ func (o *opening) steps(ctx context.Context) (Opened, error) {
 	e, started, err := e.ensureMaster(ctx, r.Host)
 	o.e = e
 	if started {
-		// Also when interrupted while ssh was logging in: it may have left
-		// a master behind. Open holds the host's lock.
+		// Open holds the host's lock.
 		o.undo.push(func(ctx context.Context) { e.exitIdleMasterLocked(ctx, r.Host) })
 	}
 	if err != nil {

@@ -3,8 +3,10 @@ package sshexec
 import (
 	"context"
 	"errors"
+	"os/exec"
 	"regexp"
 	"strings"
+	"syscall"
 )
 
 // Sentinels for the failures a user acts on. *Error unwraps to them.
@@ -90,6 +92,18 @@ func (e *Error) Unwrap() []error {
 		return []error{e.kind, e.cause}
 	}
 	return []error{e.cause}
+}
+
+// Interrupted reports whether err is an ssh that the user's Ctrl-C (or a
+// SIGTERM) ended. An ssh that may ask on the terminal (a login) gets the
+// terminal's signal as jt does, and can end before jt has noted it.
+func Interrupted(err error) bool {
+	var x *exec.ExitError
+	if !errors.As(err, &x) {
+		return false
+	}
+	ws, ok := x.Sys().(syscall.WaitStatus)
+	return ok && ws.Signaled() && interruptSignal(ws.Signal())
 }
 
 // SSHFailed reports whether ssh itself failed (exit 255), as opposed to

@@ -111,7 +111,14 @@ func (r *ExecRunner) Run(ctx context.Context, c Cmd) (Result, error) {
 		defer errFile.Close()
 	}
 	answered := captureStdout(cmd, c, &stdout)
+	own := c.Mode == Capture || c.Mode == Stream
+	if own {
+		cmd.SysProcAttr = ownGroupAttr()
+	}
 	err = cmd.Start()
+	if err == nil && own {
+		defer running.track(cmd.Process)()
+	}
 	var silent atomic.Bool
 	if err == nil && answered != nil {
 		done := make(chan struct{})
@@ -127,6 +134,37 @@ func (r *ExecRunner) Run(ctx context.Context, c Cmd) (Result, error) {
 		}
 	}
 	return result(ctx, c, cmd, &stdout, &stderr, &silent, err)
+}
+
+// running is every ssh of this process in a process group of its own
+// (see ownGroupAttr), for EndCommands.
+var running = &processSet{m: map[*os.Process]struct{}{}}
+
+type processSet struct {
+	mu sync.Mutex
+	m  map[*os.Process]struct{}
+}
+
+func (s *processSet) track(p *os.Process) (untrack func()) {
+	s.mu.Lock()
+	s.m[p] = struct{}{}
+	s.mu.Unlock()
+	return func() {
+		s.mu.Lock()
+		delete(s.m, p)
+		s.mu.Unlock()
+	}
+}
+
+// EndCommands kills every ssh this process runs that the terminal's
+// Ctrl-C does not reach (scripts, -O commands): for a jt that quits at
+// once, on a second Ctrl-C, leaving none of them behind.
+func EndCommands() {
+	running.mu.Lock()
+	defer running.mu.Unlock()
+	for p := range running.m {
+		p.Kill()
+	}
 }
 
 // detach starts ssh on its own and returns its pid: it outlives jt.

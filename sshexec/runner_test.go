@@ -184,3 +184,53 @@ func TestStreamStderrIsVisibleAndBounded(t *testing.T) {
 		t.Errorf("the terminal got %q, want the escapes made visible", got)
 	}
 }
+
+// A script or -O command runs in a process group of its own (the
+// terminal's Ctrl-C reaches jt alone, which then ends it); a login, which
+// may ask on the terminal, stays in jt's.
+func TestExecRunnerProcessGroups(t *testing.T) {
+	r, _ := fakeSSH(t, `set -- $(cat /proc/$$/stat); echo "$5"`)
+	res, err := r.Run(context.Background(), sshexec.Cmd{Args: []string{"-O", "check", "--", "h"}})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	pgid, _ := strconv.Atoi(strings.TrimSpace(string(res.Stdout)))
+	if own := syscall.Getpgrp(); pgid == 0 || pgid == own {
+		t.Errorf("a captured command ran in process group %d, jt's is %d: want one of its own", pgid, own)
+	}
+	r, rec := fakeSSH(t, `set -- $(cat /proc/$$/stat); echo "$5" >"$REC/pgid"`)
+	r.Stdin, r.Stderr = os.Stdin, os.Stderr
+	if _, err := r.Run(context.Background(), sshexec.Cmd{Args: []string{"-fN", "--", "h"}, Mode: sshexec.Master}); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	b, _ := os.ReadFile(filepath.Join(rec, "pgid"))
+	if got, own := strings.TrimSpace(string(b)), strconv.Itoa(syscall.Getpgrp()); got != own {
+		t.Errorf("a login ran in process group %s, want jt's own %s", got, own)
+	}
+}
+
+// Interrupted tells an ssh the user's Ctrl-C ended from one that failed.
+func TestInterrupted(t *testing.T) {
+	for _, c := range []struct {
+		body string
+		want bool
+	}{
+		{`kill -INT $$`, true},
+		{`kill -TERM $$`, true},
+		{`kill -HUP $$`, false},
+		{`exit 255`, false},
+		{`exit 130`, false},
+	} {
+		r, _ := fakeSSH(t, c.body)
+		_, err := r.Run(context.Background(), sshexec.Cmd{Args: []string{"--", "h"}})
+		if err == nil {
+			t.Fatalf("%s: no error", c.body)
+		}
+		if got := sshexec.Interrupted(err); got != c.want {
+			t.Errorf("%s: Interrupted(%v) = %v, want %v", c.body, err, got, c.want)
+		}
+	}
+	if sshexec.Interrupted(context.Canceled) || sshexec.Interrupted(nil) {
+		t.Errorf("Interrupted is true for an error that is no ssh's")
+	}
+}
