@@ -68,7 +68,9 @@ func (e *Engine) ensureMaster(ctx context.Context, host string) (*Engine, bool, 
 		// just before the user's Ctrl-C ended the ssh jt waited on. (The
 		// terminal's signal can reach that ssh before jt has noted it:
 		// ctx alone cannot tell.) Nothing uses a master whose login
-		// failed. A login that failed by itself left none.
+		// failed. A login that failed by itself left none. Callers that
+		// do not hold the host's lock (close, exec) are safe too: another
+		// jt's open of the host has a live pending record, which keeps it.
 		e.exitIdleMasterLocked(context.WithoutCancel(ctx), host)
 		started = false
 	}
