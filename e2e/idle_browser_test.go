@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -160,16 +161,19 @@ func TestE2EIdleBrowserCell(t *testing.T) {
 		}
 	}()
 	page := devtoolsPage(t, filepath.Join(dir, "profile"))
-	ready := `!!(window.Jupyter && Jupyter.notebook && Jupyter.notebook.kernel && Jupyter.notebook.kernel.is_connected())`
+	// Connected, and the kernel has answered its kernel_info request (the
+	// server opens the websocket after 10 s even when the kernel has not).
+	ready := `!!(window.Jupyter && Jupyter.notebook && Jupyter.notebook.kernel && Jupyter.notebook.kernel.is_connected() && Jupyter.notebook.kernel.info_reply.status === "ok")`
 	connected := pollUntil(3*time.Minute, func() bool { return page.eval(t, ready) == "true" })
 	close(loaded)
 	if !connected {
 		t.Fatalf("the notebook page never had a connected kernel")
 	}
 	page.eval(t, `Jupyter.notebook.execute_all_cells(); true`)
-	var kernelID string
+	var kernelID, seen string
 	if !pollUntil(30*time.Second, func() bool {
 		status, body, err := api(s.r.URL, http.MethodGet, "api/kernels?no_track_activity=1", nil)
+		seen = fmt.Sprintf("%d %s %v", status, body, err)
 		var ks []struct {
 			ID          string `json:"id"`
 			State       string `json:"execution_state"`
@@ -181,7 +185,9 @@ func TestE2EIdleBrowserCell(t *testing.T) {
 		kernelID = ks[0].ID
 		return ks[0].State == "busy" && ks[0].Connections > 0
 	}) {
-		t.Fatalf("the cell started from the page never ran")
+		logs, _, _ := e.run("logs", "-n", "40", "--name", "idlebr", hostA)
+		t.Fatalf("the cell started from the page never ran: the server's kernels: %s; the page: %s; the server's log:\n%s", seen,
+			page.eval(t, `JSON.stringify({kernel: Jupyter.notebook.kernel.id, connected: Jupyter.notebook.kernel.is_connected(), info: Jupyter.notebook.kernel.info_reply.status, cells: Jupyter.notebook.ncells(), sent: Jupyter.notebook.get_cell(0).last_msg_id, prompt: Jupyter.notebook.get_cell(0).input_prompt_number})`), logs)
 	}
 	s.kernels = []*idleKernel{{id: kernelID, done: filepath.Join(home, ".jt-idle-br", "done"), sessionKey: "browser's"}}
 	// The browser goes: no client is left.
