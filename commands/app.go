@@ -24,6 +24,7 @@ import (
 	"github.com/jt-sh/jt/sshexec"
 	"github.com/jt-sh/jt/state"
 	"github.com/jt-sh/jt/validate"
+	"github.com/jt-sh/jt/visible"
 )
 
 // Deps is what a command works with: the engine, where output goes, the
@@ -281,7 +282,7 @@ func unknownCommand(cmds []*cli.Command, name string) error {
 			}
 		}
 	}
-	msg := fmt.Sprintf("%s is not a jt command", sshexec.Printable(name))
+	msg := fmt.Sprintf("%s is not a jt command", visible.Quote(name))
 	if best != "" {
 		return &validate.UsageError{Msg: msg + "; did you mean " + best + "? (see jt --help)"}
 	}

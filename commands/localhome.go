@@ -8,7 +8,7 @@ import (
 	"github.com/mitchellh/go-homedir"
 
 	"github.com/jt-sh/jt/session"
-	"github.com/jt-sh/jt/sshexec"
+	"github.com/jt-sh/jt/visible"
 )
 
 // remoteHomeDir maps a directory under the local home to the same place
@@ -48,5 +48,5 @@ func plainOrQuoted(s string) string {
 	if len(s) <= 256 && strconv.Quote(s) == `"`+s+`"` {
 		return s
 	}
-	return sshexec.Printable(s)
+	return visible.Quote(s)
 }

@@ -14,8 +14,8 @@ import (
 	_ "github.com/jt-sh/jt/scheduler/sge"   // registers "sge"
 	_ "github.com/jt-sh/jt/scheduler/slurm" // registers "slurm"
 	"github.com/jt-sh/jt/session"
-	"github.com/jt-sh/jt/sshexec"
 	"github.com/jt-sh/jt/validate"
+	"github.com/jt-sh/jt/visible"
 )
 
 func batchFlags() []cli.Flag {
@@ -140,7 +140,7 @@ func batchSettings(c *cli.Context, cfg *config.File, host string) (session.Batch
 	}
 	sch, err := scheduler.Named(name)
 	if err != nil {
-		return o, usageErrorf("scheduler %s is not known: use %s or none", sshexec.Printable(name), strings.Join(scheduler.Names(), ", "))
+		return o, usageErrorf("scheduler %s is not known: use %s or none", visible.Quote(name), strings.Join(scheduler.Names(), ", "))
 	}
 	o.Scheduler = sch.Name()
 	return o, sch.CheckArgs(o.Args)

@@ -9,8 +9,8 @@ import (
 
 	"github.com/BurntSushi/toml"
 
-	"github.com/jt-sh/jt/sshexec"
 	"github.com/jt-sh/jt/validate"
+	"github.com/jt-sh/jt/visible"
 )
 
 // parser is one parse of a file: the File it fills, the decoded TOML and
@@ -104,7 +104,7 @@ func (p *parser) addProfile(k toml.Key) error {
 		return nil
 	}
 	if !validate.IsName(name) {
-		return p.fail(k, "profile name %s is not valid: use 1-64 letters, digits, '.', '_' or '-', not starting with '.' or '-'", sshexec.Printable(name))
+		return p.fail(k, "profile name %s is not valid: use 1-64 letters, digits, '.', '_' or '-', not starting with '.' or '-'", visible.Quote(name))
 	}
 	if _, ok := p.raw["hosts"].(map[string]any)[name].(map[string]any); !ok {
 		return p.fail(k, "hosts.%s must be a table ([hosts.%s])", name, name)

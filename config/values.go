@@ -7,8 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jt-sh/jt/sshexec"
 	"github.com/jt-sh/jt/validate"
+	"github.com/jt-sh/jt/visible"
 )
 
 // setKey checks one setting's name, type and value and stores it.
@@ -127,7 +127,7 @@ func checkValue(name string, v any) string {
 		return why(validate.OneLine(v.(string)))
 	case "scheduler":
 		if s := v.(string); !validate.IsName(s) {
-			return fmt.Sprintf("%s is not a scheduler's name (like \"slurm\")", sshexec.Printable(s))
+			return fmt.Sprintf("%s is not a scheduler's name (like \"slurm\")", visible.Quote(s))
 		}
 	case "slurm_args", "scheduler_args", "modules":
 		for _, m := range v.([]string) {
@@ -174,7 +174,7 @@ func checkValue(name string, v any) string {
 func checkSSHOptions(opts []string) string {
 	for _, o := range opts {
 		if !sshOptionRE.MatchString(o) {
-			return fmt.Sprintf("%s is not Key=Value (like \"IdentityFile=~/.ssh/id_gpu\")", sshexec.Printable(o))
+			return fmt.Sprintf("%s is not Key=Value (like \"IdentityFile=~/.ssh/id_gpu\")", visible.Quote(o))
 		}
 		if err := validate.OneLine(o); err != nil {
 			return err.Error()
@@ -198,7 +198,7 @@ func why(err error) string {
 func tomlType(v any) string {
 	switch v := v.(type) {
 	case string:
-		return fmt.Sprintf("a string (%s)", sshexec.Printable(v))
+		return fmt.Sprintf("a string (%s)", visible.Quote(v))
 	case int64:
 		return fmt.Sprintf("an integer (%d)", v)
 	case float64:

@@ -6,8 +6,8 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/jt-sh/jt/sshexec"
 	"github.com/jt-sh/jt/templates"
+	"github.com/jt-sh/jt/visible"
 )
 
 // ReadStarted reads the batch protocol's answer of a Submit script once
@@ -30,7 +30,7 @@ func ReadStarted(b templates.Block, now time.Time, left func(string) (time.Durat
 		port = b.Server.Port
 	}
 	if net.ParseIP(v["addr"]) == nil {
-		return Started{}, fmt.Errorf("job %s answered an unusable node address %s", v["job"], sshexec.Printable(v["addr"]))
+		return Started{}, fmt.Errorf("job %s answered an unusable node address %s", v["job"], visible.Quote(v["addr"]))
 	}
 	st := Started{
 		Status:  v["status"],

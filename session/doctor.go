@@ -10,6 +10,7 @@ import (
 	"github.com/jt-sh/jt/scheduler"
 	"github.com/jt-sh/jt/sshexec"
 	"github.com/jt-sh/jt/templates"
+	"github.com/jt-sh/jt/visible"
 )
 
 // Check is one line of jt doctor.
@@ -198,7 +199,7 @@ func (d *doctor) remote(ctx context.Context, r OpenRequest) {
 		d.add("remote", "fail", "the check script on "+host+" stopped early", "see the last check above (does a setup line run exit?)", nil)
 	}
 	if noise := templates.Noise(out); noise != "" {
-		d.add("banner", "ok", fmt.Sprintf("the login prints text on stdout (%s); jt ignores it, but scp and rsync may not", sshexec.Printable(noise)), "", nil)
+		d.add("banner", "ok", fmt.Sprintf("the login prints text on stdout (%s); jt ignores it, but scp and rsync may not", visible.Quote(noise)), "", nil)
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/jt-sh/jt/state"
 	"github.com/jt-sh/jt/templates"
 	"github.com/jt-sh/jt/validate"
+	"github.com/jt-sh/jt/visible"
 )
 
 // The live states of an extra forward.
@@ -61,7 +62,7 @@ func ParseRemote(remote string) (state.Forward, error) {
 		return state.Forward{RemotePort: n}, nil
 	}
 	if why := templates.CheckSocketPath(remote); why != "" {
-		return state.Forward{}, validate.Usagef("%s is neither a port nor a unix socket path jt can forward to: %s", sshexec.Printable(remote), why)
+		return state.Forward{}, validate.Usagef("%s is neither a port nor a unix socket path jt can forward to: %s", visible.Quote(remote), why)
 	}
 	return state.Forward{RemoteSock: remote}, nil
 }

@@ -7,10 +7,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jt-sh/jt/sshexec"
 	"github.com/jt-sh/jt/state"
 	"github.com/jt-sh/jt/templates"
 	"github.com/jt-sh/jt/validate"
+	"github.com/jt-sh/jt/visible"
 )
 
 // URL is the address the user opens: the session's, or its notebook's.
@@ -32,15 +32,15 @@ func checkNotebook(p string) error {
 	if p == "" {
 		return nil
 	}
-	if len(p) > 4096 || validate.OneLine(p) != nil || strings.ContainsFunc(p, sshexec.IsControl) {
-		return validate.Usagef("notebook %s: not one line of plain text", sshexec.Printable(p))
+	if len(p) > 4096 || validate.OneLine(p) != nil || strings.ContainsFunc(p, visible.IsControl) {
+		return validate.Usagef("notebook %s: not one line of plain text", visible.Quote(p))
 	}
 	if strings.HasPrefix(p, "/") || strings.HasPrefix(p, "~") {
-		return validate.Usagef("notebook %s: give a path relative to the server's directory (--dir)", sshexec.Printable(p))
+		return validate.Usagef("notebook %s: give a path relative to the server's directory (--dir)", visible.Quote(p))
 	}
 	for _, part := range strings.Split(p, "/") {
 		if part == "" || part == "." || part == ".." {
-			return validate.Usagef("notebook %s: no empty, . or .. parts (it must stay under the server's directory)", sshexec.Printable(p))
+			return validate.Usagef("notebook %s: no empty, . or .. parts (it must stay under the server's directory)", visible.Quote(p))
 		}
 	}
 	return nil
@@ -78,8 +78,8 @@ func (e *Engine) withNotebook(ctx context.Context, r OpenRequest, op Opened) (Op
 		op.Page = notebookPage(op.Session, r.Notebook)
 		return op, nil
 	case "dir":
-		return op, Hinted(fmt.Errorf("%s is a directory in %s on %s, not a notebook", sshexec.Printable(r.Notebook), dir, r.Host), "name a file, or open the tree: jt open "+r.Host)
+		return op, Hinted(fmt.Errorf("%s is a directory in %s on %s, not a notebook", visible.Quote(r.Notebook), dir, r.Host), "name a file, or open the tree: jt open "+r.Host)
 	}
-	return op, Hinted(fmt.Errorf("no file %s in %s on %s", sshexec.Printable(r.Notebook), dir, r.Host),
+	return op, Hinted(fmt.Errorf("no file %s in %s on %s", visible.Quote(r.Notebook), dir, r.Host),
 		"the path is relative to the server's directory (--dir); the server itself is up: jt url --name "+r.Name+" "+r.Host)
 }

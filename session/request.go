@@ -5,10 +5,10 @@ import (
 	"time"
 
 	"github.com/jt-sh/jt/scheduler"
-	"github.com/jt-sh/jt/sshexec"
 	"github.com/jt-sh/jt/state"
 	"github.com/jt-sh/jt/templates"
 	"github.com/jt-sh/jt/validate"
+	"github.com/jt-sh/jt/visible"
 )
 
 // OpenRequest is what jt open asks for.
@@ -65,7 +65,7 @@ func (r OpenRequest) Validate() error {
 		return err
 	}
 	if err := validate.RemotePath(r.Dir); err == validate.ErrTildeUser {
-		return validate.Usagef("--dir %s: %v", sshexec.Printable(r.Dir), err)
+		return validate.Usagef("--dir %s: %v", visible.Quote(r.Dir), err)
 	} else if err != nil {
 		return validate.Usagef("--dir %v", err)
 	}
@@ -79,7 +79,7 @@ func (r OpenRequest) Validate() error {
 		return err
 	}
 	if validate.OneOf(r.Console, validate.Consoles) != nil {
-		return validate.Usagef("--console %s is not known: use auto, screen, tmux or none", sshexec.Printable(r.Console))
+		return validate.Usagef("--console %s is not known: use auto, screen, tmux or none", visible.Quote(r.Console))
 	}
 	if err := checkNotebook(r.Notebook); err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 	"github.com/jt-sh/jt/state"
 	"github.com/jt-sh/jt/templates"
 	"github.com/jt-sh/jt/validate"
+	"github.com/jt-sh/jt/visible"
 )
 
 // URL is the URL of an open session, once its tunnel answers.
@@ -61,7 +62,7 @@ func (e *Engine) Logs(ctx context.Context, r LogsRequest, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	out := &templates.VisibleWriter{W: w}
+	out := &visible.Writer{W: w}
 	defer out.Flush()
 	if r.Follow {
 		if e, _, err = e.ensureMaster(ctx, r.Host); err != nil {

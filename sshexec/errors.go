@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"syscall"
+
+	"github.com/jt-sh/jt/visible"
 )
 
 // Sentinels for the failures a user acts on. *Error unwraps to them.
@@ -154,5 +156,5 @@ func trim(s string) string {
 		kept = kept[len(kept)-6:]
 	}
 	// The remote side writes some of it: it must not drive the terminal.
-	return Visible(strings.Join(kept, "; "), 4096)
+	return visible.Text(strings.Join(kept, "; "), 4096)
 }

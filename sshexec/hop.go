@@ -16,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/jt-sh/jt/visible"
 )
 
 // Hop is a master of its own to a batch job's compute node that rides on
@@ -40,7 +42,7 @@ var hopNodeRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]*$`)
 // in an ssh argv or a ProxyCommand.
 func CheckHopNode(node string) error {
 	if len(node) > 253 || !hopNodeRE.MatchString(node) || strings.Contains(node, "..") {
-		return fmt.Errorf("node name %s is not a plain host name", Printable(node))
+		return fmt.Errorf("node name %s is not a plain host name", visible.Quote(node))
 	}
 	return nil
 }
@@ -66,7 +68,7 @@ func (c *Client) KnownHostsPath(h Hop) string {
 // Words that no shell reads the same way inside single quotes are refused.
 func proxyQuote(s string) (string, error) {
 	if strings.ContainsAny(s, "'\\!\n\r\x00") {
-		return "", fmt.Errorf("%s cannot go into a ProxyCommand", Printable(s))
+		return "", fmt.Errorf("%s cannot go into a ProxyCommand", visible.Quote(s))
 	}
 	return "'" + strings.ReplaceAll(s, "%", "%%") + "'", nil
 }
@@ -270,7 +272,7 @@ var keyTypes = map[string]bool{
 // ssh public key blob does.
 func CheckHostKey(typ, key string) error {
 	if !keyTypes[typ] {
-		return fmt.Errorf("key type %s is not one ssh uses for host keys", Printable(typ))
+		return fmt.Errorf("key type %s is not one ssh uses for host keys", visible.Quote(typ))
 	}
 	if len(key) > 16384 {
 		return fmt.Errorf("a %s key of %d bytes is too long", typ, len(key))

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/jt-sh/jt/visible"
 )
 
 // Mode says how a command meets the user's terminal.
@@ -190,7 +192,7 @@ func (r *ExecRunner) connect(cmd *exec.Cmd, c Cmd, stdout, stderr *bytes.Buffer)
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = r.Stdin, r.Stdout, r.Stderr
 	case Stream:
 		cmd.Stdin, cmd.Stdout = c.Stdin, r.Stdout
-		cmd.Stderr = &streamErr{shown: &VisibleWriter{W: r.Stderr}, kept: &capped{b: stderr, max: maxStderr}}
+		cmd.Stderr = &streamErr{shown: &visible.Writer{W: r.Stderr}, kept: &capped{b: stderr, max: maxStderr}}
 		if c.Stdout != nil {
 			cmd.Stdout = c.Stdout
 		}
@@ -268,7 +270,7 @@ const maxStderr = 1 << 20
 // streamErr is a Stream command's stderr: shown to the user as Visible
 // shows it, and kept, bounded.
 type streamErr struct {
-	shown *VisibleWriter
+	shown *visible.Writer
 	kept  *capped
 }
 

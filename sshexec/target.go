@@ -5,8 +5,9 @@ package sshexec
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
+
+	"github.com/jt-sh/jt/visible"
 )
 
 // MaxHostLen bounds a destination; real host names are at most 253 bytes.
@@ -23,28 +24,28 @@ func ValidateHost(host string) error {
 	case len(host) > MaxHostLen:
 		return fmt.Errorf("host is %d bytes long, more than %d: give an ssh destination such as gpu1 or user@host", len(host), MaxHostLen)
 	case strings.HasPrefix(host, "-"):
-		return fmt.Errorf("host %s starts with '-', which ssh would read as an option", Printable(host))
+		return fmt.Errorf("host %s starts with '-', which ssh would read as an option", visible.Quote(host))
 	}
 	for _, r := range host {
 		if !hostRune(r) {
-			return fmt.Errorf("host %s contains %s: only letters, digits and . _ - @ : [ ] %% / are allowed", Printable(host), describe(r))
+			return fmt.Errorf("host %s contains %s: only letters, digits and . _ - @ : [ ] %% / are allowed", visible.Quote(host), describe(r))
 		}
 	}
 	if strings.Count(host, "@") > 1 && !strings.HasPrefix(host, "ssh://") {
-		return fmt.Errorf("host %s has more than one '@'", Printable(host))
+		return fmt.Errorf("host %s has more than one '@'", visible.Quote(host))
 	}
 	dest := strings.TrimPrefix(host, "ssh://")
 	if at := strings.LastIndex(dest, "@"); at >= 0 {
 		user := dest[:at]
 		if user == "" || strings.HasPrefix(user, "-") {
-			return fmt.Errorf("host %s has an empty user or one starting with '-'", Printable(host))
+			return fmt.Errorf("host %s has an empty user or one starting with '-'", visible.Quote(host))
 		}
 		dest = dest[at+1:]
 	}
 	// The host part reaches ProxyCommand %h and friends: it must not look
 	// like an option either.
 	if dest == "" || strings.HasPrefix(dest, "-") {
-		return fmt.Errorf("host %s has an empty host name or one starting with '-'", Printable(host))
+		return fmt.Errorf("host %s has an empty host name or one starting with '-'", visible.Quote(host))
 	}
 	return nil
 }
@@ -67,13 +68,4 @@ func describe(r rune) string {
 		return "a control character"
 	}
 	return fmt.Sprintf("%q", r)
-}
-
-// Printable quotes and shortens a hostile value so that an error message
-// stays one readable line.
-func Printable(s string) string {
-	if len(s) > 64 {
-		return strconv.Quote(s[:64]) + "…"
-	}
-	return strconv.Quote(s)
 }

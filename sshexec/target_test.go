@@ -78,15 +78,3 @@ func TestValidateHostAccepts(t *testing.T) {
 		}
 	}
 }
-
-func TestPrintableIsOneShortLine(t *testing.T) {
-	for _, s := range []string{"a\nb", strings.Repeat("\n", 10000), "\x00\x7f\x1b[2J", "é\xff"} {
-		p := sshexec.Printable(s)
-		if strings.ContainsAny(p, "\n\r\x00\x1b\x7f") {
-			t.Errorf("Printable(%q) = %q: raw control characters", s, p)
-		}
-		if len(p) > 64*6+8 {
-			t.Errorf("Printable of %d bytes is %d bytes long", len(s), len(p))
-		}
-	}
-}

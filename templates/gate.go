@@ -9,8 +9,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/jt-sh/jt/sshexec"
 	"github.com/jt-sh/jt/validate"
+	"github.com/jt-sh/jt/visible"
 )
 
 // The gate: every answer of a remote script is read by Read, which checks
@@ -51,7 +51,7 @@ type AnswerError struct {
 }
 
 func (e *AnswerError) Error() string {
-	return fmt.Sprintf("%s answered %s jt will not use: %s (%s)", e.Host, e.Field, sshexec.Printable(e.Value), e.Why)
+	return fmt.Sprintf("%s answered %s jt will not use: %s (%s)", e.Host, e.Field, visible.Quote(e.Value), e.Why)
 }
 
 // Refused reports whether err is the gate refusing an answer (as opposed
@@ -143,7 +143,7 @@ func checkPath(s string) string {
 		return "longer than 4096 bytes"
 	case !utf8.ValidString(s):
 		return "not UTF-8"
-	case strings.ContainsFunc(s, sshexec.IsControl):
+	case strings.ContainsFunc(s, visible.IsControl):
 		return "holds a control character"
 	}
 	return ""
@@ -331,7 +331,7 @@ func checkBlock(host string, kind Kind, b *Block) error {
 			continue
 		}
 		if gr.text {
-			b.Values[k] = Visible(v, 1024)
+			b.Values[k] = visible.Text(v, 1024)
 			continue
 		}
 		if why := gr.check(v); why != "" {
@@ -342,7 +342,7 @@ func checkBlock(host string, kind Kind, b *Block) error {
 		b.Log = b.Log[len(b.Log)-100000:]
 	}
 	for i, l := range b.Log {
-		b.Log[i] = Visible(l, 4096)
+		b.Log[i] = visible.Text(l, 4096)
 	}
 	if b.Server != nil {
 		if err := b.Server.check(host); err != nil {
@@ -398,10 +398,3 @@ func (s *ServerInfo) check(host string) error {
 // CheckVersion reports whether a server's version (from its runtime file,
 // or its /api answer) is plain enough to show: 6.4.12, 2.15.0, 4.0.0rc1.
 func CheckVersion(s string) bool { return versionRE.MatchString(s) }
-
-// Visible makes remote text safe to show on a terminal (sshexec.Visible).
-func Visible(s string, max int) string { return sshexec.Visible(s, max) }
-
-// VisibleWriter passes text on as Visible shows it, newlines kept: what a
-// host sends for jt logs (sshexec.VisibleWriter).
-type VisibleWriter = sshexec.VisibleWriter

@@ -7,6 +7,7 @@ import (
 	"unicode"
 
 	"github.com/jt-sh/jt/templates"
+	"github.com/jt-sh/jt/visible"
 )
 
 // serverJSON is a runtime file with one field replaced by raw JSON text.
@@ -155,7 +156,7 @@ func TestReadMakesTextVisible(t *testing.T) {
 
 func TestVisibleWriterKeepsNewlinesAndSplitRunes(t *testing.T) {
 	var out bytes.Buffer
-	w := &templates.VisibleWriter{W: &out}
+	w := &visible.Writer{W: &out}
 	in := []byte("ä\x1b[2Jb\n\tc\xffé")
 	for i := range in {
 		w.Write(in[i : i+1]) // one byte at a time: runes arrive cut

@@ -4,6 +4,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/jt-sh/jt/visible"
 )
 
 // QueueMark starts each progress line that a batch scheduler's Submit
@@ -36,7 +38,7 @@ func ParseQueueLine(line string) (q QueueLine, ok bool) {
 	if len(f) != 6 && len(f) != 8 {
 		return q, false
 	}
-	q = QueueLine{Job: f[0], State: f[1], Reason: Visible(f[2], 256), Nodes: f[4], Status: f[5]}
+	q = QueueLine{Job: f[0], State: f[1], Reason: visible.Text(f[2], 256), Nodes: f[4], Status: f[5]}
 	// Held to the gate's grammars: the job id and node go into messages
 	// and into the commands jt suggests.
 	if (q.Job != "" && !jobRE.MatchString(q.Job)) || !jobStateRE.MatchString(q.State) || !nodeListRE.MatchString(q.Nodes) {

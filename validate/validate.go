@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/jt-sh/jt/sshexec"
+	"github.com/jt-sh/jt/visible"
 )
 
 // UsageError is a mistake in how jt was called: a flag, an argument or the
@@ -39,7 +40,7 @@ func IsName(s string) bool { return nameRE.MatchString(s) }
 // screen session and of a batch job's name, so only a safe alphabet passes.
 func Name(name string) error {
 	if !nameRE.MatchString(name) {
-		return fmt.Errorf("session name %s is not valid: use 1-64 letters, digits, '.', '_' or '-', not starting with '-' or '.'", sshexec.Printable(name))
+		return fmt.Errorf("session name %s is not valid: use 1-64 letters, digits, '.', '_' or '-', not starting with '-' or '.'", visible.Quote(name))
 	}
 	return nil
 }
@@ -60,7 +61,7 @@ func Port(port int) error {
 // config key can go before it.
 func OneLine(s string) error {
 	if strings.ContainsAny(s, "\x00\n\r") {
-		return fmt.Errorf("%s contains a NUL or newline", sshexec.Printable(s))
+		return fmt.Errorf("%s contains a NUL or newline", visible.Quote(s))
 	}
 	if len(s) > MaxValue {
 		return fmt.Errorf("is %d bytes long, more than %d", len(s), MaxValue)
@@ -95,7 +96,7 @@ func OneOf(s string, allowed []string) error {
 	if slices.Contains(allowed, s) {
 		return nil
 	}
-	return fmt.Errorf("%s is not one of %s%s", sshexec.Printable(s), strings.Join(allowed, ", "), Suggest(s, allowed))
+	return fmt.Errorf("%s is not one of %s%s", visible.Quote(s), strings.Join(allowed, ", "), Suggest(s, allowed))
 }
 
 // Suggest is ` (did you mean "x"?)` for the nearest candidate, or "";

@@ -3,10 +3,9 @@ package validate
 import (
 	"strings"
 
+	"github.com/jt-sh/jt/visible"
 	"mvdan.cc/sh/v3/expand"
 	"mvdan.cc/sh/v3/syntax"
-
-	"github.com/jt-sh/jt/sshexec"
 )
 
 // ShellWords splits s into words as a POSIX shell would, quotes and
@@ -19,14 +18,14 @@ func ShellWords(label, s string) ([]string, error) {
 	var words []string
 	for w, err := range syntax.NewParser().WordsSeq(strings.NewReader(s)) {
 		if err != nil {
-			return nil, Usagef("%s %s: %v (quote it as for a shell)", label, sshexec.Printable(s), err)
+			return nil, Usagef("%s %s: %v (quote it as for a shell)", label, visible.Quote(s), err)
 		}
 		if !literalWord(w) {
-			return nil, Usagef("%s: %s would need the shell to expand it; jt passes options as they are written: write the value itself", label, sshexec.Printable(wordText(s, w)))
+			return nil, Usagef("%s: %s would need the shell to expand it; jt passes options as they are written: write the value itself", label, visible.Quote(wordText(s, w)))
 		}
 		f, err := expand.Fields(nil, w)
 		if err != nil || len(f) != 1 {
-			return nil, Usagef("%s: cannot read %s as one word", label, sshexec.Printable(wordText(s, w)))
+			return nil, Usagef("%s: cannot read %s as one word", label, visible.Quote(wordText(s, w)))
 		}
 		words = append(words, f[0])
 	}
@@ -102,14 +101,14 @@ func (o Options) Check(args []string) error {
 	valueNext := false
 	for _, a := range args {
 		if strings.ContainsAny(a, "\x00\n\r") {
-			return Usagef("%s: %s contains a newline", label, sshexec.Printable(a))
+			return Usagef("%s: %s contains a newline", label, visible.Quote(a))
 		}
 		if len(a) > MaxValue {
 			return Usagef("%s: a word is %d bytes long, more than %d", label, len(a), MaxValue)
 		}
 		if !strings.HasPrefix(a, "-") || a == "-" {
 			if !valueNext {
-				return Usagef("%s: %s is not an option; write options like --partition=gpu or -p gpu", label, sshexec.Printable(a))
+				return Usagef("%s: %s is not an option; write options like --partition=gpu or -p gpu", label, visible.Quote(a))
 			}
 			valueNext = false
 			continue

@@ -3,8 +3,8 @@ package sge
 import (
 	"strings"
 
-	"github.com/jt-sh/jt/sshexec"
 	"github.com/jt-sh/jt/validate"
+	"github.com/jt-sh/jt/visible"
 )
 
 // owned are the qsub options jt sets itself, or that would change what
@@ -32,14 +32,14 @@ func (SGE) CheckArgs(args []string) error {
 	values, last := 0, ""
 	for _, a := range args {
 		if strings.ContainsAny(a, "\x00\n\r") {
-			return validate.Usagef("%s: %s contains a newline", label, sshexec.Printable(a))
+			return validate.Usagef("%s: %s contains a newline", label, visible.Quote(a))
 		}
 		if len(a) > validate.MaxValue {
 			return validate.Usagef("%s: a word is %d bytes long, more than %d", label, len(a), validate.MaxValue)
 		}
 		if !strings.HasPrefix(a, "-") || a == "-" {
 			if values == 0 {
-				return validate.Usagef("%s: %s is not an option; write options like -q all.q, -l h_rt=1:00:00 or -pe smp 4", label, sshexec.Printable(a))
+				return validate.Usagef("%s: %s is not an option; write options like -q all.q, -l h_rt=1:00:00 or -pe smp 4", label, visible.Quote(a))
 			}
 			values--
 			continue
@@ -48,7 +48,7 @@ func (SGE) CheckArgs(args []string) error {
 			return validate.Usagef("%s: -- would end qsub's options; leave it out", label)
 		}
 		if values > 0 {
-			return validate.Usagef("%s: %s wants a value before %s", label, sshexec.Printable(last), sshexec.Printable(a))
+			return validate.Usagef("%s: %s wants a value before %s", label, visible.Quote(last), visible.Quote(a))
 		}
 		if why, ok := owned[a]; ok {
 			return validate.Usagef("%s: jt sets %s itself (%s); leave it out", label, a, why)
@@ -60,7 +60,7 @@ func (SGE) CheckArgs(args []string) error {
 		values, last = n, a
 	}
 	if values > 0 {
-		return validate.Usagef("%s: %s wants a value", label, sshexec.Printable(last))
+		return validate.Usagef("%s: %s wants a value", label, visible.Quote(last))
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/jt-sh/jt/scheduler"
 	"github.com/jt-sh/jt/templates"
 	"github.com/jt-sh/jt/validate"
+	"github.com/jt-sh/jt/visible"
 )
 
 // The status script's first block carries, in its log, qstat -xml of the
@@ -139,7 +140,7 @@ func parseQstat(log []string) []scheduler.Job {
 				j.Reason = errorReason(t.Messages[0])
 			}
 		}
-		j.Reason = templates.Visible(j.Reason, reasonMax)
+		j.Reason = visible.Text(j.Reason, reasonMax)
 		if hrt >= 0 {
 			j.Limit = clock(hrt)
 			if j.Phase == scheduler.Running && start > 0 && now > 0 {

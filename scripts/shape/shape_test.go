@@ -153,10 +153,10 @@ func TestCheckCases(t *testing.T) {
 			"templates/t.go": goFile("templates", []string{"example.com/m/config"}, ""),
 			"session/s.go":   goFile("session", []string{"example.com/m"}, ""),
 		}, []string{
-			"config/c.go:3: config (layer 2) imports commands (layer 6): a package may import only lower layers",
-			"session/s.go:3: session (layer 5) imports . (layer 7): a package may import only lower layers",
-			"sshexec/s.go:3: sshexec (layer 0) imports state (layer 0): a package may import only lower layers",
-			"templates/t.go:3: templates (layer 2) imports config (layer 2): a package may import only lower layers",
+			"config/c.go:3: config (layer 3) imports commands (layer 7): a package may import only lower layers",
+			"session/s.go:3: session (layer 6) imports . (layer 8): a package may import only lower layers",
+			"sshexec/s.go:3: sshexec (layer 1) imports state (layer 1): a package may import only lower layers",
+			"templates/t.go:3: templates (layer 3) imports config (layer 3): a package may import only lower layers",
 		}},
 		{"a product package importing a tool", map[string]string{
 			"commands/app.go": goFile("commands", []string{"example.com/m/scripts/sshbox"}, ""),

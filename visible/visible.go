@@ -1,8 +1,12 @@
-package sshexec
+// Package visible makes text from untrusted places (remote hosts, user
+// input) safe to show on a terminal and in one-line error messages. It
+// sits below every other package of jt.
+package visible
 
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -15,12 +19,12 @@ func IsControl(r rune) bool {
 	return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069)
 }
 
-// Visible makes remote text safe to show on a terminal: control characters
+// Text makes remote text safe to show on a terminal: control characters
 // other than tab (escape sequences, carriage returns, newlines) and bytes
 // that are not UTF-8 become \x1b-style escapes, so the text cannot move the
 // cursor, retitle the window or start a line of its own. At most max bytes
 // of s are kept.
-func Visible(s string, max int) string {
+func Text(s string, max int) string {
 	cut := false
 	if len(s) > max {
 		s, cut = s[:max], true
@@ -31,7 +35,7 @@ func Visible(s string, max int) string {
 			break // a rune cut by max
 		}
 		r, n := utf8.DecodeRuneInString(s[i:])
-		WriteVisibleRune(&b, s[i:i+n], r)
+		WriteRune(&b, s[i:i+n], r)
 		i += n
 	}
 	if cut {
@@ -40,8 +44,8 @@ func Visible(s string, max int) string {
 	return b.String()
 }
 
-// WriteVisibleRune writes r (raw, its bytes in the text) as Visible shows it.
-func WriteVisibleRune(b *strings.Builder, raw string, r rune) {
+// WriteRune writes r (raw, its bytes in the text) as Text shows it.
+func WriteRune(b *strings.Builder, raw string, r rune) {
 	switch {
 	case r == utf8.RuneError && len(raw) == 1:
 		fmt.Fprintf(b, `\x%02x`, raw[0])
@@ -56,15 +60,15 @@ func WriteVisibleRune(b *strings.Builder, raw string, r rune) {
 	}
 }
 
-// VisibleWriter passes text on as Visible shows it, newlines kept: what a
+// Writer passes text on as Text shows it, newlines kept: what a
 // host sends for jt logs, and the remote's stderr in Stream mode. Flush
 // writes what is left of a cut rune.
-type VisibleWriter struct {
+type Writer struct {
 	W    io.Writer
 	rest []byte
 }
 
-func (v *VisibleWriter) Write(p []byte) (int, error) {
+func (v *Writer) Write(p []byte) (int, error) {
 	buf := append(v.rest, p...)
 	var b strings.Builder
 	b.Grow(len(buf))
@@ -79,7 +83,7 @@ func (v *VisibleWriter) Write(p []byte) (int, error) {
 			break
 		}
 		r, n := utf8.DecodeRune(buf[i:])
-		WriteVisibleRune(&b, string(buf[i:i+n]), r)
+		WriteRune(&b, string(buf[i:i+n]), r)
 		i += n
 	}
 	v.rest = append([]byte(nil), buf[i:]...)
@@ -90,7 +94,7 @@ func (v *VisibleWriter) Write(p []byte) (int, error) {
 }
 
 // Flush writes the bytes of an incomplete rune at the end, escaped.
-func (v *VisibleWriter) Flush() error {
+func (v *Writer) Flush() error {
 	var b strings.Builder
 	for _, c := range v.rest {
 		fmt.Fprintf(&b, `\x%02x`, c)
@@ -98,4 +102,13 @@ func (v *VisibleWriter) Flush() error {
 	v.rest = nil
 	_, err := io.WriteString(v.W, b.String())
 	return err
+}
+
+// Quote quotes and shortens a hostile value so that an error message
+// stays one readable line.
+func Quote(s string) string {
+	if len(s) > 64 {
+		return strconv.Quote(s[:64]) + "…"
+	}
+	return strconv.Quote(s)
 }
