@@ -1,6 +1,12 @@
 package scheduler
 
-import "github.com/jt-sh/jt/templates"
+import (
+	"fmt"
+	"io/fs"
+	"strings"
+
+	"github.com/jt-sh/jt/templates"
+)
 
 // The inputs of every scheduler's scripts. Each scheduler renders them
 // with templates of its own (built on the shared ones, templates.Extend),
@@ -93,4 +99,43 @@ func CancelOf(c Cancel, render func(any) (string, error)) templates.Script {
 		panic(err)
 	}
 	return templates.Script{Text: text, Kind: templates.KindBatchCancel}
+}
+
+// Scripts are one scheduler's templates, NAME_job.sh.tmpl, NAME_open.sh.tmpl,
+// NAME_status.sh.tmpl, NAME_cancel.sh.tmpl and NAME_doctor.sh.tmpl (with
+// any NAME_*.sh.tmpl they share), built on jt's shared ones
+// (templates.Extend): each may use {{template "common" .}},
+// {{template "env" .}} and, on the login node, {{template "NAME" .}}.
+type Scripts struct {
+	name, title string
+	set         *templates.Scripts
+}
+
+// NewScripts reads a scheduler's templates from files (its embedded
+// NAME_*.sh.tmpl) when the first is rendered; title names it in errors.
+func NewScripts(files fs.FS, name, title string) *Scripts {
+	return &Scripts{name: name, title: title, set: templates.Lazy(files, name+"_*.sh.tmpl")}
+}
+
+// Render produces the script for one of the inputs above.
+func (s *Scripts) Render(data any) (string, error) {
+	var kind string
+	switch d := data.(type) {
+	case JobScript:
+		kind = "job"
+	case OpenScript:
+		kind = "open"
+		if strings.ContainsRune(d.Job, 0) {
+			return "", fmt.Errorf("the job script contains a NUL byte")
+		}
+	case StatusScript:
+		kind = "status"
+	case CancelScript:
+		kind = "cancel"
+	case DoctorScript:
+		kind = "doctor"
+	default:
+		return "", fmt.Errorf("no %s script for %T", s.title, data)
+	}
+	return s.set.Render(s.name+"_"+kind+".sh.tmpl", data)
 }

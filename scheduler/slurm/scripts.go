@@ -2,21 +2,17 @@ package slurm
 
 import (
 	"embed"
-	"fmt"
-	"strings"
 
 	"github.com/jt-sh/jt/scheduler"
-	"github.com/jt-sh/jt/templates"
 )
 
-// Slurm's scripts, built on jt's shared ones (templates.Extend): each may
-// use {{template "common" .}}, {{template "env" .}} and, on the login
-// node, {{template "slurm" .}} (slurm_common.sh.tmpl).
+// Slurm's scripts (slurm_*.sh.tmpl, scheduler.Scripts): on the login
+// node they may use {{template "slurm" .}} (slurm_common.sh.tmpl).
 //
 //go:embed *.sh.tmpl
 var files embed.FS
 
-var scripts = templates.Lazy(files, "*.sh.tmpl")
+var scripts = scheduler.NewScripts(files, "slurm", "Slurm")
 
 // The inputs of the scripts are every scheduler's (package scheduler).
 type (
@@ -28,24 +24,4 @@ type (
 )
 
 // Render produces the script for one of the inputs above.
-func Render(data any) (string, error) {
-	var name string
-	switch d := data.(type) {
-	case JobScript:
-		name = "slurm_job.sh.tmpl"
-	case OpenScript:
-		name = "slurm_open.sh.tmpl"
-		if strings.ContainsRune(d.Job, 0) {
-			return "", fmt.Errorf("the job script contains a NUL byte")
-		}
-	case StatusScript:
-		name = "slurm_status.sh.tmpl"
-	case CancelScript:
-		name = "slurm_cancel.sh.tmpl"
-	case DoctorScript:
-		name = "slurm_doctor.sh.tmpl"
-	default:
-		return "", fmt.Errorf("no Slurm script for %T", data)
-	}
-	return scripts.Render(name, data)
-}
+func Render(data any) (string, error) { return scripts.Render(data) }
