@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math"
 	"net"
 	"os"
 	"os/exec"
@@ -697,11 +698,15 @@ func pollUntil(d time.Duration, cond func() bool) bool {
 }
 
 // cpuLoad keeps every core busy until the returned stop is called (or the
-// test ends): the races a slow, loaded laptop meets.
+// test ends): the races a slow, loaded laptop meets. It starts a busy loop
+// for each core that is idle now (over 200 ms of /proc/stat), so that on a
+// machine the other tests already keep busy, as three e2e workers keep two
+// cores, it takes no CPU from them; elsewhere, one for each core.
 func cpuLoad(t *testing.T) (stop func()) {
 	t.Helper()
+	n := idleCores(200 * time.Millisecond)
 	var cmds []*exec.Cmd
-	for i := 0; i < runtime.NumCPU(); i++ {
+	for i := 0; i < n; i++ {
 		c := exec.Command("sh", "-c", "while :; do :; done")
 		if err := c.Start(); err != nil {
 			t.Fatal(err)
@@ -720,6 +725,38 @@ func cpuLoad(t *testing.T) (stop func()) {
 	t.Cleanup(stop)
 	t.Logf("cpu load: %d busy loops (pids %s)", len(cmds), pidList(cmds))
 	return stop
+}
+
+// idleCores is how many of the cores were idle over d, rounded: every
+// core where /proc/stat cannot be read.
+func idleCores(d time.Duration) int {
+	idle := func() (idle, total uint64, ok bool) {
+		data, err := os.ReadFile("/proc/stat")
+		line, _, _ := strings.Cut(string(data), "\n")
+		f := strings.Fields(line)
+		if err != nil || len(f) < 5 || f[0] != "cpu" {
+			return 0, 0, false
+		}
+		for i, v := range f[1:] {
+			n, err := strconv.ParseUint(v, 10, 64)
+			if err != nil {
+				return 0, 0, false
+			}
+			total += n
+			if i == 3 || i == 4 { // idle, iowait
+				idle += n
+			}
+		}
+		return idle, total, true
+	}
+	i0, t0, ok0 := idle()
+	time.Sleep(d)
+	i1, t1, ok1 := idle()
+	cores := runtime.NumCPU()
+	if !ok0 || !ok1 || t1 <= t0 {
+		return cores
+	}
+	return int(math.Round(float64(cores) * float64(i1-i0) / float64(t1-t0)))
 }
 
 func pidList(cmds []*exec.Cmd) string {
