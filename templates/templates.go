@@ -22,13 +22,14 @@ import (
 var files embed.FS
 
 // base is what every remote script builds on: the templates "common"
-// (common.sh.tmpl), "env" (env.sh.tmpl), "listen" and "listen_login"
-// (batch.sh.tmpl, for batch schedulers' scripts), "idle" (idle.sh.tmpl),
+// (common.sh.tmpl), "env" (env.sh.tmpl), "listen", "listen_login", "serve"
+// and "job" (batch.sh.tmpl), "batch_open" (batchopen.sh.tmpl: these for
+// batch schedulers' scripts), "idle" (idle.sh.tmpl),
 // and the funcs q, dq and idlewatch. Parsed on first use, as every set of
 // scripts is: a command that runs no script (jt --help, jt url) pays
 // nothing for them.
 var base = sync.OnceValue(func() *template.Template {
-	return template.Must(template.New("").Funcs(template.FuncMap{"q": quoteAny, "dq": dquote, "idlewatch": idleWatcher}).ParseFS(files, "common.sh.tmpl", "env.sh.tmpl", "batch.sh.tmpl", "idle.sh.tmpl"))
+	return template.Must(template.New("").Funcs(template.FuncMap{"q": quoteAny, "dq": dquote, "idlewatch": idleWatcher}).ParseFS(files, "common.sh.tmpl", "env.sh.tmpl", "batch.sh.tmpl", "batchopen.sh.tmpl", "idle.sh.tmpl"))
 })
 
 // scripts are jt's own scripts, named by file: open.sh.tmpl, close.sh.tmpl…

@@ -14,14 +14,6 @@ var files embed.FS
 
 var scripts = scheduler.NewScripts(files, "sge", "Grid Engine")
 
-// The inputs of the scripts are every scheduler's (package scheduler).
-type (
-	JobScript    = scheduler.JobScript
-	OpenScript   = scheduler.OpenScript
-	StatusScript = scheduler.StatusScript
-	CancelScript = scheduler.CancelScript
-	DoctorScript = scheduler.DoctorScript
-)
-
-// Render produces the script for one of the inputs above.
+// Render produces the script for one of the scheduler package's inputs
+// (JobScript, OpenScript, StatusScript, CancelScript, DoctorScript).
 func Render(data any) (string, error) { return scripts.Render(data) }

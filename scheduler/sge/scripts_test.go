@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jt-sh/jt/scheduler"
 	"github.com/jt-sh/jt/scheduler/sge"
 	"github.com/jt-sh/jt/templates"
 	"github.com/jt-sh/jt/templates/scripttest"
@@ -53,11 +54,11 @@ func TestSGEOpenSubmitsWords(t *testing.T) {
 	home := t.TempDir()
 	bin, argvFile := fakeSGE(t)
 	args := []string{"-l", "h_rt=1:00:00", "-pe", "smp", "4", "-P", "$(touch " + home + "/pwned)", "-q", "it's a \"q\""}
-	job, err := sge.Render(sge.JobScript{Name: "s1", Nonce: "00ff", Command: "jupyter lab '$(touch " + home + "/pwned)'"})
+	job, err := sge.Render(scheduler.JobScript{Name: "s1", Nonce: "00ff", Command: "jupyter lab '$(touch " + home + "/pwned)'"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	script, err := sge.Render(sge.OpenScript{Name: "s1", Nonce: "00ff", Args: args, Job: job, Timeout: 5})
+	script, err := sge.Render(scheduler.OpenScript{Name: "s1", Nonce: "00ff", Args: args, Job: job, Timeout: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +95,7 @@ func TestSGEOpenSubmitsWords(t *testing.T) {
 func TestSGEOpenRefused(t *testing.T) {
 	home := t.TempDir()
 	bin, _ := fakeSGE(t)
-	script, err := sge.Render(sge.OpenScript{Name: "s2", Nonce: "00aa", Args: []string{"-q", "nosuch"}, Job: "#!/bin/sh\n", Timeout: 5})
+	script, err := sge.Render(scheduler.OpenScript{Name: "s2", Nonce: "00aa", Args: []string{"-q", "nosuch"}, Job: "#!/bin/sh\n", Timeout: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,12 +119,12 @@ func TestSGEOpenRefused(t *testing.T) {
 func TestSGENoCommands(t *testing.T) {
 	home := t.TempDir()
 	empty := "PATH=" + scripttest.PathWithout(t, "q")
-	script, _ := sge.Render(sge.OpenScript{Name: "s3", Nonce: "00bb", Job: "#!/bin/sh\n", Timeout: 5})
+	script, _ := sge.Render(scheduler.OpenScript{Name: "s3", Nonce: "00bb", Job: "#!/bin/sh\n", Timeout: 5})
 	r := scripttest.Run(t, home, script, empty)
 	if len(r.Reply.Blocks) != 1 || !strings.Contains(r.Reply.Blocks[0].Values["error"], "qsub not found") {
 		t.Errorf("open: %+v", r.Reply.Blocks)
 	}
-	script, _ = sge.Render(sge.CancelScript{Name: "s3"})
+	script, _ = sge.Render(scheduler.CancelScript{Name: "s3"})
 	if r := scripttest.Run(t, home, script, empty); len(r.Reply.Blocks) != 1 || r.Reply.Blocks[0].Values["state"] != "absent" {
 		t.Errorf("cancel: %+v", r.Reply.Blocks)
 	}

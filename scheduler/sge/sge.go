@@ -23,7 +23,7 @@ type SGE struct{}
 // Checks is jt doctor's script for a Grid Engine login node: the client
 // commands, the cell, the qmaster, and qsub verifying a job with args.
 func (SGE) Checks(args []string) (templates.Script, error) {
-	text, err := Render(DoctorScript{Args: args})
+	text, err := Render(scheduler.DoctorScript{Args: args})
 	return templates.Script{Text: text, Kind: templates.KindDoctor}, err
 }
 

@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/jt-sh/jt/scheduler"
 	"github.com/jt-sh/jt/scheduler/slurm"
 	"github.com/jt-sh/jt/templates"
 	"github.com/jt-sh/jt/templates/scripttest"
@@ -47,11 +48,11 @@ esac
 					t.Fatal(err)
 				}
 			}
-			job, err := slurm.Render(slurm.JobScript{Name: "sk", Nonce: "00cc", Flavour: "notebook", Port: 9124, Env: templates.Env{Venv: "~/env"}})
+			job, err := slurm.Render(scheduler.JobScript{Name: "sk", Nonce: "00cc", Flavour: "notebook", Port: 9124, Env: templates.Env{Venv: "~/env"}})
 			if err != nil {
 				t.Fatal(err)
 			}
-			script, err := slurm.Render(slurm.OpenScript{Name: "sk", Nonce: "00cc", Job: job, Timeout: 10})
+			script, err := slurm.Render(scheduler.OpenScript{Name: "sk", Nonce: "00cc", Job: job, Timeout: 10})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jt-sh/jt/scheduler"
 	"github.com/jt-sh/jt/scheduler/slurm"
 	"github.com/jt-sh/jt/templates"
 	"github.com/jt-sh/jt/templates/scripttest"
@@ -53,11 +54,11 @@ func TestSlurmOpenSubmitsWords(t *testing.T) {
 	home := t.TempDir()
 	bin, argvFile := fakeSlurm(t)
 	args := []string{"--partition=gpu", "-c", "4", "--comment=$(touch " + home + "/pwned)", "it's", `"q"`, "a b", "--mem=1G;x"}
-	job, err := slurm.Render(slurm.JobScript{Name: "s1", Nonce: "00ff", Command: "jupyter lab '$(touch " + home + "/pwned)'"})
+	job, err := slurm.Render(scheduler.JobScript{Name: "s1", Nonce: "00ff", Command: "jupyter lab '$(touch " + home + "/pwned)'"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	script, err := slurm.Render(slurm.OpenScript{Name: "s1", Nonce: "00ff", Args: args, Job: job, Timeout: 5})
+	script, err := slurm.Render(scheduler.OpenScript{Name: "s1", Nonce: "00ff", Args: args, Job: job, Timeout: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +92,7 @@ func TestSlurmOpenSubmitsWords(t *testing.T) {
 func TestSlurmOpenRefused(t *testing.T) {
 	home := t.TempDir()
 	bin, _ := fakeSlurm(t)
-	script, err := slurm.Render(slurm.OpenScript{Name: "s2", Nonce: "00aa", Args: []string{"-p", "bad"}, Job: "#!/bin/sh\n", Timeout: 5})
+	script, err := slurm.Render(scheduler.OpenScript{Name: "s2", Nonce: "00aa", Args: []string{"-p", "bad"}, Job: "#!/bin/sh\n", Timeout: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +115,7 @@ func TestSlurmOpenRefused(t *testing.T) {
 // Without Slurm on PATH the answer says which command is missing.
 func TestSlurmOpenNoSlurm(t *testing.T) {
 	home := t.TempDir()
-	script, err := slurm.Render(slurm.OpenScript{Name: "s3", Nonce: "00bb", Job: "#!/bin/sh\n", Timeout: 5})
+	script, err := slurm.Render(scheduler.OpenScript{Name: "s3", Nonce: "00bb", Job: "#!/bin/sh\n", Timeout: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +169,7 @@ while :; do sleep 0.1; done
 			t.Fatal(err)
 		}
 	}
-	script, err := slurm.Render(slurm.JobScript{Name: name, Nonce: nonce, Flavour: "notebook", Port: 9123,
+	script, err := slurm.Render(scheduler.JobScript{Name: name, Nonce: nonce, Flavour: "notebook", Port: 9123,
 		Env: templates.Env{Setup: []string{"export JT_FROM_SETUP='it works'", "name=clobbered"}}, Console: console})
 	if err != nil {
 		t.Fatal(err)

@@ -36,7 +36,7 @@ func (Slurm) CheckArgs(args []string) error { return options.Check(args) }
 // Checks is jt doctor's script for a Slurm login node: the client
 // commands, the controller, and sbatch --test-only with args.
 func (Slurm) Checks(args []string) (templates.Script, error) {
-	text, err := Render(DoctorScript{Args: args})
+	text, err := Render(scheduler.DoctorScript{Args: args})
 	return templates.Script{Text: text, Kind: templates.KindDoctor}, err
 }
 
