@@ -69,6 +69,12 @@ func newEnv(t *testing.T) *env {
 		}
 	}
 	e.vars = append(e.vars, "XDG_STATE_HOME="+e.State, "XDG_RUNTIME_DIR="+e.Runtime, "JT_SSH_CONFIG="+e2e.box.ConfigPath)
+	if _, set := os.LookupEnv("GORACE"); !set {
+		// A jt built with -race would sleep a second as it exits
+		// (ThreadSanitizer's atexit_sleep_ms), every command of every
+		// test: the race detector reports a race as it happens, not then.
+		e.vars = append(e.vars, "GORACE=atexit_sleep_ms=0")
+	}
 	if slot > 0 {
 		// Workers side by side share this machine's local ports: each
 		// starts its tunnels in a range of its own, so that a tunnel one
