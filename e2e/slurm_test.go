@@ -194,74 +194,6 @@ func TestE2ESlurmOpenReattachClose(t *testing.T) {
 	}
 }
 
-// While the job waits, jt says why (Slurm's reason); Ctrl-C
-// cancels it, leaving nothing in the queue and nothing recorded.
-func TestE2ESlurmQueuedInterrupt(t *testing.T) {
-	needSlurm(t)
-	e := newEnv(t)
-	name := "slurmq"
-	scancelSession(t, userA, name)
-	scancelSession(t, userA, "fill")
-
-	// Fill node1: a job of the same user on every CPU.
-	cpus := strings.TrimSpace(remote(t, hostA, "sinfo -h -n "+slurmNode+" -o %c\n"))
-	fill := strings.TrimSpace(remote(t, hostA, "cd /tmp && sbatch --parsable -J jt-fill -c "+cpus+" --wrap 'sleep 300'\n"))
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		out, _ := exec.Command("squeue", "-h", "-j", fill, "-o", "%T").Output()
-		if strings.TrimSpace(string(out)) == "RUNNING" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the job filling %s does not run: %s", slurmNode, out)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-
-	e.opened[[2]string{hostA, name}] = true
-	b := startJT(t, e, "open", "--no-browser", "--slurm", "--name", name, hostA)
-	deadline = time.Now().Add(30 * time.Second)
-	for !strings.Contains(b.stderr(), "PENDING (") {
-		if b.exited() || time.Now().After(deadline) {
-			t.Fatalf("jt did not say why the job waits; stderr:\n%s", b.stderr())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if !strings.Contains(b.stderr(), "PENDING (Priority)") && !strings.Contains(b.stderr(), "PENDING (Resources)") {
-		t.Errorf("stderr names no Slurm reason (Priority or Resources):\n%s", b.stderr())
-	}
-	jobs := squeueJobs(t, userA, name)
-	if len(jobs) != 1 || !strings.HasSuffix(jobs[0], " PENDING") {
-		t.Fatalf("squeue: %v, want one pending job", jobs)
-	}
-	id := strings.Fields(jobs[0])[0]
-	if !strings.Contains(b.stderr(), "job "+id+" ") {
-		t.Errorf("stderr does not name job %s:\n%s", id, b.stderr())
-	}
-	// Meanwhile jt ls HOST finds the job, queued, though nothing records it yet.
-	if got := row(t, e.ls(hostA), hostA, name); got.State != "queued" || got.SlurmJob != id || got.Recorded || got.JobState != "PENDING" {
-		t.Errorf("jt ls %s row %+v, want job %s queued (PENDING), not recorded", hostA, got, id)
-	}
-
-	b.interrupt()
-	code, ok := b.wait(60 * time.Second)
-	if !ok {
-		t.Fatalf("jt did not exit after Ctrl-C; stderr:\n%s", b.stderr())
-	}
-	if code == 0 {
-		t.Errorf("jt exited 0 after Ctrl-C")
-	}
-	if jobs := squeueJobs(t, userA, name); len(jobs) != 0 {
-		t.Errorf("after Ctrl-C, squeue still has %v", jobs)
-	}
-	if e.recorded(hostA, name) {
-		t.Errorf("an interrupted open was recorded")
-	}
-	if f, _ := e.loadState(); strings.Contains(fmt.Sprint(f), name) {
-		t.Errorf("state mentions %s: %+v", name, f)
-	}
-}
-
 // A partition that does not exist: sbatch's message, a failure,
 // no job and no record.
 func TestE2ESlurmBadPartition(t *testing.T) {
@@ -288,38 +220,6 @@ func TestE2ESlurmBadPartition(t *testing.T) {
 	// A mistake in the options is caught before anything runs (exit 2).
 	if _, stderr, code := e.run("open", "--no-browser", "--slurm-args", "gpu", "--name", name, hostA); code != 2 || !strings.Contains(stderr, "not an option") {
 		t.Errorf("--slurm-args gpu: exit %d, %q; want 2 and a usage error", code, stderr)
-	}
-}
-
-// A job that ends under jt (walltime, preemption, scancel) shows
-// as job ended with Slurm's state; jt open --slurm then submits anew.
-func TestE2ESlurmJobEnded(t *testing.T) {
-	needSlurm(t)
-	e := newEnv(t)
-	name := "slurmend"
-	scancelSession(t, userA, name)
-	first := e.openSlurm(hostA, name)
-	mustAnswer(t, first.URL)
-
-	// As the time limit would: Slurm ends the job from outside jt.
-	if out, err := exec.Command("scancel", first.SlurmJob).CombinedOutput(); err != nil {
-		t.Fatalf("scancel %s: %v: %s", first.SlurmJob, err, out)
-	}
-	waitNoJob(t, userA, name, first.SlurmJob)
-	if got := row(t, e.ls(), hostA, name); got.State != "job ended" || got.JobState != "CANCELLED" || got.SlurmJob != first.SlurmJob {
-		t.Errorf("jt ls row %+v, want job ended, CANCELLED, job %s", got, first.SlurmJob)
-	}
-	if stdout, _ := e.jt("ls"); !strings.Contains(stdout, "job ended") || !strings.Contains(stdout, first.SlurmJob+" CANCELLED") {
-		t.Errorf("jt ls:\n%s", stdout)
-	}
-
-	second := e.openSlurm(hostA, name)
-	if second.Status != "started" || second.SlurmJob == first.SlurmJob {
-		t.Errorf("open after the job ended: %+v, want a new job (not %s)", second, first.SlurmJob)
-	}
-	mustAnswer(t, second.URL)
-	if got := row(t, e.ls(), hostA, name); got.State != "up" || got.SlurmJob != second.SlurmJob {
-		t.Errorf("jt ls row %+v, want up with job %s", got, second.SlurmJob)
 	}
 }
 
