@@ -3,7 +3,6 @@ package scheduler
 import (
 	"fmt"
 	"net"
-	"strconv"
 	"time"
 
 	"github.com/jt-sh/jt/templates"
@@ -14,37 +13,37 @@ import (
 // Jupyter runs (templates.KindBatchOpen, checked by the gate). left reads
 // the scheduler's way of writing the time the job has left.
 func ReadStarted(b templates.Block, now time.Time, left func(string) (time.Duration, bool)) (Started, error) {
-	v := b.Values
-	if v["wait"] == "mode" && v["job"] != "" {
-		return Started{Status: v["status"], Log: v["log"], WaitsForWord: true,
-			Job: Job{ID: v["job"], Name: v["name"], Nonce: v["nonce"], Node: v["node"], Addr: v["addr"], Phase: Running}}, nil
+	a := b.BatchOpen()
+	if a.Waits && a.Job != "" {
+		return Started{Status: a.Status, Log: a.Log, WaitsForWord: true,
+			Job: Job{ID: a.Job, Name: a.Name, Nonce: a.Nonce, Node: a.Node, Addr: a.Addr, Phase: Running}}, nil
 	}
 	if b.Server == nil {
-		return Started{}, fmt.Errorf("answered without Jupyter's runtime file for job %s", v["job"])
+		return Started{}, fmt.Errorf("answered without Jupyter's runtime file for job %s", a.Job)
 	}
-	if v["job"] == "" {
+	if a.Job == "" {
 		return Started{}, fmt.Errorf("answered no job id")
 	}
-	port, err := strconv.Atoi(v["port"])
-	if err != nil || port <= 0 || port > 65535 {
+	port := a.Port
+	if port <= 0 || port > 65535 {
 		port = b.Server.Port
 	}
-	if net.ParseIP(v["addr"]) == nil {
-		return Started{}, fmt.Errorf("job %s answered an unusable node address %s", v["job"], visible.Quote(v["addr"]))
+	if net.ParseIP(a.Addr) == nil {
+		return Started{}, fmt.Errorf("job %s answered an unusable node address %s", a.Job, visible.Quote(a.Addr))
 	}
 	st := Started{
-		Status:  v["status"],
+		Status:  a.Status,
 		Server:  *b.Server,
-		Log:     v["log"],
-		Runtime: v["runtime"],
-		Job: Job{ID: v["job"], Name: v["name"], Nonce: v["nonce"], Node: v["node"], Limit: v["limit"],
-			Addr: v["addr"], Port: port, PID: b.Server.PID, Dir: v["dir"], Phase: Running},
+		Log:     a.Log,
+		Runtime: a.Runtime,
+		Job: Job{ID: a.Job, Name: a.Name, Nonce: a.Nonce, Node: a.Node, Limit: a.Limit,
+			Addr: a.Addr, Port: port, PID: b.Server.PID, Dir: a.Dir, Phase: Running},
 		KernelWarning: templates.KernelWarning(b),
 	}
-	if t, err := strconv.ParseInt(v["started"], 10, 64); err == nil {
-		st.Job.Started = time.Unix(t, 0).UTC()
+	if a.Started != 0 {
+		st.Job.Started = time.Unix(a.Started, 0).UTC()
 	}
-	if d, ok := left(v["left"]); ok {
+	if d, ok := left(a.Left); ok {
 		st.End = now.Add(d).UTC().Truncate(time.Second)
 	}
 	return st, nil

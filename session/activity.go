@@ -53,7 +53,8 @@ func (e *Engine) verdicts(ctx context.Context, host string, of []templates.Activ
 	}
 	out := map[string]templates.Verdict{}
 	for _, b := range reply.Blocks {
-		out[b.Values["name"]] = templates.VerdictOf(b)
+		v := templates.VerdictOf(b)
+		out[v.Name] = v
 	}
 	return out
 }

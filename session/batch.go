@@ -218,13 +218,13 @@ func (o *batchOpening) waitForJob(ctx context.Context, give string) (Opened, err
 	}
 	if err != nil {
 		if len(reply.Blocks) > 0 && reply.Blocks[0].Error {
-			o.relay.ended = reply.Blocks[0].Values["ended"] == "yes"
+			o.relay.ended = reply.Blocks[0].BatchOpen().Ended
 		}
 		return Opened{}, err
 	}
 	b := reply.Blocks[0]
-	if b.Values["name"] != r.Name {
-		return Opened{}, answerAbout(r.Host, r.Name, b.Values["name"])
+	if got := b.BatchOpen().Name; got != r.Name {
+		return Opened{}, answerAbout(r.Host, r.Name, got)
 	}
 	st, err := o.sch.Started(b, e.Now())
 	if err != nil {

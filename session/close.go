@@ -230,15 +230,16 @@ func (e *Engine) kill(ctx context.Context, r CloseRequest, s state.Session) erro
 		return err
 	}
 	// Not recorded here: it may be a job queued by a batch open.
-	if s.PID == 0 && e.closeUnrecordedJobs(ctx, s) && b.Values["state"] != "stopped" {
+	a := b.Close()
+	if s.PID == 0 && e.closeUnrecordedJobs(ctx, s) && a.State != "stopped" {
 		return nil
 	}
-	switch b.Values["state"] {
+	switch a.State {
 	case StateElsewhere:
-		return Hinted(fmt.Errorf("session %s runs on %s, but this login to %s reached %s (a home shared by several machines)", s.Name, b.Values["node"], s.Host, b.Values["here"]),
-			"close it through a name that reaches "+b.Values["node"]+" itself (e.g. user@"+b.Values["node"]+")")
+		return Hinted(fmt.Errorf("session %s runs on %s, but this login to %s reached %s (a home shared by several machines)", s.Name, a.Node, s.Host, a.Here),
+			"close it through a name that reaches "+a.Node+" itself (e.g. user@"+a.Node+")")
 	case "stopped":
-		e.warn("%s %s: stopped jupyter (pid %s) and removed its files", s.Host, s.Name, b.Values["pid"])
+		e.warn("%s %s: stopped jupyter (pid %d) and removed its files", s.Host, s.Name, a.PID)
 	default:
 		e.warn("%s %s: no server was running; removed what was left", s.Host, s.Name)
 	}

@@ -102,8 +102,8 @@ func (d *doctor) scheduler(ctx context.Context, b BatchOptions) {
 		return
 	}
 	for _, blk := range reply.Blocks {
-		v := blk.Values
-		d.add(v["check"], v["status"], v["msg"], v["fix"], blk.Log)
+		c := blk.Doctor()
+		d.add(c.Check, c.Status, c.Msg, c.Fix, blk.Log)
 	}
 	if err != nil {
 		d.add("scheduler", "fail", "the "+sch.Title()+" checks on "+d.host+" stopped early: "+err.Error(), "run jt doctor again; see ssh "+d.e.SSH.Dest(d.host)+" qstat", nil)
@@ -192,8 +192,8 @@ func (d *doctor) remote(ctx context.Context, r OpenRequest) {
 		return
 	}
 	for _, b := range reply.Blocks {
-		v := b.Values
-		d.add(v["check"], v["status"], v["msg"], v["fix"], b.Log)
+		c := b.Doctor()
+		d.add(c.Check, c.Status, c.Msg, c.Fix, b.Log)
 	}
 	if err != nil {
 		d.add("remote", "fail", "the check script on "+host+" stopped early", "see the last check above (does a setup line run exit?)", nil)

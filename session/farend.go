@@ -45,7 +45,7 @@ func jobOver(s state.Session, now time.Time) bool {
 // Jupyter's own runtime file, for a pid the host checked is that Jupyter
 // (common.sh's ours), with the recorded token and place.
 func sameServer(s state.Session, b templates.Block, ok bool) bool {
-	if !ok || b.Values["state"] != "running" || b.Server == nil {
+	if !ok || b.Session().State != "running" || b.Server == nil {
 		return false
 	}
 	srv := b.Server
@@ -118,7 +118,7 @@ func jobsByID(jobs []scheduler.Job) map[string]scheduler.Job {
 func blocksByName(blocks []templates.Block) map[string]templates.Block {
 	m := map[string]templates.Block{}
 	for _, b := range blocks {
-		m[b.Values["name"]] = b
+		m[b.Session().Name] = b
 	}
 	return m
 }

@@ -91,7 +91,7 @@ func (e *Engine) nodeHostKeys(ctx context.Context, h sshexec.Hop) ([]sshexec.Hos
 	if err != nil {
 		return nil, err
 	}
-	if reply.Blocks[0].Values["node"] != h.Node {
+	if reply.Blocks[0].HostKeysNode() != h.Node {
 		return nil, fmt.Errorf("%s answered about another node than %s", h.Login, h.Node)
 	}
 	return templates.HostKeysOf(reply.Blocks[0]), nil

@@ -73,7 +73,7 @@ func (e *Engine) withNotebook(ctx context.Context, r OpenRequest, op Opened) (Op
 		return op, err
 	}
 	dir := op.Session.Dir
-	switch reply.Blocks[0].Values["exists"] {
+	switch reply.Blocks[0].NotebookExists() {
 	case "file":
 		op.Page = notebookPage(op.Session, r.Notebook)
 		return op, nil

@@ -237,9 +237,10 @@ func (e *Engine) findOrStart(ctx context.Context, r OpenRequest, nonce string) (
 	if err != nil {
 		return Opened{}, err
 	}
-	op := Opened{Session: sess, Status: b.Values["status"]}
+	a := b.Session()
+	op := Opened{Session: sess, Status: a.Status}
 	if mode == "socket" && sess.Mode == "tcp" && op.Status == "started" {
-		op.Fallback = b.Values["fallback"]
+		op.Fallback = a.Fallback
 		if op.Fallback == "" {
 			op.Fallback = "this jupyter ignored --sock"
 		}
@@ -276,19 +277,19 @@ func sessionFromBlock(host, name, controlPath string, b templates.Block) (state.
 	if b.Server == nil {
 		return state.Session{}, fmt.Errorf("%s answered without server details", host)
 	}
-	v := b.Values
-	if v["name"] != name {
-		return state.Session{}, answerAbout(host, name, v["name"])
+	a := b.Session()
+	if a.Name != name {
+		return state.Session{}, answerAbout(host, name, a.Name)
 	}
 	s := state.Session{
 		Host: host, Name: name, ControlPath: controlPath, PID: b.Server.PID,
-		Mux: v["mux"], Dir: v["dir"], Log: v["log"], Node: v["node"], BootID: v["boot"],
-		Token: b.Server.Token, BaseURL: b.Server.BaseURL, Flavour: v["flavour"],
+		Mux: a.Mux, Dir: a.Dir, Log: a.Log, Node: a.Node, BootID: a.Boot,
+		Token: b.Server.Token, BaseURL: b.Server.BaseURL, Flavour: a.Flavour,
 	}
 	if s.Flavour == "" || s.Flavour == "custom" {
-		s.Flavour = flavourOf(v["runtime"])
+		s.Flavour = flavourOf(a.Runtime)
 	}
-	s.Version = versionOf(v["runtime"], b.Server.Version)
+	s.Version = versionOf(a.Runtime, b.Server.Version)
 	if b.Server.Sock != "" {
 		s.Mode, s.RemoteSock = "socket", b.Server.Sock
 	} else {
@@ -297,10 +298,10 @@ func sessionFromBlock(host, name, controlPath string, b templates.Block) (state.
 	if s.Dir == "" {
 		s.Dir = b.Server.Root()
 	}
-	if t, err := strconv.ParseInt(v["started"], 10, 64); err == nil {
-		s.Started = time.Unix(t, 0).UTC()
+	if a.Started != 0 {
+		s.Started = time.Unix(a.Started, 0).UTC()
 	}
-	s.IdleSeconds, _ = strconv.Atoi(v["idle_period"])
+	s.IdleSeconds = a.IdlePeriod
 	return s, nil
 }
 

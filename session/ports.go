@@ -3,7 +3,6 @@ package session
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/jt-sh/jt/templates"
@@ -59,10 +58,10 @@ func (e *Engine) Ports(ctx context.Context, host, name string) ([]Listener, erro
 	if err != nil {
 		return nil, err
 	}
-	if len(reply.Blocks) == 0 || reply.Blocks[0].Values["name"] != name {
+	if len(reply.Blocks) == 0 || reply.Blocks[0].Ports().Name != name {
 		return nil, answerAbout(host, name, "")
 	}
-	switch reply.Blocks[0].Values["state"] {
+	switch reply.Blocks[0].Ports().State {
 	case "dead":
 		return nil, Hinted(fmt.Errorf("session %s on %s has no running server", name, host), "start it with: jt open --name "+name+" "+host)
 	case "noproc":
@@ -70,9 +69,8 @@ func (e *Engine) Ports(ctx context.Context, host, name string) ([]Listener, erro
 	}
 	var ls []Listener
 	for _, b := range reply.Blocks[1:] {
-		pid, _ := strconv.Atoi(b.Values["pid"])
-		port, _ := strconv.Atoi(b.Values["port"])
-		ls = append(ls, Listener{Port: port, Addr: b.Values["addr"], Sock: b.Values["sock"], PID: pid, Command: b.Values["cmd"]})
+		p := b.Ports()
+		ls = append(ls, Listener{Port: p.Port, Addr: p.Addr, Sock: p.Sock, PID: p.PID, Command: p.Cmd})
 	}
 	return ls, nil
 }

@@ -74,7 +74,8 @@ func (e *Engine) remote(ctx context.Context, c remoteCall) (templates.Reply, []b
 		return reply, out, fmt.Errorf("%w on %s (is /bin/sh there a POSIX shell?)", errNoReply, c.host)
 	}
 	if b := reply.Blocks; len(b) > 0 && b[0].Error {
-		return reply, out, &HintError{Err: errors.New(b[0].Values["error"]), Hint: b[0].Values["hint"], Detail: b[0].Log}
+		f := b[0].Failure()
+		return reply, out, &HintError{Err: errors.New(f.Error), Hint: f.Hint, Detail: b[0].Log}
 	}
 	return reply, out, nil
 }

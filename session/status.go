@@ -310,14 +310,14 @@ func (e *Engine) checkHost(ctx context.Context, host string, recorded []state.Se
 		if rows[i].State != StateUp {
 			was := rows[i].Session
 			e.judge(host, &rows[i], b, ok)
-			if !sameServer(was, b, ok) && b.Values["state"] != StateElsewhere {
+			if !sameServer(was, b, ok) && b.Session().State != StateElsewhere {
 				e.dropTunnels(ctx, was) // its server is gone: nothing may answer in its place
 			}
 		}
 	}
 	if discover {
 		for _, b := range blocks {
-			if _, still := remote[b.Values["name"]]; still {
+			if _, still := remote[b.Session().Name]; still {
 				rows = append(rows, e.discovered(host, b))
 			}
 		}
@@ -347,14 +347,15 @@ func allUp(rows []Status) bool {
 // judge decides a recorded session's state from what the host answered
 // of it (ok: the host knows the session).
 func (e *Engine) judge(host string, r *Status, b templates.Block, ok bool) {
+	a := b.Session()
 	switch {
 	case !ok:
 		r.State = StateServerDead
-	case b.Values["state"] == StateElsewhere:
-		r.State, r.Node = StateElsewhere, b.Values["node"]
-	case b.Values["state"] != "running" || b.Server == nil:
+	case a.State == StateElsewhere:
+		r.State, r.Node = StateElsewhere, a.Node
+	case a.State != "running" || b.Server == nil:
 		r.State, r.LogTail = StateServerDead, b.Log
-		if b.Values["idle"] == "yes" {
+		if a.Idle {
 			r.State = StateIdleStopped
 		}
 	default:
@@ -362,7 +363,7 @@ func (e *Engine) judge(host string, r *Status, b templates.Block, ok bool) {
 		r.State = StateTunnelDown
 		if b.Server.PID != r.PID || b.Server.Token != r.Token {
 			// Another server now runs under this name (started elsewhere).
-			if live, err := sessionFromBlock(host, b.Values["name"], e.SSH.ControlPath(), b); err == nil {
+			if live, err := sessionFromBlock(host, a.Name, e.SSH.ControlPath(), b); err == nil {
 				live.LocalPort = 0
 				r.Session = live
 			}
@@ -375,15 +376,16 @@ func (e *Engine) judge(host string, r *Status, b templates.Block, ok bool) {
 
 // discovered is the row of a session jt has no record of.
 func (e *Engine) discovered(host string, b templates.Block) Status {
-	r := Status{Session: state.Session{Host: host, Name: b.Values["name"]}, State: StateServerDead, LogTail: b.Log}
-	if b.Values["idle"] == "yes" {
+	a := b.Session()
+	r := Status{Session: state.Session{Host: host, Name: a.Name}, State: StateServerDead, LogTail: b.Log}
+	if a.Idle {
 		r.State = StateIdleStopped
 	}
-	if b.Values["state"] == StateElsewhere {
-		r.State, r.Node = StateElsewhere, b.Values["node"]
+	if a.State == StateElsewhere {
+		r.State, r.Node = StateElsewhere, a.Node
 	}
-	if b.Values["state"] == "running" && b.Server != nil {
-		if live, err := sessionFromBlock(host, b.Values["name"], e.SSH.ControlPath(), b); err == nil {
+	if a.State == "running" && b.Server != nil {
+		if live, err := sessionFromBlock(host, a.Name, e.SSH.ControlPath(), b); err == nil {
 			r.Session = live
 			r.State = StateTunnelDown
 		}

@@ -166,7 +166,7 @@ func (e *Engine) attachJob(ctx context.Context, s state.Session) error {
 		return err
 	}
 	b := reply.Blocks[0]
-	if b.Values["job"] != "running" {
+	if b.AttachJob() != "running" {
 		return Hinted(fmt.Errorf("the Jupyter of session %s (job %s on %s) is not running", s.Name, s.Job.ID, s.Host),
 			"see jt ls "+s.Host+"; start it again with: jt open --scheduler "+s.Job.Scheduler+" --name "+s.Name+" "+s.Host)
 	}

@@ -33,6 +33,7 @@ func (a ActivityOf) Dir() (string, error) {
 
 // Verdict is what a session's idle watcher last judged, as the gate read it.
 type Verdict struct {
+	Name string // the session the verdict is of
 	// State is "busy", "idle", "released" (the watcher shut the server
 	// down) or "off" (it cannot run: Reason "nopython"); "" when the
 	// session has no verdict (no watcher, or none written yet).
@@ -48,7 +49,7 @@ type Verdict struct {
 
 // VerdictOf reads one block of activity.sh's answer (checked by the gate).
 func VerdictOf(b Block) Verdict {
-	v := Verdict{State: b.Values["state"], Reason: b.Values["reason"]}
+	v := Verdict{Name: b.Values["name"], State: b.Values["state"], Reason: b.Values["reason"]}
 	secs := func(k string) time.Duration {
 		n, _ := strconv.ParseInt(b.Values[k], 10, 64)
 		return time.Duration(n) * time.Second

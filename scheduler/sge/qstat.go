@@ -179,41 +179,44 @@ func errorReason(m string) string {
 // jobs qstat no longer lists.
 func (SGE) Jobs(blocks []templates.Block) []scheduler.Job {
 	var jobs []scheduler.Job
-	files := map[string]templates.Block{}
+	type file struct {
+		templates.BatchStatusAnswer
+		server *templates.ServerInfo
+	}
+	files := map[string]file{}
 	for _, b := range blocks {
+		a := b.BatchStatus()
 		switch {
 		case b.Error:
-		case b.Values["source"] == "qstat":
+		case a.Source == "qstat":
 			jobs = append(jobs, parseQstat(b.Log)...)
-		case b.Values["state"] != "":
-			j := scheduler.Job{ID: b.Values["job"], State: b.Values["state"], Reason: b.Values["reason"], Phase: scheduler.Ended}
+		case a.State != "":
+			j := scheduler.Job{ID: a.Job, State: a.State, Reason: a.Reason, Phase: scheduler.Ended}
 			if j.State == "gone" {
 				j.Phase = scheduler.Gone
 			}
 			jobs = append(jobs, j)
-		case b.Values["job"] != "":
-			files[b.Values["job"]] = b
+		case a.Job != "":
+			files[a.Job] = file{a, b.Server}
 		}
 	}
 	for i := range jobs {
 		j := &jobs[i]
 		f, ok := files[j.ID]
-		if !ok || (j.Name != "" && f.Values["name"] != j.Name) {
+		if !ok || (j.Name != "" && f.Name != j.Name) {
 			continue
 		}
-		if nonceRE.MatchString(f.Values["nonce"]) {
-			j.Nonce = f.Values["nonce"]
+		if nonceRE.MatchString(f.Nonce) {
+			j.Nonce = f.Nonce
 		}
-		j.Idle = f.Values["idle"] == "yes" && j.Phase != scheduler.Running && j.Phase != scheduler.Queued
+		j.Idle = f.Idle && j.Phase != scheduler.Running && j.Phase != scheduler.Queued
 		if j.Phase == scheduler.Running {
-			v := f.Values
-			j.Addr, j.Dir = v["info_addr"], v["info_dir"]
-			j.Port, _ = strconv.Atoi(v["info_port"])
-			if f.Server != nil {
-				j.PID = f.Server.PID
+			j.Addr, j.Dir, j.Port = f.InfoAddr, f.InfoDir, f.InfoPort
+			if f.server != nil {
+				j.PID = f.server.PID
 			}
-			if t, err := strconv.ParseInt(v["info_started"], 10, 64); err == nil {
-				j.Started = time.Unix(t, 0).UTC()
+			if f.InfoStarted != 0 {
+				j.Started = time.Unix(f.InfoStarted, 0).UTC()
 			}
 		}
 	}

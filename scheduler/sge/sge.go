@@ -55,7 +55,8 @@ func (SGE) Status(ids []string) templates.Script { return scheduler.StatusOf(ids
 func (SGE) Cancel(c scheduler.Cancel) templates.Script { return scheduler.CancelOf(c, Render) }
 
 func (SGE) Cancelled(b templates.Block) scheduler.Cancelled {
-	return scheduler.Cancelled{State: b.Values["state"], Jobs: strings.TrimSpace(b.Values["jobs"]), Stuck: strings.TrimSpace(b.Values["stuck"])}
+	a := b.BatchCancel()
+	return scheduler.Cancelled{State: a.State, Jobs: strings.TrimSpace(a.Jobs), Stuck: strings.TrimSpace(a.Stuck)}
 }
 
 // phase maps qstat's state letters to a job's phase: r running (t is

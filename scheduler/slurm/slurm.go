@@ -53,21 +53,19 @@ func (Slurm) Status(ids []string) templates.Script { return scheduler.StatusOf(i
 func (Slurm) Jobs(blocks []templates.Block) []scheduler.Job {
 	var jobs []scheduler.Job
 	for _, b := range blocks {
-		v := b.Values
-		j := scheduler.Job{ID: v["job"], Name: v["name"], Nonce: v["nonce"], State: v["state"], Reason: v["reason"],
-			Node: v["nodes"], Limit: v["limit"], Left: left(v["left"]), Phase: phase(v["state"]),
-			Idle: v["idle"] == "yes"}
+		a := b.BatchStatus()
+		j := scheduler.Job{ID: a.Job, Name: a.Name, Nonce: a.Nonce, State: a.State, Reason: a.Reason,
+			Node: a.Nodes, Limit: a.Limit, Left: left(a.Left), Phase: phase(a.State), Idle: a.Idle}
 		if j.Phase == scheduler.Queued {
-			j.Estimate = scheduler.Estimate(v["start"], v["now"])
+			j.Estimate = scheduler.Estimate(a.Start, a.Now)
 		}
 		if j.Phase == scheduler.Running {
-			j.Addr, j.Dir = v["info_addr"], v["info_dir"]
-			j.Port, _ = strconv.Atoi(v["info_port"])
+			j.Addr, j.Dir, j.Port = a.InfoAddr, a.InfoDir, a.InfoPort
 			if b.Server != nil {
 				j.PID = b.Server.PID
 			}
-			if t, err := strconv.ParseInt(v["info_started"], 10, 64); err == nil {
-				j.Started = time.Unix(t, 0).UTC()
+			if a.InfoStarted != 0 {
+				j.Started = time.Unix(a.InfoStarted, 0).UTC()
 			}
 		}
 		jobs = append(jobs, j)
@@ -78,11 +76,11 @@ func (Slurm) Jobs(blocks []templates.Block) []scheduler.Job {
 func (Slurm) Cancel(c scheduler.Cancel) templates.Script { return scheduler.CancelOf(c, Render) }
 
 func (Slurm) Cancelled(b templates.Block) scheduler.Cancelled {
-	st := b.Values["state"]
-	if st == "noslurm" {
-		st = "absent"
+	a := b.BatchCancel()
+	if a.State == "noslurm" {
+		a.State = "absent"
 	}
-	return scheduler.Cancelled{State: st, Jobs: strings.TrimSpace(b.Values["jobs"]), Stuck: strings.TrimSpace(b.Values["stuck"])}
+	return scheduler.Cancelled{State: a.State, Jobs: strings.TrimSpace(a.Jobs), Stuck: strings.TrimSpace(a.Stuck)}
 }
 
 // phase maps squeue's state to a job's phase; "gone" is slurm_status.sh's

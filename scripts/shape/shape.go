@@ -23,7 +23,10 @@
 //   - only sshexec/ runs ssh: no other product package names the
 //     ExecRunner type, or reads or sets $JT_SSH (a string literal "JT_SSH"
 //     or one starting "JT_SSH="; prose that mentions it, as in a hint,
-//     is not counted).
+//     is not counted);
+//   - only templates/ reads a remote answer's values by key (the selector
+//     .Values, a templates.Block's): every other package reads the typed
+//     answers of templates/answers.go.
 package shape
 
 import (
@@ -99,6 +102,7 @@ type File struct {
 	Funcs   []Func
 	Imports []Import
 	RunsSSH []Place // where it names ExecRunner or $JT_SSH
+	Values  []Place // where it selects .Values (a remote answer's values by key)
 }
 
 // Func is one function or method.
@@ -255,6 +259,7 @@ func measureFile(root, p string) (File, error) {
 		return File{}, err
 	}
 	f.RunsSSH = runsSSH(fset, af)
+	f.Values = valueReads(fset, af)
 	for _, d := range af.Decls {
 		if fd, ok := d.(*ast.FuncDecl); ok {
 			start, end := fset.Position(fd.Pos()).Line, fset.Position(fd.End()).Line
@@ -310,6 +315,19 @@ func imports(fset *token.FileSet, af *ast.File) []Import {
 	return out
 }
 
+// valueReads finds where a file selects .Values: a remote answer's values
+// read by key.
+func valueReads(fset *token.FileSet, af *ast.File) []Place {
+	var out []Place
+	ast.Inspect(af, func(n ast.Node) bool {
+		if x, ok := n.(*ast.SelectorExpr); ok && x.Sel.Name == "Values" {
+			out = append(out, Place{fset.Position(x.Pos()).Line, "reads a remote answer's values by key (.Values)"})
+		}
+		return true
+	})
+	return out
+}
+
 // runsSSH finds where a file names the ExecRunner type, or reads or sets
 // $JT_SSH: what only sshexec may do.
 func runsSSH(fset *token.FileSet, af *ast.File) []Place {
@@ -337,7 +355,8 @@ func runsSSH(fset *token.FileSet, af *ast.File) []Place {
 func (s *Shape) Offences() []Offence {
 	out := s.sizeOffences()
 	out = append(out, s.importOffences()...)
-	return append(out, s.sshOffences()...)
+	out = append(out, s.sshOffences()...)
+	return append(out, s.valueOffences()...)
 }
 
 // sizeOffences are the files and functions over their limits, and
@@ -420,6 +439,22 @@ func (s *Shape) sshOffences() []Offence {
 		}
 		for _, p := range f.RunsSSH {
 			out = append(out, Offence{fmt.Sprintf("%s:%d", f.Path, p.Line), p.What + ", which only sshexec/ may"})
+		}
+	}
+	return out
+}
+
+// valueOffences are the places outside templates/ that read a remote
+// answer's values by key: the typed answers of templates/answers.go are
+// how the others read them. Tools may.
+func (s *Shape) valueOffences() []Offence {
+	var out []Offence
+	for _, f := range s.Files {
+		if !f.Product || isTool(f.Dir) || under(f.Dir, "templates") {
+			continue
+		}
+		for _, p := range f.Values {
+			out = append(out, Offence{fmt.Sprintf("%s:%d", f.Path, p.Line), p.What + ", which only templates/ may: read its typed answer"})
 		}
 	}
 	return out

@@ -181,6 +181,13 @@ func TestCheckCases(t *testing.T) {
 			"commands/app.go:4: names sshexec's ExecRunner, which only sshexec/ may",
 			"commands/app.go:5: reads or sets $JT_SSH, which only sshexec/ may",
 		}},
+		{"a remote answer's values read outside templates/", map[string]string{
+			"session/s.go":        goFile("session", []string{"example.com/m/templates"}, "func f(b templates.Block) string { return b.Values[\"name\"] }\n"),
+			"session/s_test.go":   goFile("session", nil, "var b = templates.Block{}\nvar v = b.Values\n"),
+			"templates/answer.go": goFile("templates", nil, "func (b Block) name() string { return b.Values[\"name\"] }\n"),
+		}, []string{
+			"session/s.go:4: reads a remote answer's values by key (.Values), which only templates/ may: read its typed answer",
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
