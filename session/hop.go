@@ -97,12 +97,18 @@ func (e *Engine) nodeHostKeys(ctx context.Context, h sshexec.Hop) ([]sshexec.Hos
 	return templates.HostKeysOf(reply.Blocks[0]), nil
 }
 
-// addForward adds s's tunnel: on its node hop, or on the login's master.
-func (e *Engine) addForward(ctx context.Context, s state.Session, fw sshexec.Forward) (int, error) {
+// tunnel is what holds s's forwards: the master of its node hop, or the
+// login's (clientFor: with a direct session, the forwards' own ssh).
+func (e *Engine) tunnel(s state.Session) sshexec.Tunnel {
 	if viaHop(s) {
-		return 0, e.SSH.AddHopForward(ctx, hopOf(s), fw)
+		return e.SSH.HopTunnel(hopOf(s))
 	}
-	return e.SSH.AddForwardPID(ctx, s.Host, fw)
+	return e.clientFor(s).Tunnel(s.Host)
+}
+
+// addForward adds forward fw to s's tunnel.
+func (e *Engine) addForward(ctx context.Context, s state.Session, fw sshexec.Forward) (int, error) {
+	return e.tunnel(s).AddForward(ctx, fw)
 }
 
 // cancelForward removes s's tunnel.
@@ -110,30 +116,24 @@ func (e *Engine) cancelForward(ctx context.Context, s state.Session) error {
 	return e.cancelTunnel(ctx, s, forwardOf(s))
 }
 
-// cancelTunnel removes forward fw from the master that holds s's tunnels:
-// its node hop, or the login's master.
+// cancelTunnel removes forward fw from s's tunnel.
 func (e *Engine) cancelTunnel(ctx context.Context, s state.Session, fw sshexec.Forward) error {
-	if viaHop(s) {
-		return e.SSH.CancelHopForward(ctx, hopOf(s), fw)
-	}
-	return e.clientFor(s).CancelForward(ctx, s.Host, fw)
+	return e.tunnel(s).CancelForward(ctx, fw)
 }
 
-// tunnelOwned proves that local port lp is held by the master that holds
-// s's tunnels (no fwdPID: jt forward's tunnels ride a master).
+// tunnelOwned proves that local port lp is held by s's tunnel (no
+// fwdPID: jt forward's tunnels ride a master).
 func (e *Engine) tunnelOwned(ctx context.Context, s state.Session, lp int) error {
-	if viaHop(s) {
-		return e.SSH.HopListenerOwned(ctx, hopOf(s), lp)
-	}
-	return e.SSH.ListenerOwned(ctx, s.Host, lp, 0, time.Time{})
+	return e.tunnel(s).ListenerOwned(ctx, lp)
 }
 
-// endHop ends s's node hop, if it has one.
+// endHop ends s's node hop, if it has one (the login's master is the
+// host's, not the session's).
 func (e *Engine) endHop(ctx context.Context, s state.Session) {
 	if !viaHop(s) {
 		return
 	}
-	if err := e.SSH.ExitHop(ctx, hopOf(s)); err != nil {
+	if err := e.tunnel(s).Exit(ctx); err != nil {
 		e.warn("%s %s: could not stop the ssh master to %s: %v", s.Host, s.Name, s.Job.Node, err)
 	}
 }
