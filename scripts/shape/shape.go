@@ -432,29 +432,26 @@ func (s *Shape) importOffences() []Offence {
 // sshOffences are the places outside sshexec/ that name ExecRunner or
 // $JT_SSH. Tools may: they run jt through a wrapper.
 func (s *Shape) sshOffences() []Offence {
-	var out []Offence
-	for _, f := range s.Files {
-		if !f.Product || isTool(f.Dir) || under(f.Dir, "sshexec") {
-			continue
-		}
-		for _, p := range f.RunsSSH {
-			out = append(out, Offence{fmt.Sprintf("%s:%d", f.Path, p.Line), p.What + ", which only sshexec/ may"})
-		}
-	}
-	return out
+	return s.onlyIn("sshexec", func(f File) []Place { return f.RunsSSH }, ", which only sshexec/ may")
 }
 
 // valueOffences are the places outside templates/ that read a remote
 // answer's values by key: the typed answers of templates/answers.go are
 // how the others read them. Tools may.
 func (s *Shape) valueOffences() []Offence {
+	return s.onlyIn("templates", func(f File) []Place { return f.Values }, ", which only templates/ may: read its typed answer")
+}
+
+// onlyIn are the places of product files outside dir (and the tools) that
+// do what only dir may: places(f), each said with why.
+func (s *Shape) onlyIn(dir string, places func(File) []Place, why string) []Offence {
 	var out []Offence
 	for _, f := range s.Files {
-		if !f.Product || isTool(f.Dir) || under(f.Dir, "templates") {
+		if !f.Product || isTool(f.Dir) || under(f.Dir, dir) {
 			continue
 		}
-		for _, p := range f.Values {
-			out = append(out, Offence{fmt.Sprintf("%s:%d", f.Path, p.Line), p.What + ", which only templates/ may: read its typed answer"})
+		for _, p := range places(f) {
+			out = append(out, Offence{fmt.Sprintf("%s:%d", f.Path, p.Line), p.What + why})
 		}
 	}
 	return out
