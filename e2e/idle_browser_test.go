@@ -169,7 +169,9 @@ func TestE2EIdleBrowserCell(t *testing.T) {
 	if !connected {
 		t.Fatalf("the notebook page never had a connected kernel")
 	}
-	page.eval(t, `Jupyter.notebook.execute_all_cells(); true`)
+	if got := page.eval(t, `Jupyter.notebook.execute_all_cells(); true`); got != "true" {
+		t.Fatalf("the page could not run its cells (DevTools answered %q)", got)
+	}
 	var kernelID, seen string
 	if !pollUntil(30*time.Second, func() bool {
 		status, body, err := api(s.r.URL, http.MethodGet, "api/kernels?no_track_activity=1", nil)
