@@ -47,6 +47,17 @@ func (c *Client) ListenerOwned(ctx context.Context, host string, localPort, fwdP
 		if pid := RecordedPID(c.pidFile(host)); pid > 0 && isOurMaster(pid, c.ControlDir) && ls.heldBy(pid) == nil {
 			return nil
 		}
+		// A master this command just started (ssh -f forks it, and no -O
+		// check has told its pid yet), found by its argv: host's master
+		// in jt's control directory. Only a process of this user's can
+		// hold the socket (its open files are readable, the socket's uid
+		// is ours), so another user's look-alike proves nothing. Found,
+		// it is remembered for the next command; where the system cannot
+		// tell (not Linux), -O check says.
+		if pid := findMaster(c.ControlDir, c.Dest(host)); pid > 0 && ls.heldBy(pid) == nil {
+			WritePIDFile(c.pidFile(host), pid)
+			return nil
+		}
 	}
 	pid, err := c.listenerHolder(ctx, host, fwdPID, fwdStarted)
 	switch {

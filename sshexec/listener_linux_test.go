@@ -211,3 +211,52 @@ func TestListenerOwnedRealProc(t *testing.T) {
 		t.Errorf("after close: %v, want ErrNoListener", err)
 	}
 }
+
+// A master this command just started has no pid file yet: found by its
+// argv (host's master in jt's control directory) and holding the socket,
+// it proves the listener without -O check, and is remembered. A
+// look-alike that does not hold the socket, or another host's master,
+// proves nothing: -O check says.
+func TestListenerOwnedNewMaster(t *testing.T) {
+	me := strconv.Itoa(ownUID)
+	lo := hexAddr("127.0.0.1")
+	for _, c := range []struct {
+		name      string
+		host, dir string // in the argv of pid 4321, which holds the socket
+		lookalike bool   // pid 4000, host's master by its argv, holds another socket
+		wantCalls int
+	}{
+		{"host's new master", "gpu1", "", false, 0},
+		{"a look-alike first, then the master", "gpu1", "", true, 1},
+		{"another host's master", "gpu2", "", false, 1},
+		{"not in jt's control directory", "gpu1", "/tmp/elsewhere", false, 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			controlDir := t.TempDir()
+			argv := func(host, dir string) string {
+				if dir == "" {
+					dir = controlDir
+				}
+				return strings.Join([]string{"/usr/bin/ssh", "-o", "ControlPath=" + dir + "/cm-%C", "-o", "ControlMaster=auto", "-fN", "--", host}, "\x00") + "\x00"
+			}
+			p := newFakeProc(t, tcpLine(lo, 18888, "0A", me, "4242"), "")
+			p.process(4321, 100, map[int]string{3: "socket:[4242]"})
+			p.write("4321/cmdline", argv(c.host, c.dir))
+			if c.lookalike {
+				p.process(4000, 100, map[int]string{3: "socket:[91]"})
+				p.write("4000/cmdline", argv("gpu1", ""))
+			}
+			master := &checkRunner{pid: 4321}
+			cl := &Client{Runner: master, ControlDir: controlDir}
+			if err := cl.ListenerOwned(context.Background(), "gpu1", 18888, 0, time.Time{}); err != nil {
+				t.Fatalf("ListenerOwned: %v", err)
+			}
+			if master.calls != c.wantCalls {
+				t.Errorf("%d ssh calls, want %d", master.calls, c.wantCalls)
+			}
+			if _, err := os.Stat(cl.pidFile("gpu1")); c.wantCalls == 0 && err != nil {
+				t.Errorf("the master found by its argv is not remembered: %v", err)
+			}
+		})
+	}
+}

@@ -2,6 +2,7 @@ package sshexec
 
 import (
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -37,7 +38,7 @@ func ProcessStart(pid int) string {
 // isOurMaster checks, before a kill, that pid is still an ssh master of
 // jt's (its argv names jt's control directory), not a recycled pid.
 func isOurMaster(pid int, controlDir string) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	b, err := os.ReadFile(filepath.Join(procRoot, strconv.Itoa(pid), "cmdline"))
 	if err != nil {
 		return false
 	}
@@ -46,13 +47,13 @@ func isOurMaster(pid int, controlDir string) bool {
 
 // findProcess returns the first process whose argv matches.
 func findProcess(match func(args []string) bool) int {
-	entries, _ := os.ReadDir("/proc")
+	entries, _ := os.ReadDir(procRoot)
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil || pid == os.Getpid() {
 			continue
 		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		b, err := os.ReadFile(filepath.Join(procRoot, e.Name(), "cmdline"))
 		if err != nil || len(b) == 0 {
 			continue
 		}
@@ -66,13 +67,13 @@ func findProcess(match func(args []string) bool) int {
 // findMaster looks for jt's master of host among the running processes:
 // the fallback when no pid was recorded.
 func findMaster(controlDir, host string) int {
-	entries, _ := os.ReadDir("/proc")
+	entries, _ := os.ReadDir(procRoot)
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil {
 			continue
 		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		b, err := os.ReadFile(filepath.Join(procRoot, e.Name(), "cmdline"))
 		if err != nil {
 			continue
 		}
