@@ -417,7 +417,7 @@ func TestAttachBatch(t *testing.T) {
 			if last.Kind != "terminal" || last.Args[len(last.Args)-1] != want {
 				t.Fatalf("last call %s %q, want the console %q", last.Kind, last.Args, want)
 			}
-			hop := e.d.Engine.SSH.HopControlPath(sshexec.Hop{Login: "gpu1", Node: "n1", Name: "b"})
+			hop := e.d.Engine.SSH.NodeHop(sshexec.Hop{Login: "gpu1", Node: "n1", Name: "b"}).ControlPath()
 			for _, o := range []string{"HostName=n1", "ControlPath=" + hop, "StrictHostKeyChecking=yes"} {
 				if !slices.Contains(last.Args, o) {
 					t.Errorf("the console's ssh lacks %s: %q", o, last.Args)

@@ -239,7 +239,7 @@ func (o *batchOpening) waitForJob(ctx context.Context, give string) (Opened, err
 	}
 	s := batchSession(r, o.sch, e.SSH.ControlPath(), st)
 	if s.Mode == "socket" {
-		s.Job.Hop = e.SSH.HopControlPath(hopOf(s))
+		s.Job.Hop = e.SSH.NodeHop(hopOf(s)).ControlPath()
 	}
 	return Opened{Session: s, Status: st.Status}, nil
 }

@@ -21,7 +21,7 @@ func (o *batchOpening) private(ctx context.Context, op Opened) (Opened, error) {
 			e.progress("job %s runs on %s: reaching it by ssh through %s", w.Job.ID, w.Job.Node, r.Host)
 			started, err := e.ensureHop(ctx, h)
 			if started {
-				o.undo.push(func(ctx context.Context) { e.SSH.ExitHop(ctx, h) })
+				o.undo.push(func(ctx context.Context) { e.SSH.NodeHop(h).Exit(ctx) })
 			}
 			if ctx.Err() != nil {
 				return op, ctx.Err()
@@ -58,7 +58,7 @@ func (o *batchOpening) private(ctx context.Context, op Opened) (Opened, error) {
 	case s.Mode == "socket":
 		started, err := e.ensureHop(ctx, hopOf(s))
 		if started {
-			o.undo.push(func(ctx context.Context) { e.SSH.ExitHop(ctx, hopOf(s)) })
+			o.undo.push(func(ctx context.Context) { e.SSH.NodeHop(hopOf(s)).Exit(ctx) })
 		}
 		if err != nil {
 			return op, Hinted(fmt.Errorf("job %s's Jupyter listens on a private socket on %s, which jt cannot reach by ssh from here: %w", s.Job.ID, s.Job.Node, err),

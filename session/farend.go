@@ -169,6 +169,6 @@ func (e *Engine) dropTunnels(ctx context.Context, s state.Session) {
 	}
 	e.cancelForwards(cctx, s)
 	if viaHop(s) {
-		e.SSH.ExitHop(cctx, hopOf(s))
+		e.SSH.NodeHop(hopOf(s)).Exit(cctx)
 	}
 }

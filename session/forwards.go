@@ -348,7 +348,7 @@ func (e *Engine) retireHop(ctx context.Context, rec state.Session, s state.Sessi
 	}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	if err := e.SSH.ExitHop(cctx, hopOf(rec)); err != nil && !errors.Is(err, sshexec.ErrNoMaster) {
+	if err := e.SSH.NodeHop(hopOf(rec)).Exit(cctx); err != nil && !errors.Is(err, sshexec.ErrNoMaster) {
 		e.warn("%s %s: could not stop the ssh master to %s: %v", rec.Host, rec.Name, rec.Job.Node, err)
 	}
 }

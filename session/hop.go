@@ -38,7 +38,7 @@ func (e *Engine) ensureHop(ctx context.Context, h sshexec.Hop) (bool, error) {
 		return false, errors.New("jt reaches a node only through a master connection to the login node, and works without one here")
 	}
 	cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	err := e.SSH.HopCheck(cctx, h)
+	err := e.SSH.NodeHop(h).Check(cctx)
 	cancel()
 	if err == nil {
 		return false, nil
@@ -56,13 +56,13 @@ func (e *Engine) ensureHop(ctx context.Context, h sshexec.Hop) (bool, error) {
 	if trusted == 0 {
 		return false, fmt.Errorf("%s knows no host key of %s (in /etc/ssh/ssh_known_hosts or ~/.ssh/known_hosts), and jt trusts no other: to vouch for it yourself, run ssh %s once on %s and check the key it shows", h.Login, h.Node, h.Node, h.Login)
 	}
-	if err := e.SSH.WriteKnownHosts(h, keys); err != nil {
+	if err := e.SSH.NodeHop(h).WriteKnownHosts(keys); err != nil {
 		return false, fmt.Errorf("write jt's known_hosts for %s: %w", h.Node, err)
 	}
 	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if _, err := e.SSH.StartHop(sctx, h); err != nil {
-		e.SSH.ExitHop(context.Background(), h)
+	if _, err := e.SSH.NodeHop(h).Start(sctx); err != nil {
+		e.SSH.NodeHop(h).Exit(context.Background())
 		return true, fmt.Errorf("ssh to %s through %s: %w", h.Node, h.Login, err)
 	}
 	return true, nil
@@ -77,7 +77,7 @@ func (e *Engine) nodeHop(ctx context.Context, s state.Session) (h sshexec.Hop, d
 	if err != nil || !started || viaHop(s) {
 		return h, func() {}, err
 	}
-	return h, func() { e.SSH.ExitHop(context.Background(), h) }, nil
+	return h, func() { e.SSH.NodeHop(h).Exit(context.Background()) }, nil
 }
 
 // nodeHostKeys asks the login node which host keys it knows for the node.
@@ -101,7 +101,7 @@ func (e *Engine) nodeHostKeys(ctx context.Context, h sshexec.Hop) ([]sshexec.Hos
 // login's (clientFor: with a direct session, the forwards' own ssh).
 func (e *Engine) tunnel(s state.Session) sshexec.Tunnel {
 	if viaHop(s) {
-		return e.SSH.HopTunnel(hopOf(s))
+		return e.SSH.NodeHop(hopOf(s))
 	}
 	return e.clientFor(s).Tunnel(s.Host)
 }

@@ -109,7 +109,7 @@ func (e *Engine) tunnelInUse(ctx context.Context, s state.Session) bool {
 // forward's own ssh, whatever this command's flags say.
 func (e *Engine) ownListener(ctx context.Context, s state.Session) error {
 	if viaHop(s) {
-		return e.SSH.HopListenerOwned(ctx, hopOf(s), s.LocalPort)
+		return e.SSH.NodeHop(hopOf(s)).ListenerOwned(ctx, s.LocalPort)
 	}
 	c := e.clientFor(s)
 	if s.Transport != "direct" && c.NoMux {

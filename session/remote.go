@@ -92,7 +92,7 @@ func (c remoteCall) wrap(err error) error {
 // the stream's Answer).
 func (e *Engine) run(ctx context.Context, c remoteCall) (sshexec.Result, error) {
 	if c.hop != nil {
-		return e.SSH.HopTunnel(*c.hop).RunScript(ctx, strings.NewReader(c.script))
+		return e.SSH.NodeHop(*c.hop).RunScript(ctx, strings.NewReader(c.script))
 	}
 	if c.stream != nil {
 		err := e.SSH.StreamScript(ctx, c.host, strings.NewReader(c.script), c.stream)

@@ -187,7 +187,7 @@ func (e *Engine) attachJob(ctx context.Context, s state.Session) error {
 	if err != nil {
 		return fmt.Errorf("attach to session %s on %s: %w", s.Name, s.Job.Node, err)
 	}
-	return e.SSH.RunHopTerminal(ctx, h, remote)
+	return e.SSH.NodeHop(h).RunTerminal(ctx, remote)
 }
 
 func noConsole(name, host string) error {

@@ -47,20 +47,30 @@ func CheckHopNode(node string) error {
 	return nil
 }
 
-func (c *Client) hopKey(h Hop) string {
-	sum := sha256.Sum256([]byte(c.Dest(h.Login) + "\x00" + h.Node + "\x00" + h.Name))
+// NodeHop is hop h through client c: the master to a job's node, and the
+// Tunnel of a session whose server is private there.
+type NodeHop struct {
+	c *Client
+	Hop
+}
+
+// NodeHop is h's master, through c.
+func (c *Client) NodeHop(h Hop) NodeHop { return NodeHop{c, h} }
+
+func (n NodeHop) key() string {
+	sum := sha256.Sum256([]byte(n.c.Dest(n.Login) + "\x00" + n.Node + "\x00" + n.Name))
 	return hex.EncodeToString(sum[:8])
 }
 
-// HopControlPath is the hop's control socket in jt's control directory.
-func (c *Client) HopControlPath(h Hop) string {
-	return filepath.Join(c.ControlDir, "nd-"+c.hopKey(h))
+// ControlPath is the hop's control socket in jt's control directory.
+func (n NodeHop) ControlPath() string {
+	return filepath.Join(n.c.ControlDir, "nd-"+n.key())
 }
 
 // KnownHostsPath is jt's known_hosts file for the hop's node (0600, in
 // jt's 0700 control directory).
-func (c *Client) KnownHostsPath(h Hop) string {
-	return filepath.Join(c.ControlDir, "kh-"+c.hopKey(h))
+func (n NodeHop) KnownHostsPath() string {
+	return filepath.Join(n.c.ControlDir, "kh-"+n.key())
 }
 
 // proxyQuote quotes a word for the shell ssh runs a ProxyCommand with (the
@@ -98,28 +108,28 @@ func (c *Client) ProxyCommand(login string) (string, error) {
 	return strings.Join(out, " "), nil // ssh runs it as exec …
 }
 
-// hopBase is the argv prefix of every call about the hop: jt's options
+// base is the argv prefix of every call about the hop: jt's options
 // first (ssh keeps the first value it sees), so that nothing in the user's
 // config can turn the node's host-key check off or send the hop elsewhere.
-func (c *Client) hopBase(h Hop, opts ...string) ([]string, error) {
-	if err := CheckHopNode(h.Node); err != nil {
+func (n NodeHop) base(opts ...string) ([]string, error) {
+	if err := CheckHopNode(n.Node); err != nil {
 		return nil, err
 	}
-	proxy, err := c.ProxyCommand(h.Login)
+	proxy, err := n.c.ProxyCommand(n.Login)
 	if err != nil {
 		return nil, err
 	}
 	a := []string{}
-	if c.ConfigFile != "" {
-		a = append(a, "-F", c.ConfigFile)
+	if n.c.ConfigFile != "" {
+		a = append(a, "-F", n.c.ConfigFile)
 	}
 	for _, o := range append([]string{
-		"ControlPath=" + c.HopControlPath(h),
-		"HostName=" + h.Node,
+		"ControlPath=" + n.ControlPath(),
+		"HostName=" + n.Node,
 		"Port=22",
 		"ProxyCommand=" + proxy,
-		"HostKeyAlias=" + h.Node,
-		"UserKnownHostsFile=" + c.KnownHostsPath(h),
+		"HostKeyAlias=" + n.Node,
+		"UserKnownHostsFile=" + n.KnownHostsPath(),
 		"GlobalKnownHostsFile=none",
 		"StrictHostKeyChecking=yes",
 		"UpdateHostKeys=no",
@@ -135,13 +145,13 @@ func (c *Client) hopBase(h Hop, opts ...string) ([]string, error) {
 	}, opts...) {
 		a = append(a, "-o", o)
 	}
-	if c.knowsKnownHostsCommand() {
+	if n.c.knowsKnownHostsCommand() {
 		a = append(a, "-o", "KnownHostsCommand=none")
 	}
-	for _, o := range c.Options {
+	for _, o := range n.c.Options {
 		a = append(a, "-o", o)
 	}
-	for _, o := range c.Routes[h.Login].Options {
+	for _, o := range n.c.Routes[n.Login].Options {
 		a = append(a, "-o", o)
 	}
 	return a, nil
@@ -170,82 +180,82 @@ func (c *Client) knowsKnownHostsCommand() bool {
 	return knows
 }
 
-// HopMasterArgs starts the hop's master (daemonised once logged in).
-func (c *Client) HopMasterArgs(h Hop) ([]string, error) {
-	a, err := c.hopBase(h, "ControlMaster=auto", "ControlPersist=yes", "ServerAliveInterval=15", "ServerAliveCountMax=3",
-		"ConnectTimeout="+c.connectTimeout(), "ClearAllForwardings=yes", "RemoteCommand=none", "ExitOnForwardFailure=yes")
+// MasterArgs starts the hop's master (daemonised once logged in).
+func (n NodeHop) MasterArgs() ([]string, error) {
+	a, err := n.base("ControlMaster=auto", "ControlPersist=yes", "ServerAliveInterval=15", "ServerAliveCountMax=3",
+		"ConnectTimeout="+n.c.connectTimeout(), "ClearAllForwardings=yes", "RemoteCommand=none", "ExitOnForwardFailure=yes")
 	if err != nil {
 		return nil, err
 	}
-	return append(a, "-fN", "--", c.Dest(h.Login)), nil
+	return append(a, "-fN", "--", n.c.Dest(n.Login)), nil
 }
 
-// hopOp is a -O operation on the hop's master.
-func (c *Client) hopOp(h Hop, op ...string) ([]string, error) {
-	a, err := c.hopBase(h, "ControlMaster=no")
+// op is a -O operation on the hop's master.
+func (n NodeHop) op(op ...string) ([]string, error) {
+	a, err := n.base("ControlMaster=no")
 	if err != nil {
 		return nil, err
 	}
 	a = append(a, "-O")
 	a = append(a, op...)
-	return append(a, "--", c.Dest(h.Login)), nil
+	return append(a, "--", n.c.Dest(n.Login)), nil
 }
 
-// HopForwardArgs adds forward f to the hop's master.
-func (c *Client) HopForwardArgs(h Hop, f Forward) ([]string, error) {
-	return c.hopOp(h, "forward", "-L", f.Spec())
+// ForwardArgs adds forward f to the hop's master.
+func (n NodeHop) ForwardArgs(f Forward) ([]string, error) {
+	return n.op("forward", "-L", f.Spec())
 }
 
-// HopCancelArgs removes forward f from the hop's master.
-func (c *Client) HopCancelArgs(h Hop, f Forward) ([]string, error) {
-	return c.hopOp(h, "cancel", "-L", f.Spec())
+// CancelArgs removes forward f from the hop's master.
+func (n NodeHop) CancelArgs(f Forward) ([]string, error) {
+	return n.op("cancel", "-L", f.Spec())
 }
 
-// CancelHopForward removes forward f from the hop's master; no master is
+// CancelForward removes forward f from the hop's master; no master is
 // not an error.
-func (c *Client) CancelHopForward(ctx context.Context, h Hop, f Forward) error {
-	a, err := c.HopCancelArgs(h, f)
-	_, err = c.runHop(ctx, a, err, Capture)
+func (n NodeHop) CancelForward(ctx context.Context, f Forward) error {
+	a, err := n.CancelArgs(f)
+	_, err = n.run(ctx, a, err, Capture)
 	if errors.Is(err, ErrNoMaster) {
 		return nil
 	}
 	return err
 }
 
-func (c *Client) runHop(ctx context.Context, args []string, err error, mode Mode) (Result, error) {
+func (n NodeHop) run(ctx context.Context, args []string, err error, mode Mode) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	return c.Runner.Run(ctx, Cmd{Args: args, Mode: mode})
+	return n.c.Runner.Run(ctx, Cmd{Args: args, Mode: mode})
 }
 
-// HopCheck reports nil when the hop's master answers.
-func (c *Client) HopCheck(ctx context.Context, h Hop) error {
-	a, err := c.hopOp(h, "check")
-	_, err = c.runHop(ctx, a, err, Capture)
+// Check reports nil when the hop's master answers.
+func (n NodeHop) Check(ctx context.Context) error {
+	a, err := n.op("check")
+	_, err = n.run(ctx, a, err, Capture)
 	return err
 }
 
-// StartHop starts the hop's master. It asks nothing (BatchMode): a node
+// Start starts the hop's master. It asks nothing (BatchMode): a node
 // that wants a password, or whose key jt was not given, refuses.
-func (c *Client) StartHop(ctx context.Context, h Hop) (Result, error) {
-	a, err := c.HopMasterArgs(h)
-	return c.runHop(ctx, a, err, Master)
+func (n NodeHop) Start(ctx context.Context) (Result, error) {
+	a, err := n.MasterArgs()
+	return n.run(ctx, a, err, Master)
 }
 
-// AddHopForward asks the hop's master for forward f.
-func (c *Client) AddHopForward(ctx context.Context, h Hop, f Forward) error {
-	a, err := c.HopForwardArgs(h, f)
-	_, err = c.runHop(ctx, a, err, Capture)
-	return err
+// AddForward asks the hop's master for forward f.
+func (n NodeHop) AddForward(ctx context.Context, f Forward) (int, error) {
+	a, err := n.ForwardArgs(f)
+	_, err = n.run(ctx, a, err, Capture)
+	return 0, err
 }
 
-// ExitHop ends the hop's master (and its forwards) and removes jt's
+// Exit ends the hop's master (and its forwards) and removes jt's
 // known_hosts file for it. No master is not an error.
-func (c *Client) ExitHop(ctx context.Context, h Hop) error {
-	a, err := c.hopOp(h, "exit")
-	_, err = c.runHop(ctx, a, err, Capture)
-	os.Remove(c.KnownHostsPath(h))
+func (n NodeHop) Exit(ctx context.Context) error {
+	a, err := n.op("exit")
+	_, err = n.run(ctx, a, err, Capture)
+	os.Remove(n.KnownHostsPath())
 	if err != nil && !errors.Is(err, ErrNoMaster) {
 		return err
 	}
@@ -291,8 +301,8 @@ func CheckHostKey(typ, key string) error {
 // WriteKnownHosts writes jt's known_hosts file for the hop: the keys the
 // login node vouched for, under the node's name (the hop's HostKeyAlias).
 // 0600, written to a temporary file and renamed.
-func (c *Client) WriteKnownHosts(h Hop, keys []HostKey) error {
-	if err := CheckHopNode(h.Node); err != nil {
+func (n NodeHop) WriteKnownHosts(keys []HostKey) error {
+	if err := CheckHopNode(n.Node); err != nil {
 		return err
 	}
 	var b strings.Builder
@@ -306,10 +316,10 @@ func (c *Client) WriteKnownHosts(h Hop, keys []HostKey) error {
 		case k.CertAuthority:
 			b.WriteString("@cert-authority ")
 		}
-		fmt.Fprintf(&b, "%s %s %s\n", h.Node, k.Type, k.Key)
+		fmt.Fprintf(&b, "%s %s %s\n", n.Node, k.Type, k.Key)
 	}
-	path := c.KnownHostsPath(h)
-	tmp, err := os.CreateTemp(c.ControlDir, ".kh-*")
+	path := n.KnownHostsPath()
+	tmp, err := os.CreateTemp(n.c.ControlDir, ".kh-*")
 	if err != nil {
 		return err
 	}
@@ -332,10 +342,10 @@ func (c *Client) WriteKnownHosts(h Hop, keys []HostKey) error {
 	return os.Rename(tmp.Name(), path)
 }
 
-// HopPID asks the hop's master for its process id (-O check).
-func (c *Client) HopPID(ctx context.Context, h Hop) (int, error) {
-	a, err := c.hopOp(h, "check")
-	res, err := c.runHop(ctx, a, err, Capture)
+// PID asks the hop's master for its process id (-O check).
+func (n NodeHop) PID(ctx context.Context) (int, error) {
+	a, err := n.op("check")
+	res, err := n.run(ctx, a, err, Capture)
 	if err != nil {
 		return 0, err
 	}
@@ -347,8 +357,8 @@ func (c *Client) HopPID(ctx context.Context, h Hop) (int, error) {
 	return pid, nil
 }
 
-// HopListenerOwned is ListenerOwned for a tunnel that hop h's master holds.
-func (c *Client) HopListenerOwned(ctx context.Context, h Hop, localPort int) error {
+// ListenerOwned is Client.ListenerOwned for a tunnel the hop's master holds.
+func (n NodeHop) ListenerOwned(ctx context.Context, localPort int) error {
 	if localPort < 1 || localPort > 65535 {
 		return fmt.Errorf("local port %d out of range", localPort)
 	}
@@ -358,7 +368,7 @@ func (c *Client) HopListenerOwned(ctx context.Context, h Hop, localPort int) err
 	}
 	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	pid, err := c.HopPID(cctx, h)
+	pid, err := n.PID(cctx)
 	switch {
 	case err == nil:
 	case errors.Is(err, ErrTimeout), ctx.Err() != nil:
@@ -369,39 +379,39 @@ func (c *Client) HopListenerOwned(ctx context.Context, h Hop, localPort int) err
 	return ls.heldBy(pid)
 }
 
-// HopTerminalArgs runs remoteCmd on the hop's node with the user's
+// TerminalArgs runs remoteCmd on the hop's node with the user's
 // terminal attached, on the hop's master.
-func (c *Client) HopTerminalArgs(h Hop, remoteCmd string) ([]string, error) {
-	a, err := c.hopBase(h, "ControlMaster=no", "ClearAllForwardings=yes", "RemoteCommand=none")
+func (n NodeHop) TerminalArgs(remoteCmd string) ([]string, error) {
+	a, err := n.base("ControlMaster=no", "ClearAllForwardings=yes", "RemoteCommand=none")
 	if err != nil {
 		return nil, err
 	}
-	return append(a, "-t", "--", c.Dest(h.Login), remoteCmd), nil
+	return append(a, "-t", "--", n.c.Dest(n.Login), remoteCmd), nil
 }
 
-// RunHopTerminal runs remoteCmd on the hop's node with the user's
+// RunTerminal runs remoteCmd on the hop's node with the user's
 // terminal attached (jt attach to a batch session).
-func (c *Client) RunHopTerminal(ctx context.Context, h Hop, remoteCmd string) error {
-	a, err := c.HopTerminalArgs(h, remoteCmd)
-	_, err = c.runHop(ctx, a, err, Terminal)
+func (n NodeHop) RunTerminal(ctx context.Context, remoteCmd string) error {
+	a, err := n.TerminalArgs(remoteCmd)
+	_, err = n.run(ctx, a, err, Terminal)
 	return err
 }
 
-// HopScriptArgs runs one of jt's scripts (on stdin) on the hop's node,
+// ScriptArgs runs one of jt's scripts (on stdin) on the hop's node,
 // on the hop's master.
-func (c *Client) HopScriptArgs(h Hop) ([]string, error) {
-	a, err := c.hopBase(h, "ControlMaster=no", "ClearAllForwardings=yes", "RemoteCommand=none")
+func (n NodeHop) ScriptArgs() ([]string, error) {
+	a, err := n.base("ControlMaster=no", "ClearAllForwardings=yes", "RemoteCommand=none")
 	if err != nil {
 		return nil, err
 	}
-	return append(a, "-T", "--", c.Dest(h.Login), RemoteShell), nil
+	return append(a, "-T", "--", n.c.Dest(n.Login), RemoteShell), nil
 }
 
-// RunHopScript runs script on the hop's node.
-func (c *Client) RunHopScript(ctx context.Context, h Hop, script io.Reader) (Result, error) {
-	a, err := c.HopScriptArgs(h)
+// RunScript runs script on the hop's node.
+func (n NodeHop) RunScript(ctx context.Context, script io.Reader) (Result, error) {
+	a, err := n.ScriptArgs()
 	if err != nil {
 		return Result{}, err
 	}
-	return c.Runner.Run(ctx, Cmd{Args: a, Stdin: script, AnswerWithin: c.AnswerWithin, MaxStdout: MaxScriptOutput})
+	return n.c.Runner.Run(ctx, Cmd{Args: a, Stdin: script, AnswerWithin: n.c.AnswerWithin, MaxStdout: MaxScriptOutput})
 }

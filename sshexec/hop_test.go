@@ -22,7 +22,7 @@ func TestHopArgs(t *testing.T) {
 	c := &Client{ControlDir: "/run/user/1000/jt", ConfigFile: "/home/a/ssh config", Runner: &ExecRunner{Path: "/usr/bin/ssh"},
 		Routes: map[string]Route{"hpc": {Dest: "alice@login.example.org", Options: []string{"ProxyJump=bastion"}}}}
 	h := Hop{Login: "hpc", Node: "node1", Name: "default"}
-	a, err := c.HopMasterArgs(h)
+	a, err := c.NodeHop(h).MasterArgs()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +35,7 @@ func TestHopArgs(t *testing.T) {
 		return ""
 	}
 	for k, want := range map[string]string{"HostName": "node1", "Port": "22", "HostKeyAlias": "node1", "StrictHostKeyChecking": "yes",
-		"BatchMode": "yes", "UserKnownHostsFile": c.KnownHostsPath(h), "ControlPath": c.HopControlPath(h), "GlobalKnownHostsFile": "none"} {
+		"BatchMode": "yes", "UserKnownHostsFile": c.NodeHop(h).KnownHostsPath(), "ControlPath": c.NodeHop(h).ControlPath(), "GlobalKnownHostsFile": "none"} {
 		if got := opt(k); got != want {
 			t.Errorf("%s=%q, want %q", k, got, want)
 		}
@@ -52,21 +52,21 @@ func TestHopArgs(t *testing.T) {
 	if slices.Contains(a, "StrictHostKeyChecking=no") || slices.Contains(a, "StrictHostKeyChecking=accept-new") {
 		t.Errorf("host-key checking weakened: %q", a)
 	}
-	other := c.HopControlPath(Hop{Login: "hpc", Node: "node1", Name: "exp2"})
-	if other == c.HopControlPath(h) || len(other) > ControlPathMax() {
-		t.Errorf("control paths %s and %s: want distinct per session, short", other, c.HopControlPath(h))
+	other := c.NodeHop(Hop{Login: "hpc", Node: "node1", Name: "exp2"}).ControlPath()
+	if other == c.NodeHop(h).ControlPath() || len(other) > ControlPathMax() {
+		t.Errorf("control paths %s and %s: want distinct per session, short", other, c.NodeHop(h).ControlPath())
 	}
 }
 
 func TestHopRefusesHostile(t *testing.T) {
 	c := &Client{ControlDir: "/tmp/jt-0"}
 	for _, node := range []string{"", "-oProxyCommand=x", "node1 x", "$(touch x)", "n'1", "a/b", "..", "node\n1", strings.Repeat("n", 300)} {
-		if _, err := c.HopMasterArgs(Hop{Login: "hpc", Node: node, Name: "default"}); err == nil {
+		if _, err := c.NodeHop(Hop{Login: "hpc", Node: node, Name: "default"}).MasterArgs(); err == nil {
 			t.Errorf("node %q accepted", node)
 		}
 	}
 	bad := &Client{ControlDir: "/tmp/it's", Runner: &ExecRunner{Path: "/usr/bin/ssh"}}
-	if _, err := bad.HopMasterArgs(Hop{Login: "hpc", Node: "node1", Name: "default"}); err == nil {
+	if _, err := bad.NodeHop(Hop{Login: "hpc", Node: "node1", Name: "default"}).MasterArgs(); err == nil {
 		t.Errorf("a quote in the control path reached a ProxyCommand")
 	}
 }
@@ -85,20 +85,20 @@ func TestHostKeys(t *testing.T) {
 	dir := t.TempDir()
 	c := &Client{ControlDir: dir}
 	h := Hop{Login: "hpc", Node: "node1", Name: "default"}
-	if err := c.WriteKnownHosts(h, []HostKey{{Type: "ssh-ed25519", Key: good}, {Revoked: true, Type: "ssh-ed25519", Key: good}}); err != nil {
+	if err := c.NodeHop(h).WriteKnownHosts([]HostKey{{Type: "ssh-ed25519", Key: good}, {Revoked: true, Type: "ssh-ed25519", Key: good}}); err != nil {
 		t.Fatal(err)
 	}
-	data, err := os.ReadFile(c.KnownHostsPath(h))
+	data, err := os.ReadFile(c.NodeHop(h).KnownHostsPath())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := "node1 ssh-ed25519 " + good + "\n@revoked node1 ssh-ed25519 " + good + "\n"; string(data) != want {
 		t.Errorf("known_hosts %q, want %q", data, want)
 	}
-	if fi, _ := os.Stat(c.KnownHostsPath(h)); fi.Mode().Perm() != 0o600 {
+	if fi, _ := os.Stat(c.NodeHop(h).KnownHostsPath()); fi.Mode().Perm() != 0o600 {
 		t.Errorf("mode %v, want 0600", fi.Mode())
 	}
-	if err := c.WriteKnownHosts(h, []HostKey{{Type: "ssh-ed25519", Key: "x\ny"}}); err == nil {
+	if err := c.NodeHop(h).WriteKnownHosts([]HostKey{{Type: "ssh-ed25519", Key: "x\ny"}}); err == nil {
 		t.Errorf("a bad key was written")
 	}
 	if m, _ := filepath.Glob(filepath.Join(dir, ".kh-*")); len(m) != 0 {
@@ -113,7 +113,7 @@ func TestHopTerminalArgs(t *testing.T) {
 	c := &Client{ControlDir: "/run/user/1000/jt", Runner: &ExecRunner{Path: "/usr/bin/ssh"},
 		Routes: map[string]Route{"hpc": {Dest: "alice@login.example.org"}}}
 	h := Hop{Login: "hpc", Node: "node1", Name: "default"}
-	a, err := c.HopTerminalArgs(h, "exec /bin/sh -c 'screen -r x'")
+	a, err := c.NodeHop(h).TerminalArgs("exec /bin/sh -c 'screen -r x'")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,12 +121,12 @@ func TestHopTerminalArgs(t *testing.T) {
 	if n < 4 || a[n-4] != "-t" || a[n-3] != "--" || a[n-2] != "alice@login.example.org" || a[n-1] != "exec /bin/sh -c 'screen -r x'" {
 		t.Errorf("argv ends %q, want -t -- DEST CMD", a[max(0, n-4):])
 	}
-	for _, want := range []string{"ControlPath=" + c.HopControlPath(h), "HostName=node1", "StrictHostKeyChecking=yes", "HostKeyAlias=node1", "ControlMaster=no", "ClearAllForwardings=yes", "RemoteCommand=none"} {
+	for _, want := range []string{"ControlPath=" + c.NodeHop(h).ControlPath(), "HostName=node1", "StrictHostKeyChecking=yes", "HostKeyAlias=node1", "ControlMaster=no", "ClearAllForwardings=yes", "RemoteCommand=none"} {
 		if !slices.Contains(a, want) {
 			t.Errorf("argv %q lacks %s", a, want)
 		}
 	}
-	if _, err := c.HopTerminalArgs(Hop{Login: "hpc", Node: "-oProxyCommand=x", Name: "default"}, "true"); err == nil {
+	if _, err := c.NodeHop(Hop{Login: "hpc", Node: "-oProxyCommand=x", Name: "default"}).TerminalArgs("true"); err == nil {
 		t.Error("a hostile node name reached the argv")
 	}
 }
@@ -145,7 +145,7 @@ func TestHopOverridesTheUsersConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := &Client{ControlDir: dir, ConfigFile: cfg, Runner: &ExecRunner{Path: ssh}}
-	a, err := c.HopMasterArgs(Hop{Login: "hpc", Node: "node1", Name: "default"})
+	a, err := c.NodeHop(Hop{Login: "hpc", Node: "node1", Name: "default"}).MasterArgs()
 	if err != nil {
 		t.Fatal(err)
 	}

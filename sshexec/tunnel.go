@@ -9,7 +9,7 @@ import (
 // Tunnel is the ssh connection that holds a session's forwards: the
 // login's master (with NoMux, an ssh of its own for each forward), or the
 // master of a batch job's node hop. The session picks one for a session
-// (Client.Tunnel, Client.HopTunnel) and then asks it, never which it is.
+// (Client.Tunnel, Client.NodeHop) and then asks it, never which it is.
 type Tunnel interface {
 	// AddForward adds forward f; with NoMux it is an ssh of its own, whose
 	// pid comes back (0 otherwise).
@@ -28,9 +28,6 @@ type Tunnel interface {
 // Tunnel is host's: the master jt keeps for it (or, with NoMux, the
 // forwards' own ssh).
 func (c *Client) Tunnel(host string) Tunnel { return masterTunnel{c, host} }
-
-// HopTunnel is the master of a job's node hop h.
-func (c *Client) HopTunnel(h Hop) Tunnel { return hopTunnel{c, h} }
 
 type masterTunnel struct {
 	c    *Client
@@ -55,25 +52,7 @@ func (t masterTunnel) RunScript(ctx context.Context, script io.Reader) (Result, 
 
 func (t masterTunnel) Exit(ctx context.Context) error { return t.c.Exit(ctx, t.host) }
 
-type hopTunnel struct {
-	c *Client
-	h Hop
-}
-
-func (t hopTunnel) AddForward(ctx context.Context, f Forward) (int, error) {
-	return 0, t.c.AddHopForward(ctx, t.h, f)
-}
-
-func (t hopTunnel) CancelForward(ctx context.Context, f Forward) error {
-	return t.c.CancelHopForward(ctx, t.h, f)
-}
-
-func (t hopTunnel) ListenerOwned(ctx context.Context, localPort int) error {
-	return t.c.HopListenerOwned(ctx, t.h, localPort)
-}
-
-func (t hopTunnel) RunScript(ctx context.Context, script io.Reader) (Result, error) {
-	return t.c.RunHopScript(ctx, t.h, script)
-}
-
-func (t hopTunnel) Exit(ctx context.Context) error { return t.c.ExitHop(ctx, t.h) }
+var (
+	_ Tunnel = masterTunnel{}
+	_ Tunnel = NodeHop{}
+)

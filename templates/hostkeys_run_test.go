@@ -109,10 +109,10 @@ func TestHostKeysCertAuthority(t *testing.T) {
 	}
 	c := &sshexec.Client{ControlDir: t.TempDir()}
 	h := sshexec.Hop{Login: "hpc", Node: "gpu7", Name: "default"}
-	if err := c.WriteKnownHosts(h, keys); err != nil {
+	if err := c.NodeHop(h).WriteKnownHosts(keys); err != nil {
 		t.Fatal(err)
 	}
-	got, err := os.ReadFile(c.KnownHostsPath(h))
+	got, err := os.ReadFile(c.NodeHop(h).KnownHostsPath())
 	if err != nil || string(got) != "@cert-authority gpu7 ssh-ed25519 "+hostKey(9)+"\n" {
 		t.Errorf("jt's known_hosts: %q, %v", got, err)
 	}
