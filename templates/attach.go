@@ -76,12 +76,12 @@ func hasDotDot(p string) bool {
 // single quotes. Each one is literal inside single quotes for bash, zsh,
 // tcsh and fish alike: no quote, backslash (fish), ! (tcsh history),
 // newline (tcsh), nor $ or `.
-var consoleRE = regexp.MustCompile(`^[A-Za-z0-9 ."=_/@+-]+$`)
+var consoleRE = lazy(`^[A-Za-z0-9 ."=_/@+-]+$`)
 
 // dqRE is what a value may hold to go between double quotes in
 // attach_console.sh: nothing sh expands there, and only consoleRE's
 // characters.
-var dqRE = regexp.MustCompile(`^[A-Za-z0-9._/@+=-]*$`)
+var dqRE = lazy(`^[A-Za-z0-9._/@+=-]*$`)
 
 // dquote is the quoting function of attach_console.sh: double quotes around
 // an allow-listed value (single quotes are taken by the outer layer).

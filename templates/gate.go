@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/jt-sh/jt/validate"
@@ -69,23 +70,23 @@ type grammar struct {
 }
 
 var (
-	labelRE     = regexp.MustCompile(`^[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?$`) // and at most 63 long
+	labelRE     = lazy(`^[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?$`) // and at most 63 long
 	nodeListRE  = bounded(`^[A-Za-z0-9_.,()\[\]-]*$`, 1000)
-	jobStateRE  = regexp.MustCompile(`^[A-Za-z0-9_ ]{0,64}$`)
-	sockPathRE  = regexp.MustCompile(`^/[A-Za-z0-9._+/-]*$`)
-	baseURLRE   = regexp.MustCompile(`^/([A-Za-z0-9._~+-]+/)*$`)
+	jobStateRE  = lazy(`^[A-Za-z0-9_ ]{0,64}$`)
+	sockPathRE  = lazy(`^/[A-Za-z0-9._+/-]*$`)
+	baseURLRE   = lazy(`^/([A-Za-z0-9._~+-]+/)*$`)
 	tokenRE     = bounded(`^[A-Za-z0-9_-]+$`, 256)
-	runtimeRE   = regexp.MustCompile(`^(nb|jp)server-[0-9]{1,10}\.json$`)
-	bootRE      = regexp.MustCompile(`^[A-Za-z0-9-]{1,64}$`)
-	jobRE       = regexp.MustCompile(`^[0-9]{1,12}(_[0-9]{1,12})?$`)
-	jobsRE      = regexp.MustCompile(`^([0-9]{1,12}(_[0-9]{1,12})? ?)*$`)
-	nonceRE     = regexp.MustCompile(`^[0-9a-f]{0,64}$`)
-	wordRE      = regexp.MustCompile(`^[A-Za-z0-9_]{0,32}$`)
-	slurmTimeRE = regexp.MustCompile(`^[A-Za-z0-9:_-]{0,32}$`)
-	windowRE    = regexp.MustCompile(`^([0-9]+\.)?jt-[A-Za-z0-9._-]{1,64}$`)
-	digitsRE    = regexp.MustCompile(`^[0-9]{0,20}$`)
-	commRE      = regexp.MustCompile(`^[A-Za-z0-9._+-]{0,32}$`)
-	versionRE   = regexp.MustCompile(`^[0-9][0-9A-Za-z.+_-]{0,31}$`)
+	runtimeRE   = lazy(`^(nb|jp)server-[0-9]{1,10}\.json$`)
+	bootRE      = lazy(`^[A-Za-z0-9-]{1,64}$`)
+	jobRE       = lazy(`^[0-9]{1,12}(_[0-9]{1,12})?$`)
+	jobsRE      = lazy(`^([0-9]{1,12}(_[0-9]{1,12})? ?)*$`)
+	nonceRE     = lazy(`^[0-9a-f]{0,64}$`)
+	wordRE      = lazy(`^[A-Za-z0-9_]{0,32}$`)
+	slurmTimeRE = lazy(`^[A-Za-z0-9:_-]{0,32}$`)
+	windowRE    = lazy(`^([0-9]+\.)?jt-[A-Za-z0-9._-]{1,64}$`)
+	digitsRE    = lazy(`^[0-9]{0,20}$`)
+	commRE      = lazy(`^[A-Za-z0-9._+-]{0,32}$`)
+	versionRE   = lazy(`^[0-9][0-9A-Za-z.+_-]{0,31}$`)
 )
 
 // maxPID is Linux's PID_MAX_LIMIT; other systems stay below it.
@@ -95,11 +96,27 @@ const maxPID = 1 << 22
 // counted repetition ({0,1000}) costs milliseconds to compile, at every
 // start of jt.
 type boundedRE struct {
-	re  *regexp.Regexp
+	re  lazyRE
 	max int
 }
 
-func bounded(expr string, max int) boundedRE { return boundedRE{regexp.MustCompile(expr), max} }
+func bounded(expr string, max int) boundedRE { return boundedRE{lazy(expr), max} }
+
+// lazyRE is a regular expression compiled when first used: a command that
+// reads no answer (jt --help, jt url) pays nothing for the grammars, whose
+// counted repetitions ({0,64}) cost most of this package's start.
+type lazyRE struct{ re func() *regexp.Regexp }
+
+// lazies are every lazyRE, for the test that compiles them all.
+var lazies []lazyRE
+
+func lazy(expr string) lazyRE {
+	l := lazyRE{sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })}
+	lazies = append(lazies, l)
+	return l
+}
+
+func (l lazyRE) MatchString(s string) bool { return l.re().MatchString(s) }
 
 func (b boundedRE) MatchString(s string) bool { return len(s) <= b.max && b.re.MatchString(s) }
 

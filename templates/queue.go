@@ -1,7 +1,6 @@
 package templates
 
 import (
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -62,7 +61,7 @@ func ParseQueueLine(line string) (q QueueLine, ok bool) {
 }
 
 // clockRE is a local time as Slurm and date(1) write it: 2026-12-01T16:04:05.
-var clockRE = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}$`)
+var clockRE = lazy(`^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}$`)
 
 // CheckClock is the grammar of a start estimate or a host's clock: a local
 // time, or nothing ("", "N/A", "Unknown", "None": the scheduler has no

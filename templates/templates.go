@@ -11,7 +11,6 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
-	"regexp"
 	"strings"
 	"sync"
 	"text/template"
@@ -196,7 +195,7 @@ type Logs struct {
 // Attach is the input of attach.sh.
 type Attach struct{ Name string }
 
-var schedulerRE = regexp.MustCompile(`^[a-z][a-z0-9]{0,15}$`)
+var schedulerRE = lazy(`^[a-z][a-z0-9]{0,15}$`)
 
 // AttachJob is the input of attach_job.sh: the console of the job that
 // the jt open with Nonce submitted for session Name, under Scheduler.

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/jt-sh/jt/sshexec"
 	"github.com/jt-sh/jt/visible"
@@ -30,16 +31,18 @@ func Usagef(format string, a ...any) error {
 // MaxValue bounds a one-line value (a directory, a command, an option).
 const MaxValue = 4096
 
-var nameRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$`)
+// Compiled on first use: a command that checks no name (jt --help) does
+// not pay for the counted repetition.
+var nameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$`) })
 
 // IsName reports whether s is in the alphabet of names (sessions and
 // profiles): 1-64 letters, digits, '.', '_' or '-', not starting with '-' or '.'.
-func IsName(s string) bool { return nameRE.MatchString(s) }
+func IsName(s string) bool { return nameRE().MatchString(s) }
 
 // Name checks a session name: it becomes part of remote file names, of the
 // screen session and of a batch job's name, so only a safe alphabet passes.
 func Name(name string) error {
-	if !nameRE.MatchString(name) {
+	if !nameRE().MatchString(name) {
 		return fmt.Errorf("session name %s is not valid: use 1-64 letters, digits, '.', '_' or '-', not starting with '-' or '.'", visible.Quote(name))
 	}
 	return nil
