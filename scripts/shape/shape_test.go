@@ -145,8 +145,10 @@ func TestCheckCases(t *testing.T) {
 			"commands/c.go":     "package commands\n" + strings.Repeat("\n", 499),
 			"commands/d.go":     "package commands\n" + strings.Repeat("\n", 499),
 			"commands/e.go":     "package commands\n" + strings.Repeat("\n", 499),
+			"commands/f.go":     "package commands\n" + strings.Repeat("\n", 499),
+			"commands/g.go":     "package commands\n" + strings.Repeat("\n", 199),
 			"commands/sub/f.go": "package sub\n",
-		}, []string{"commands/: 2501 lines in all, more than 2500", "commands/sub/: a product package that shape.Layers does not place"}},
+		}, []string{"commands/: 3201 lines in all, more than 3200", "commands/sub/: a product package that shape.Layers does not place"}},
 		{"upward and sideways imports", map[string]string{
 			"sshexec/s.go":   goFile("sshexec", []string{"example.com/m/state"}, ""),
 			"config/c.go":    goFile("config", []string{"example.com/m/commands"}, ""),
