@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"runtime/debug"
 	"strings"
+	"sync"
 )
 
 // Set by release builds: -ldflags "-X main.version=… -X main.commit=…"
@@ -15,7 +16,9 @@ var (
 
 // pseudoRev is the commit at the end of a Go pseudo-version
 // (v0.0.0-20261207124553-44ffa4e986dc, maybe +dirty).
-var pseudoRev = regexp.MustCompile(`^v\d+\.\d+\.\d+-(?:.*\.)?\d{14}-([0-9a-f]{12})(?:\+.*)?$`)
+var pseudoRev = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^v\d+\.\d+\.\d+-(?:.*\.)?\d{14}-([0-9a-f]{12})(?:\+.*)?$`)
+})
 
 // describeBuild returns the version and commit jt reports. What -ldflags
 // set wins; else the go command's record of the build: a plain go build
@@ -48,7 +51,7 @@ func describeBuild(version, commit string, info *debug.BuildInfo) (string, strin
 	if commit != "" {
 		return version, commit
 	}
-	switch m := pseudoRev.FindStringSubmatch(mod); {
+	switch m := pseudoRev().FindStringSubmatch(mod); {
 	case rev != "":
 		commit = rev[:min(12, len(rev))]
 		if dirty {

@@ -3,13 +3,14 @@ package commands
 import (
 	"fmt"
 	"regexp"
+	"sync"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/jt-sh/jt/templates"
 )
 
-var aliasUnsafe = regexp.MustCompile(`[^A-Za-z0-9_]`)
+var aliasUnsafe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[^A-Za-z0-9_]`) })
 
 func aliasCommand() *cli.Command {
 	return &cli.Command{
@@ -44,7 +45,7 @@ Examples:
 			}
 			used := map[string]string{}
 			for _, name := range conf.Names {
-				alias := prefix + aliasUnsafe.ReplaceAllString(name, "_")
+				alias := prefix + aliasUnsafe().ReplaceAllString(name, "_")
 				if other, ok := used[alias]; ok {
 					fmt.Fprintf(c.App.ErrWriter, "jt: profiles %s and %s both become alias %s; skipping %s\n", other, name, alias, name)
 					continue

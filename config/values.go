@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jt-sh/jt/validate"
@@ -102,7 +103,7 @@ func typed(key Key, where string, raw any, fail func(string, ...any) error) (any
 }
 
 var (
-	sshOptionRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9]*=`)
+	sshOptionRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z][A-Za-z0-9]*=`) })
 )
 
 // jtOwned are ssh options jt sets itself: a profile's would be ignored.
@@ -173,7 +174,7 @@ func checkValue(name string, v any) string {
 // checkSSHOptions checks ssh_options: Key=Value, one line, none of jt's own.
 func checkSSHOptions(opts []string) string {
 	for _, o := range opts {
-		if !sshOptionRE.MatchString(o) {
+		if !sshOptionRE().MatchString(o) {
 			return fmt.Sprintf("%s is not Key=Value (like \"IdentityFile=~/.ssh/id_gpu\")", visible.Quote(o))
 		}
 		if err := validate.OneLine(o); err != nil {

@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -197,7 +198,7 @@ func (c *Client) Check(ctx context.Context, host string) error {
 	return err
 }
 
-var masterPIDRE = regexp.MustCompile(`Master running \(pid=([0-9]+)\)`)
+var masterPIDRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`Master running \(pid=([0-9]+)\)`) })
 
 // MasterPID asks the master for its process id (-O check).
 func (c *Client) MasterPID(ctx context.Context, host string) (int, error) {
@@ -205,7 +206,7 @@ func (c *Client) MasterPID(ctx context.Context, host string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	m := masterPIDRE.FindSubmatch(append(res.Stderr, res.Stdout...))
+	m := masterPIDRE().FindSubmatch(append(res.Stderr, res.Stdout...))
 	if m == nil {
 		return 0, nil
 	}

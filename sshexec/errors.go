@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/jt-sh/jt/visible"
@@ -36,9 +37,13 @@ type Error struct {
 }
 
 var (
-	removeKeyRE   = regexp.MustCompile(`ssh-keygen -f ("[^"\n]+"|'[^'\n]+'|\S+) -R ("[^"\n]+"|'[^'\n]+'|\S+)`)
-	fingerprintRE = regexp.MustCompile(`fingerprint for the (\S+) key sent by the remote host is\s*(SHA256:[A-Za-z0-9+/=]+)`)
-	offendingRE   = regexp.MustCompile(`Offending \S+ key in (\S+)`)
+	removeKeyRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`ssh-keygen -f ("[^"\n]+"|'[^'\n]+'|\S+) -R ("[^"\n]+"|'[^'\n]+'|\S+)`)
+	})
+	fingerprintRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`fingerprint for the (\S+) key sent by the remote host is\s*(SHA256:[A-Za-z0-9+/=]+)`)
+	})
+	offendingRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`Offending \S+ key in (\S+)`) })
 )
 
 // hostKeyMessage keeps what matters of ssh's long host-key warning on one
@@ -48,10 +53,10 @@ func hostKeyMessage(stderr string) string {
 	if !strings.Contains(strings.ToUpper(stderr), "IDENTIFICATION HAS CHANGED") {
 		return "host key verification failed"
 	}
-	if m := fingerprintRE.FindStringSubmatch(stderr); m != nil {
+	if m := fingerprintRE().FindStringSubmatch(stderr); m != nil {
 		msg += "; the " + m[1] + " key the host sent is " + m[2]
 	}
-	if m := offendingRE.FindStringSubmatch(stderr); m != nil {
+	if m := offendingRE().FindStringSubmatch(stderr); m != nil {
 		msg += "; the old key is in " + m[1]
 	}
 	return msg + "; host key verification failed"
@@ -67,7 +72,7 @@ func newError(args []string, res Result, cause error) *Error {
 	if e.kind == ErrHostKey {
 		raw := string(res.Stderr)
 		e.Stderr = hostKeyMessage(raw)
-		if m := removeKeyRE.FindString(raw); m != "" {
+		if m := removeKeyRE().FindString(raw); m != "" {
 			e.RemoveKey = m
 		}
 	}

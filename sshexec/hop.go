@@ -36,12 +36,12 @@ type Hop struct {
 
 // (A length bound as a counted repetition, {0,252}, would cost milliseconds
 // to compile at every start: the bound is checked apart.)
-var hopNodeRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]*$`)
+var hopNodeRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]*$`) })
 
 // CheckHopNode refuses a node name that could be anything but a host name
 // in an ssh argv or a ProxyCommand.
 func CheckHopNode(node string) error {
-	if len(node) > 253 || !hopNodeRE.MatchString(node) || strings.Contains(node, "..") {
+	if len(node) > 253 || !hopNodeRE().MatchString(node) || strings.Contains(node, "..") {
 		return fmt.Errorf("node name %s is not a plain host name", visible.Quote(node))
 	}
 	return nil
@@ -349,7 +349,7 @@ func (n NodeHop) PID(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	m := masterPIDRE.FindSubmatch(append(res.Stderr, res.Stdout...))
+	m := masterPIDRE().FindSubmatch(append(res.Stderr, res.Stdout...))
 	if m == nil {
 		return 0, errors.New("the node's master did not tell its pid")
 	}

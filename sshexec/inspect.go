@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // VersionArgs asks ssh for its version (printed on stderr).
@@ -20,12 +21,12 @@ func (c *Client) Version(ctx context.Context) (string, error) {
 	return strings.TrimSpace(string(res.Stderr) + string(res.Stdout)), nil
 }
 
-var openSSHRE = regexp.MustCompile(`OpenSSH[_A-Za-z]*?_([0-9]+)\.([0-9]+)`)
+var openSSHRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`OpenSSH[_A-Za-z]*?_([0-9]+)\.([0-9]+)`) })
 
 // OpenSSHVersion reads major and minor from a version line; ok is false
 // for a client that is not OpenSSH.
 func OpenSSHVersion(line string) (major, minor int, ok bool) {
-	m := openSSHRE.FindStringSubmatch(line)
+	m := openSSHRE().FindStringSubmatch(line)
 	if m == nil {
 		return 0, 0, false
 	}

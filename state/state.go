@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -273,18 +274,18 @@ func (st Store) moveAside(c *CorruptError) {
 }
 
 var (
-	schemaRE = regexp.MustCompile(`(?m)^\s*schema_version\s*=\s*([0-9]+)`)
-	hostRE   = regexp.MustCompile(`(?m)^\s*host\s*=\s*"([A-Za-z0-9._@:\[\]%/-]+)"`)
+	schemaRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?m)^\s*schema_version\s*=\s*([0-9]+)`) })
+	hostRE   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?m)^\s*host\s*=\s*"([A-Za-z0-9._@:\[\]%/-]+)"`) })
 )
 
 // salvage reads what it can of a damaged file: its schema version and the
 // hosts it names.
 func salvage(b []byte) (version int, hosts []string) {
-	if m := schemaRE.FindSubmatch(b); m != nil {
+	if m := schemaRE().FindSubmatch(b); m != nil {
 		version, _ = strconv.Atoi(string(m[1]))
 	}
 	seen := map[string]bool{}
-	for _, m := range hostRE.FindAllSubmatch(b, -1) {
+	for _, m := range hostRE().FindAllSubmatch(b, -1) {
 		if h := string(m[1]); !seen[h] {
 			seen[h] = true
 			hosts = append(hosts, h)

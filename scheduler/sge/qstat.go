@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jt-sh/jt/scheduler"
@@ -51,11 +52,11 @@ type detailedInfo struct {
 }
 
 var (
-	jobIDRE   = regexp.MustCompile(`^[0-9]{1,12}$`)
-	stateRE   = regexp.MustCompile(`^[A-Za-z]{1,8}$`)
-	hostRE    = regexp.MustCompile(`^[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?$`) // and at most 253 long
-	nonceRE   = regexp.MustCompile(`^[0-9a-f]{1,64}$`)
-	numberRE  = regexp.MustCompile(`^[0-9]{1,12}$`)
+	jobIDRE   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9]{1,12}$`) })
+	stateRE   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z]{1,8}$`) })
+	hostRE    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?$`) }) // and at most 253 long
+	nonceRE   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9a-f]{1,64}$`) })
+	numberRE  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9]{1,12}$`) })
 	reasonMax = 200
 )
 
@@ -133,7 +134,7 @@ func parseQstat(log []string) []scheduler.Job {
 			}
 		}
 		for _, t := range d.Tasks {
-			if numberRE.MatchString(t.Start) {
+			if numberRE().MatchString(t.Start) {
 				start, _ = strconv.ParseInt(t.Start, 10, 64)
 			}
 			if strings.Contains(j.State, "E") && len(t.Messages) > 0 {
@@ -155,11 +156,11 @@ func parseQstat(log []string) []scheduler.Job {
 // is not jt's or a value that is not what Grid Engine writes.
 func listed(l jobList) (scheduler.Job, bool) {
 	name, ok := strings.CutPrefix(l.Name, "jt-")
-	if !ok || !validate.IsName(name) || !jobIDRE.MatchString(l.Number) || !stateRE.MatchString(l.State) {
+	if !ok || !validate.IsName(name) || !jobIDRE().MatchString(l.Number) || !stateRE().MatchString(l.State) {
 		return scheduler.Job{}, false
 	}
 	j := scheduler.Job{ID: l.Number, Name: name, State: l.State, Phase: phase(l.State)}
-	if _, host, ok := strings.Cut(l.Queue, "@"); ok && len(host) <= 253 && hostRE.MatchString(host) {
+	if _, host, ok := strings.Cut(l.Queue, "@"); ok && len(host) <= 253 && hostRE().MatchString(host) {
 		j.Node = host
 	}
 	return j, true
@@ -206,7 +207,7 @@ func (SGE) Jobs(blocks []templates.Block) []scheduler.Job {
 		if !ok || (j.Name != "" && f.Name != j.Name) {
 			continue
 		}
-		if nonceRE.MatchString(f.Nonce) {
+		if nonceRE().MatchString(f.Nonce) {
 			j.Nonce = f.Nonce
 		}
 		j.Idle = f.Idle && j.Phase != scheduler.Running && j.Phase != scheduler.Queued
