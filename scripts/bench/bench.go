@@ -212,14 +212,18 @@ func (b *bench) writeRelayConfig() (string, error) {
 	return path, os.WriteFile(path, []byte(s), 0o600)
 }
 
-// goBuild builds a package of the jt module into out.
+// goBuild builds a package of the jt module into out the way
+// scripts/release builds what users install (no cgo, trimmed paths,
+// stripped, the no-docs tag), so that jt and the hello-world floor are
+// measured as shipped.
 func goBuild(ctx context.Context, out, pkg string) error {
 	root, err := moduleRoot()
 	if err != nil {
 		return err
 	}
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, pkg)
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-tags", "urfave_cli_no_docs", "-ldflags", "-s -w", "-o", out, pkg)
 	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("go build %s: %w: %s", pkg, err, msg)
 	}
