@@ -133,6 +133,7 @@ func (o *batchOpening) steps(ctx context.Context) (Opened, error) {
 	o.undo.push(func(ctx context.Context) { e.cancelForward(ctx, s0) })
 	s := op.Session
 	e.progress("waiting for Jupyter on %s to answer through the tunnel", s.Job.Node)
+	version := versionAlongside(ctx, s)
 	if err := e.probeFor(ctx, s, 15*time.Second); err != nil {
 		if ctx.Err() != nil {
 			return op, ctx.Err()
@@ -144,7 +145,7 @@ func (o *batchOpening) steps(ctx context.Context) (Opened, error) {
 		return op, Hinted(fmt.Errorf("jupyter runs in job %s on %s (%s:%d) but the tunnel through %s does not reach it: %w", s.Job.ID, s.Job.Node, s.RemoteHost, s.RemotePort, r.Host, err),
 			"can "+r.Host+" connect to "+s.RemoteHost+":"+strconv.Itoa(s.RemotePort)+"? (sshd's AllowTcpForwarding, a firewall between login and compute nodes)")
 	}
-	fillVersion(ctx, &op.Session)
+	op.Session.Version = version(ctx, op.Session)
 	return op, nil
 }
 

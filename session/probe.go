@@ -159,16 +159,6 @@ func probePort(ctx context.Context, localPort int, baseURL, token string) (time.
 	return readLastActivity(resp.Body), nil
 }
 
-// fillVersion gives s the version of its server, which answers through the
-// tunnel: jupyter_server's runtime file says it, notebook 6's does not.
-func fillVersion(ctx context.Context, s *state.Session) {
-	if s.Version == "" {
-		if v := serverVersion(ctx, *s); v != "" {
-			s.Version = "notebook " + v
-		}
-	}
-}
-
 // serverVersion asks s's server for its version through the tunnel (GET
 // /api, which needs no token and gets none), or "" when the answer is not a
 // plain version (templates.CheckVersion).
