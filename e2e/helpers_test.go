@@ -347,6 +347,7 @@ type lsRow struct {
 	Host       string `json:"host"`
 	Name       string `json:"name"`
 	State      string `json:"state"`
+	Node       string `json:"node"`
 	URL        string `json:"url"`
 	PID        int    `json:"pid"`
 	Mode       string `json:"mode"`
