@@ -8,6 +8,7 @@ package e2e
 
 import (
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -199,6 +200,28 @@ func TestE2ELoginsReattachThroughOtherLogin(t *testing.T) {
 	hop := hopMasters(e)
 	if len(hop) != 1 || !listeningPorts(hop)[again.LocalPort] {
 		t.Errorf("127.0.0.1:%d: want it held by the one hop master %v", again.LocalPort, hop)
+	}
+	// jt forward to a port on login1's loopback rides the same hop.
+	web := exec.Command("../scripts/login-pair", "run", "login1", "runuser", "-u", userA, "--", "python3", "-m", "http.server", "--bind", "127.0.0.1", "18765")
+	if err := web.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { web.Process.Kill(); web.Wait() })
+	if !pollUntil(10*time.Second, func() bool {
+		out, _ := onNode(t, "login1", "ss", "-ltnH", "sport = :18765")
+		return strings.Contains(out, "127.0.0.1:18765")
+	}) {
+		t.Fatal("no web server on login1's 127.0.0.1:18765")
+	}
+	lp := freePort(t)
+	e.jt("forward", "--name", name, "--local-port", strconv.Itoa(lp), hostLogins, "18765")
+	if resp, err := http.Get("http://127.0.0.1:" + strconv.Itoa(lp) + "/"); err != nil || resp.StatusCode != http.StatusOK {
+		t.Errorf("GET through jt forward to login1's 127.0.0.1:18765: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	if !listeningPorts(hopMasters(e))[lp] {
+		t.Errorf("127.0.0.1:%d of jt forward is not held by the hop master %v", lp, hopMasters(e))
 	}
 	if got := row(t, e.ls(hostLogins), hostLogins, name); got.State != "up" || got.Node != "login1" || got.PID != r.PID {
 		t.Errorf("jt ls row %+v, want up on login1, pid %d", got, r.PID)
