@@ -41,6 +41,12 @@ func needLoginPair(t *testing.T) {
 	t.Helper()
 	claimIn(t, "logins")
 	needE2E(t)
+	loginPairReady(t)
+}
+
+// loginPairReady is needLoginPair for a test claimed by another group.
+func loginPairReady(t *testing.T) {
+	t.Helper()
 	groupLock(t, "logins")
 	loginPair.once.Do(setupLoginPair)
 	if loginPair.err != nil {
@@ -300,5 +306,50 @@ func TestE2ELoginsOtherNodeUnreachable(t *testing.T) {
 	}
 	if again, _ := e.openArgs(hostLogins, name, "--name", name, hostLogins); again.PID != r.PID || again.Node != "login1" {
 		t.Errorf("reattach with login1's sshd back: %+v, want pid %d on login1", again, r.PID)
+	}
+}
+
+// The batch case on the same pair: a Slurm session submitted through
+// login1, reattached through login2 after every master died: the same
+// job and server, its node reached by the node hop through login2's
+// master (one login to login2, one to the node).
+func TestE2ELoginsSlurmThroughOtherLogin(t *testing.T) {
+	needNodeSSH(t)
+	loginPairReady(t)
+	e := newEnv(t)
+	loginCleanup(t, e)
+	name := "rs" + strconv.FormatInt(time.Now().UnixNano()%1e6, 10)
+	t.Cleanup(func() { scancelSession(t, userA, name) })
+
+	land(t, "login1")
+	on1, on2 := accepted(t, loginLog("login1"), userA), accepted(t, loginLog("login2"), userA)
+	r, _ := e.openArgs(hostLogins, name, "--slurm", "--slurm-args", "--time=10", "--name", name, hostLogins)
+	if r.SlurmNode != slurmNode || r.Exposure != "private" {
+		t.Fatalf("open through login1: %+v, want a private session on %s", r, slurmNode)
+	}
+	if n1, n2 := accepted(t, loginLog("login1"), userA)-on1, accepted(t, loginLog("login2"), userA)-on2; n1 != 1 || n2 != 0 {
+		t.Errorf("the open logged in %d times to login1, %d to login2; want 1 and 0", n1, n2)
+	}
+
+	killAllMasters(t, e)
+	mustNotAnswer(t, r.URL)
+	land(t, "login2")
+	on2, hops := accepted(t, loginLog("login2"), userA), accepted(t, nodeSSHDLog, userA)
+	again, stderr := e.openArgs(hostLogins, name, "--slurm", "--name", name, hostLogins)
+	if again.Status != "running" || again.SlurmJob != r.SlurmJob || again.PID != r.PID || again.Exposure != "private" {
+		t.Errorf("reattach through login2: %+v, want running, job %s, pid %d, private; stderr:\n%s", again, r.SlurmJob, r.PID, stderr)
+	}
+	if n, m := accepted(t, loginLog("login2"), userA)-on2, accepted(t, nodeSSHDLog, userA)-hops; n != 1 || m != 1 {
+		t.Errorf("logins: %d to login2, %d to the node; want 1 and 1", n, m)
+	}
+	if got := kernelOutput(t, again.URL, "import socket; socket.gethostname()"); got != "'"+slurmNode+"'" {
+		t.Errorf("the kernel runs on %s, want '%s'", got, slurmNode)
+	}
+	_, stderr = e.jt("close", "--kill", "--name", name, hostLogins)
+	if !strings.Contains(stderr, "cancelled job "+r.SlurmJob) {
+		t.Errorf("jt close --kill said %q", stderr)
+	}
+	if jobs := squeueJobs(t, userA, name); len(jobs) != 0 {
+		t.Errorf("after jt close --kill, squeue still has %v", jobs)
 	}
 }
