@@ -415,6 +415,8 @@ type stateSession struct {
 	Host       string   `toml:"host"`
 	Name       string   `toml:"name"`
 	PID        int      `toml:"pid"`
+	Node       string   `toml:"node"`
+	Hop        string   `toml:"hop"`
 	LocalPort  int      `toml:"local_port"`
 	RemotePort int      `toml:"remote_port"`
 	RemoteSock string   `toml:"remote_sock"`

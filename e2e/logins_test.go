@@ -203,6 +203,9 @@ func TestE2ELoginsReattachThroughOtherLogin(t *testing.T) {
 	if got := kernelOutput(t, again.URL, "import socket; socket.gethostname()"); got != "'login1'" {
 		t.Errorf("the kernel runs on %s, want 'login1'", got)
 	}
+	if s, _ := e.session(hostLogins, name); s.Node != "login1" || s.Hop == "" {
+		t.Errorf("record %+v, want node login1 and its hop", s)
+	}
 	hop := hopMasters(e)
 	if len(hop) != 1 || !listeningPorts(hop)[again.LocalPort] {
 		t.Errorf("127.0.0.1:%d: want it held by the one hop master %v", again.LocalPort, hop)
@@ -234,6 +237,24 @@ func TestE2ELoginsReattachThroughOtherLogin(t *testing.T) {
 	}
 	if stdout, _ := e.jt("ls", hostLogins); !strings.Contains(stdout, "NODE") || !strings.Contains(stdout, "login1") {
 		t.Errorf("jt ls shows no NODE login1:\n%s", stdout)
+	}
+
+	// The name lands on login1 again: the session is reached directly,
+	// one login and no hop.
+	killAllMasters(t, e)
+	land(t, "login1")
+	on1, on2 = accepted(t, loginLog("login1"), userA), accepted(t, loginLog("login2"), userA)
+	if back, _ := e.openArgs(hostLogins, name, "--name", name, hostLogins); back.Status != "running" || back.PID != r.PID || back.Node != "login1" {
+		t.Errorf("reattach from login1: %+v, want running, pid %d, node login1", back, r.PID)
+	}
+	if n1, n2 := accepted(t, loginLog("login1"), userA)-on1, accepted(t, loginLog("login2"), userA)-on2; n1 != 1 || n2 != 0 {
+		t.Errorf("logins: %d to login1, %d to login2; want 1 and 0", n1, n2)
+	}
+	if hop := hopMasters(e); len(hop) != 0 {
+		t.Errorf("hop masters %v with the session on the login the master reached", hop)
+	}
+	if s, _ := e.session(hostLogins, name); s.Node != "login1" || s.Hop != "" {
+		t.Errorf("record %+v, want node login1 and no hop", s)
 	}
 
 	// A second laptop, no state, landing on login2.

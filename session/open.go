@@ -168,6 +168,11 @@ func (o *opening) startAndForward(ctx context.Context, known bool) (Opened, erro
 	if err != nil {
 		return op, err
 	}
+	if known && !o.rec.Batch() {
+		// A hop to another login node that no longer holds the tunnel
+		// goes first: its forward holds the recorded local port.
+		o.e.retireHop(ctx, o.rec, op.Session)
+	}
 	if err := o.e.forward(ctx, o.r, o.rec, known, &op.Session); err != nil {
 		return op, err
 	}
