@@ -262,6 +262,10 @@ func TestE2ELoginsReattachThroughOtherLogin(t *testing.T) {
 	if got.State != "tunnel down" || got.Node != "login1" || got.PID != r.PID {
 		t.Errorf("jt ls from a laptop with no state: %+v, want the server running on login1 (tunnel down here), pid %d", got, r.PID)
 	}
+	// The log is in the shared home: jt logs reads it from login2.
+	if logs, _ := laptop.jt("logs", "--name", name, hostLogins); !strings.Contains(logs, "Jupyter") {
+		t.Errorf("jt logs from login2 printed %q, want Jupyter's log", logs)
+	}
 	exit, pane := attachInTerminal(t, laptop, "C-a", "--name", name, hostLogins)
 	if exit != "EXIT=0" || !strings.Contains(strings.ReplaceAll(pane, "\n", ""), "Jupyter") {
 		t.Errorf("jt attach from login2: %s, want EXIT=0 and Jupyter's console; pane:\n%s", exit, pane)
