@@ -119,7 +119,7 @@ func TestLsUpAsksTheHostOnce(t *testing.T) {
 		t.Fatalf("ls printed %q", e.stdout)
 	}
 	row := strings.Fields(lines[1])
-	if row[0] != "gpu1" || row[1] != "default" || row[2] != "up" || row[3] != "http://127.0.0.1:"+strconv.Itoa(lp)+"/" || row[5] != "4242" {
+	if row[0] != "gpu1" || row[1] != "default" || row[2] != "up" || row[3] != "gpu1" || row[4] != "http://127.0.0.1:"+strconv.Itoa(lp)+"/" || row[6] != "4242" {
 		t.Errorf("row %q", row)
 	}
 	if strings.Contains(e.stdout.String(), "abc") {

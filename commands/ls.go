@@ -92,7 +92,7 @@ func printRows(d *Deps, rows []session.Status) {
 		return
 	}
 	tw := tabwriter.NewWriter(d.Stdout, 0, 4, 2, ' ', 0)
-	header, batch := "HOST\tNAME\tSTATE\tLOCAL\tREMOTE\tPID\tUPTIME\tFLAVOUR\tVERSION\tDIR", anyBatch(rows)
+	header, batch := "HOST\tNAME\tSTATE\tNODE\tLOCAL\tREMOTE\tPID\tUPTIME\tFLAVOUR\tVERSION\tDIR", anyBatch(rows)
 	if batch {
 		header += "\tJOB"
 	}
@@ -102,11 +102,7 @@ func printRows(d *Deps, rows []session.Status) {
 	}
 	fmt.Fprintln(tw, header)
 	for _, r := range rows {
-		st := r.State
-		if st == session.StateElsewhere {
-			st = "on " + r.Node // another machine of the same home
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", r.Host, dash(r.Name), st, localColumn(r), remoteColumn(r),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", r.Host, dash(r.Name), r.State, dash(nodeColumn(r)), localColumn(r), remoteColumn(r),
 			dashInt(r.PID), dash(uptimeColumn(r)), dash(r.Flavour), dash(r.Version), dash(r.Dir))
 		if batch {
 			fmt.Fprint(tw, "\t"+jobColumn(r))
@@ -152,6 +148,15 @@ func localColumn(r session.Status) string {
 }
 
 // remoteColumn is where the server listens: "socket", a port, or a batch
+// nodeColumn is the machine the server runs on: a batch job's node, or
+// the host's (another login node of the same home behind one name).
+func nodeColumn(r session.Status) string {
+	if r.Job != nil && r.Job.Node != "" {
+		return r.Job.Node
+	}
+	return r.Node
+}
+
 // job's NODE:socket (private: reached by ssh to the node) or
 // NODE:PORT,token-only (anyone on the cluster's network, with the token).
 func remoteColumn(r session.Status) string {

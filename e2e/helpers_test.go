@@ -347,6 +347,7 @@ type lsRow struct {
 	Host       string `json:"host"`
 	Name       string `json:"name"`
 	State      string `json:"state"`
+	Node       string `json:"node"`
 	URL        string `json:"url"`
 	PID        int    `json:"pid"`
 	Mode       string `json:"mode"`
@@ -414,6 +415,8 @@ type stateSession struct {
 	Host       string   `toml:"host"`
 	Name       string   `toml:"name"`
 	PID        int      `toml:"pid"`
+	Node       string   `toml:"node"`
+	Hop        string   `toml:"hop"`
 	LocalPort  int      `toml:"local_port"`
 	RemotePort int      `toml:"remote_port"`
 	RemoteSock string   `toml:"remote_sock"`

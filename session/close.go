@@ -229,15 +229,18 @@ func (e *Engine) kill(ctx context.Context, r CloseRequest, s state.Session) erro
 	if err != nil {
 		return err
 	}
+	if a := b.Close(); a.State == StateElsewhere {
+		// On another login node of the same home: stopped there.
+		if b, err = e.killElsewhere(ctx, s, a.Node, r.Timeout); err != nil {
+			return err
+		}
+	}
 	// Not recorded here: it may be a job queued by a batch open.
 	a := b.Close()
 	if s.PID == 0 && e.closeUnrecordedJobs(ctx, s) && a.State != "stopped" {
 		return nil
 	}
 	switch a.State {
-	case StateElsewhere:
-		return Hinted(fmt.Errorf("session %s runs on %s, but this login to %s reached %s (a home shared by several machines)", s.Name, a.Node, s.Host, a.Here),
-			"close it through a name that reaches "+a.Node+" itself (e.g. user@"+a.Node+")")
 	case "stopped":
 		e.warn("%s %s: stopped jupyter (pid %d) and removed its files", s.Host, s.Name, a.PID)
 	default:
@@ -313,8 +316,8 @@ func (e *Engine) discoverSessions(ctx context.Context, host string, recorded []s
 		case r.Recorded:
 		case r.Name == "":
 			return nil, fmt.Errorf("list the sessions on %s: %s", host, r.Error)
-		case r.State == StateElsewhere:
-			e.warn("%s %s: runs on %s, which this login to %s does not reach; left alone", host, r.Name, r.Node, host)
+		case r.State == StateUnreachable && r.Node != "":
+			e.warn("%s %s: runs on %s, which jt does not reach from %s (%s); left alone", host, r.Name, r.Node, host, r.Error)
 		default:
 			found = append(found, r.Session)
 		}

@@ -323,7 +323,7 @@ func (e *Engine) restoreForwards(ctx context.Context, rec state.Session, s state
 // the login's, or the same node hop.
 func sameHolder(rec, s state.Session) error {
 	if viaHop(rec) && (!viaHop(s) || hopOf(rec) != hopOf(s)) {
-		return fmt.Errorf("the ssh master to %s no longer holds the session's tunnels", rec.Job.Node)
+		return fmt.Errorf("the ssh master to %s no longer holds the session's tunnels", hopOf(rec).Node)
 	}
 	return nil
 }
@@ -341,7 +341,8 @@ func unrestorable(e *Engine, s state.Session, f state.Forward) string {
 
 // retireHop ends rec's node hop once s, the session a jt open just
 // recorded, no longer rides it (the job moved to another node, or is
-// reached another way): nothing of the old node's may stay open.
+// reached another way; a plain session is on the login node the master
+// reached now): nothing of the old node's may stay open.
 func (e *Engine) retireHop(ctx context.Context, rec state.Session, s state.Session) {
 	if sameHolder(rec, s) == nil {
 		return
@@ -349,7 +350,7 @@ func (e *Engine) retireHop(ctx context.Context, rec state.Session, s state.Sessi
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	if err := e.SSH.NodeHop(hopOf(rec)).Exit(cctx); err != nil && !errors.Is(err, sshexec.ErrNoMaster) {
-		e.warn("%s %s: could not stop the ssh master to %s: %v", rec.Host, rec.Name, rec.Job.Node, err)
+		e.warn("%s %s: could not stop the ssh master to %s: %v", rec.Host, rec.Name, hopOf(rec).Node, err)
 	}
 }
 

@@ -22,12 +22,22 @@ const (
 	ExposureTokenOnly = "token-only"
 )
 
+// hopOf is s's hop: to its job's node, or (a plain session on another
+// login node of the same home) to that login node.
 func hopOf(s state.Session) sshexec.Hop {
-	return sshexec.Hop{Login: s.Host, Node: s.Job.Node, Name: s.Name}
+	if s.Job != nil {
+		return sshexec.Hop{Login: s.Host, Node: s.Job.Node, Name: s.Name}
+	}
+	return sshexec.Hop{Login: s.Host, Node: s.Node, Name: s.Name}
 }
 
 // viaHop reports whether s's tunnel is held by its node hop.
-func viaHop(s state.Session) bool { return s.Job != nil && s.Job.Hop != "" }
+func viaHop(s state.Session) bool {
+	if s.Job != nil {
+		return s.Job.Hop != ""
+	}
+	return s.Hop != ""
+}
 
 // ensureHop reuses host's hop to node for session name, or makes one:
 // the host keys the login node vouches for go to jt's own known_hosts
@@ -97,6 +107,16 @@ func (e *Engine) nodeHostKeys(ctx context.Context, h sshexec.Hop) ([]sshexec.Hos
 	return templates.HostKeysOf(reply.Blocks[0]), nil
 }
 
+// sessionHop is the hop of plain session s on another login node, where
+// its scripts run, else nil.
+func sessionHop(s state.Session) *sshexec.Hop {
+	if s.Batch() || !viaHop(s) {
+		return nil
+	}
+	h := hopOf(s)
+	return &h
+}
+
 // tunnel is what holds s's forwards: the master of its node hop, or the
 // login's (clientFor: with a direct session, the forwards' own ssh).
 func (e *Engine) tunnel(s state.Session) sshexec.Tunnel {
@@ -134,6 +154,6 @@ func (e *Engine) endHop(ctx context.Context, s state.Session) {
 		return
 	}
 	if err := e.tunnel(s).Exit(ctx); err != nil {
-		e.warn("%s %s: could not stop the ssh master to %s: %v", s.Host, s.Name, s.Job.Node, err)
+		e.warn("%s %s: could not stop the ssh master to %s: %v", s.Host, s.Name, hopOf(s).Node, err)
 	}
 }

@@ -161,15 +161,23 @@ func versionAlongside(ctx context.Context, s state.Session) func(context.Context
 
 // startAndForward finds or starts the server and adds its tunnel.
 func (o *opening) startAndForward(ctx context.Context, known bool) (Opened, error) {
-	op, err := o.e.findOrStart(ctx, o.r, o.nonce)
+	op, err := o.e.findOrStart(ctx, o.r, o.nonce, nil)
+	if err == nil && op.Status == "elsewhere" {
+		op, err = o.openElsewhere(ctx, op.Session.Node)
+	}
 	if err != nil {
 		return op, err
+	}
+	if known && !o.rec.Batch() {
+		// A hop to another login node that no longer holds the tunnel
+		// goes first: its forward holds the recorded local port.
+		o.e.retireHop(ctx, o.rec, op.Session)
 	}
 	if err := o.e.forward(ctx, o.r, o.rec, known, &op.Session); err != nil {
 		return op, err
 	}
-	fw := forwardOf(op.Session)
-	o.undo.push(func(ctx context.Context) { o.e.SSH.CancelForward(ctx, o.r.Host, fw) })
+	s, fw := op.Session, forwardOf(op.Session)
+	o.undo.push(func(ctx context.Context) { o.e.cancelTunnel(ctx, s, fw) })
 	return op, nil
 }
 
@@ -181,8 +189,8 @@ func (o *opening) fallBackToTCP(ctx context.Context, op Opened, probeErr error) 
 	e, r := o.e, o.r
 	fallback := fmt.Sprintf("the tunnel to Jupyter's unix socket gave no answer within 15s (%v): does sshd forbid stream-local forwarding, or is Jupyter slow to serve?", probeErr)
 	e.warn("%s: %s; falling back to TCP on 127.0.0.1", r.Host, fallback)
-	e.SSH.CancelForward(ctx, r.Host, forwardOf(op.Session))
-	if _, err := e.killRemote(ctx, r.Host, r.Name, o.nonce, 30*time.Second); err != nil {
+	e.cancelForward(ctx, op.Session)
+	if _, err := e.killRemoteVia(ctx, r.Host, sessionHop(op.Session), r.Name, o.nonce, 30*time.Second); err != nil {
 		op.Fallback = fallback
 		return op, err
 	}
@@ -207,9 +215,12 @@ func forwardOf(s state.Session) sshexec.Forward {
 	return sshexec.Forward{LocalPort: s.LocalPort, RemoteHost: s.RemoteHost, RemotePort: s.RemotePort, RemoteSock: s.RemoteSock, PID: s.ForwardPID}
 }
 
-// findOrStart runs open.sh on the host: one round trip that finds the
-// session's server or starts it and waits, on the host, until it is ready.
-func (e *Engine) findOrStart(ctx context.Context, r OpenRequest, nonce string) (Opened, error) {
+// findOrStart runs open.sh on the host (with hop, on the other login node
+// it leads to): one round trip that finds the session's server or starts
+// it and waits, on the host, until it is ready. Status "elsewhere": the
+// server runs on another machine of the same home, Session.Node, and
+// nothing was started.
+func (e *Engine) findOrStart(ctx context.Context, r OpenRequest, nonce string, hop *sshexec.Hop) (Opened, error) {
 	mode := "socket"
 	if r.TCP || r.Port != 0 {
 		mode = "tcp"
@@ -224,7 +235,7 @@ func (e *Engine) findOrStart(ctx context.Context, r OpenRequest, nonce string) (
 	}
 	e.progress("finding or starting Jupyter (session %s) on %s", r.Name, r.Host)
 	reply, _, err := e.remote(ctx, remoteCall{host: r.Host, kind: templates.KindSession, script: script,
-		what: "run jt's script on " + r.Host, timeout: r.Timeout + 20*time.Second, replace: true})
+		what: "run jt's script on " + r.Host, timeout: r.Timeout + 20*time.Second, replace: true, hop: hop})
 	if err != nil {
 		if errors.Is(err, errNoReply) && len(r.Env.Setup) > 0 {
 			// bash as /bin/sh keeps the setup's redirection when a setup line exits.
@@ -233,6 +244,12 @@ func (e *Engine) findOrStart(ctx context.Context, r OpenRequest, nonce string) (
 		return Opened{}, err
 	}
 	b := reply.Blocks[0]
+	if a := b.Session(); a.Status == "elsewhere" {
+		if a.Name != r.Name {
+			return Opened{}, answerAbout(r.Host, r.Name, a.Name)
+		}
+		return Opened{Status: a.Status, Session: state.Session{Host: r.Host, Name: r.Name, Node: a.Node}}, nil
+	}
 	sess, err := sessionFromBlock(r.Host, r.Name, e.SSH.ControlPath(), b)
 	if err != nil {
 		return Opened{}, err
@@ -258,12 +275,18 @@ func seconds(d time.Duration) int { return int((d + time.Second - 1) / time.Seco
 // killRemote stops a session's server and removes its remote files; with
 // a nonce, only if the jt open with that nonce started it.
 func (e *Engine) killRemote(ctx context.Context, host, name, nonce string, timeout time.Duration) (templates.Block, error) {
+	return e.killRemoteVia(ctx, host, nil, name, nonce, timeout)
+}
+
+// killRemoteVia is killRemote on the other login node hop leads to (nil:
+// on host).
+func (e *Engine) killRemoteVia(ctx context.Context, host string, hop *sshexec.Hop, name, nonce string, timeout time.Duration) (templates.Block, error) {
 	script, err := templates.Render(templates.Close{Name: name, Nonce: nonce})
 	if err != nil {
 		return templates.Block{}, err
 	}
 	reply, _, err := e.remote(ctx, remoteCall{host: host, kind: templates.KindClose, script: script,
-		what: "stop " + name + " on " + host, timeout: timeout, replace: true})
+		what: "stop " + name + " on " + host, timeout: timeout, replace: true, hop: hop})
 	if err != nil {
 		return templates.Block{}, err
 	}

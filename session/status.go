@@ -23,8 +23,10 @@ const (
 	StatePortTaken   = "port taken"
 	StateServerDead  = "server dead"
 	StateUnreachable = "unreachable"
-	// StateElsewhere: the server runs on another machine that shares the
-	// home (node says which); this login reached a different one.
+	// StateElsewhere is what the remote scripts say of a session whose
+	// server runs on another machine that shares the home (its node);
+	// jt then asks that machine through a hop (elsewhere.go), and shows a
+	// node it cannot reach as unreachable.
 	StateElsewhere = "elsewhere"
 	// A batch session's job waits in the queue, or is over.
 	StateQueued   = "queued"
@@ -273,7 +275,17 @@ func (e *Engine) checkHost(ctx context.Context, host string, recorded []state.Se
 	if discover {
 		names = nil // all of them
 	}
-	question := func() ([]templates.Block, error) { return e.remoteSessions(hctx, host, lines, names) }
+	// Sessions on another login node of the home are asked there (read
+	// once the answer is waited for).
+	var unreached map[string]error
+	question := func() ([]templates.Block, error) {
+		blocks, err := e.remoteSessions(hctx, host, lines, names)
+		if err != nil {
+			return blocks, err
+		}
+		blocks, unreached = e.listElsewhere(hctx, host, blocks, lines)
+		return blocks, nil
+	}
 	var word *hostWord[[]templates.Block]
 	if discover || !allSelfProving(recorded) {
 		word = ask(question)
@@ -309,7 +321,7 @@ func (e *Engine) checkHost(ctx context.Context, host string, recorded []state.Se
 		delete(remote, rows[i].Name)
 		if rows[i].State != StateUp {
 			was := rows[i].Session
-			e.judge(host, &rows[i], b, ok)
+			e.judge(host, &rows[i], b, ok, unreached)
 			if !sameServer(was, b, ok) && b.Session().State != StateElsewhere {
 				e.dropTunnels(ctx, was) // its server is gone: nothing may answer in its place
 			}
@@ -318,7 +330,7 @@ func (e *Engine) checkHost(ctx context.Context, host string, recorded []state.Se
 	if discover {
 		for _, b := range blocks {
 			if _, still := remote[b.Session().Name]; still {
-				rows = append(rows, e.discovered(host, b))
+				rows = append(rows, e.discovered(host, b, unreached))
 			}
 		}
 	}
@@ -335,6 +347,14 @@ func allSelfProving(ss []state.Session) bool {
 	return true
 }
 
+// errText is err's message, or "" without one.
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
 func allUp(rows []Status) bool {
 	for _, r := range rows {
 		if r.State != StateUp {
@@ -345,14 +365,15 @@ func allUp(rows []Status) bool {
 }
 
 // judge decides a recorded session's state from what the host answered
-// of it (ok: the host knows the session).
-func (e *Engine) judge(host string, r *Status, b templates.Block, ok bool) {
+// of it (ok: the host knows the session; unreached: why the other login
+// node of the sessions that run there could not be asked).
+func (e *Engine) judge(host string, r *Status, b templates.Block, ok bool, unreached map[string]error) {
 	a := b.Session()
 	switch {
 	case !ok:
 		r.State = StateServerDead
 	case a.State == StateElsewhere:
-		r.State, r.Node = StateElsewhere, a.Node
+		r.State, r.Node, r.Error = StateUnreachable, a.Node, errText(unreached[a.Name])
 	case a.State != "running" || b.Server == nil:
 		r.State, r.LogTail = StateServerDead, b.Log
 		if a.Idle {
@@ -375,14 +396,14 @@ func (e *Engine) judge(host string, r *Status, b templates.Block, ok bool) {
 }
 
 // discovered is the row of a session jt has no record of.
-func (e *Engine) discovered(host string, b templates.Block) Status {
+func (e *Engine) discovered(host string, b templates.Block, unreached map[string]error) Status {
 	a := b.Session()
 	r := Status{Session: state.Session{Host: host, Name: a.Name}, State: StateServerDead, LogTail: b.Log}
 	if a.Idle {
 		r.State = StateIdleStopped
 	}
 	if a.State == StateElsewhere {
-		r.State, r.Node = StateElsewhere, a.Node
+		r.State, r.Node, r.Error = StateUnreachable, a.Node, errText(unreached[a.Name])
 	}
 	if a.State == "running" && b.Server != nil {
 		if live, err := sessionFromBlock(host, a.Name, e.SSH.ControlPath(), b); err == nil {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jt-sh/jt/sshexec"
 	"github.com/jt-sh/jt/state"
 	"github.com/jt-sh/jt/templates"
 	"github.com/jt-sh/jt/validate"
@@ -121,18 +122,12 @@ func (e *Engine) Attach(ctx context.Context, r AttachRequest) error {
 	if err != nil {
 		return err
 	}
-	script, err := templates.Render(templates.Attach{Name: r.Name})
+	console, err := e.console(ctx, r.Host, r.Name, nil)
 	if err != nil {
 		return err
 	}
-	what := "find session " + r.Name + " on " + r.Host
-	reply, _, err := e.remote(ctx, remoteCall{host: r.Host, kind: templates.KindAttach, script: script, what: what, timeout: 30 * time.Second, replace: true})
-	if err != nil {
-		return err
-	}
-	console, err := templates.ConsoleOf(reply.Blocks[0], r.Name)
-	if err != nil {
-		return fmt.Errorf("%s: %w", what, err)
+	if console.Node != "" {
+		return e.attachElsewhere(ctx, r.Host, r.Name, console.Node)
 	}
 	if console.Mux == "none" {
 		return noConsole(r.Name, r.Host)
@@ -145,6 +140,28 @@ func (e *Engine) Attach(ctx context.Context, r AttachRequest) error {
 		return fmt.Errorf("attach to session %s on %s: %w", r.Name, r.Host, err)
 	}
 	return e.SSH.RunTerminal(ctx, r.Host, remote)
+}
+
+// console asks host (with hop, the other login node it leads to) for the
+// window of session name.
+func (e *Engine) console(ctx context.Context, host, name string, hop *sshexec.Hop) (templates.Console, error) {
+	script, err := templates.Render(templates.Attach{Name: name})
+	if err != nil {
+		return templates.Console{}, err
+	}
+	what := "find session " + name + " on " + host
+	if hop != nil {
+		what = "find session " + name + " on " + hop.Node
+	}
+	reply, _, err := e.remote(ctx, remoteCall{host: host, kind: templates.KindAttach, script: script, what: what, timeout: 30 * time.Second, replace: true, hop: hop})
+	if err != nil {
+		return templates.Console{}, err
+	}
+	console, err := templates.ConsoleOf(reply.Blocks[0], name)
+	if err != nil {
+		return templates.Console{}, fmt.Errorf("%s: %w", what, err)
+	}
+	return console, nil
 }
 
 // attachJob opens the screen window that a batch session's job keeps

@@ -41,10 +41,13 @@ type Session struct {
 	Flavour     string `toml:"flavour" json:"flavour"`
 	// Version is the server's name and version, as its runtime file says:
 	// "notebook 6.4.12", "jupyter_server 2.15.0" (lab runs on the latter).
-	Version string    `toml:"version,omitempty" json:"version,omitempty"`
-	Mux     string    `toml:"mux" json:"mux"`
-	Dir     string    `toml:"dir" json:"dir"`
-	Log     string    `toml:"log" json:"log"`
+	Version string `toml:"version,omitempty" json:"version,omitempty"`
+	Mux     string `toml:"mux" json:"mux"`
+	Dir     string `toml:"dir" json:"dir"`
+	Log     string `toml:"log" json:"log"`
+	// Node is the machine the server runs on (uname -n there): for a
+	// plain session the host itself, or another login node of the same
+	// home behind a round-robin name; for a batch session its job's node.
 	Node    string    `toml:"node" json:"node"`
 	BootID  string    `toml:"boot_id" json:"-"`
 	Token   string    `toml:"token" json:"-"`
@@ -72,6 +75,11 @@ type Session struct {
 	// IdleSeconds is the session's jt open --idle: its host runs jt's
 	// idle watcher, whose verdict jt ls reads. 0: no watcher.
 	IdleSeconds int `toml:"idle_seconds,omitempty" json:"idle_seconds,omitempty"`
+	// Hop is, for a plain session on another login node than the one the
+	// host's name reached (Node), the control path of jt's ssh master to
+	// that node through the login's master, which holds its tunnel; "":
+	// the tunnel rides the login's master. (A batch session's is Job.Hop.)
+	Hop string `toml:"hop,omitempty" json:"-"`
 }
 
 // Forward is an extra tunnel of a session: 127.0.0.1:LocalPort to a port

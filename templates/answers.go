@@ -27,7 +27,7 @@ func (b Block) Failure() Failure { return Failure{Error: b.Values["error"], Hint
 // SessionAnswer is a block of the session scripts (KindSession: open,
 // list, status): one session and, with b.Server, its Jupyter.
 type SessionAnswer struct {
-	Status                          string // what open did: "started" or "running"
+	Status                          string // what open did: "started" or "running"; "elsewhere": nothing, Node runs it
 	Fallback                        string // why a private socket was not used
 	Name                            string
 	State                           string // running, dead or elsewhere (its node is another machine)

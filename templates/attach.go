@@ -12,6 +12,9 @@ type Console struct {
 	ID        string // screen: PID.jt-NAME; tmux: jt-NAME, . made _; "" when the session has no window
 	Socket    string // tmux -L socket name; "" for the default tmux server
 	ScreenDir string // SCREENDIR of screen on the host; "" for screen's default
+	// Node: the session runs on this other machine of the same home (its
+	// window is there); "" when it runs on the machine that answered.
+	Node string
 }
 
 // screenDirRE is the plain absolute path a SCREENDIR may be here: it ends
@@ -37,7 +40,10 @@ func ParseAttach(host string, out []byte, name string) (Console, error) {
 func ConsoleOf(b Block, name string) (Console, error) {
 	v := b.Values
 	want := "jt-" + name
-	c := Console{Mux: v["mux"]}
+	c := Console{Mux: v["mux"], Node: v["node"]}
+	if c.Node != "" {
+		return c, nil // asked again on that node
+	}
 	switch c.Mux {
 	case "none":
 	case "tmux":

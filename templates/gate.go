@@ -263,7 +263,7 @@ func checkAddrOrEmpty(s string) string {
 // listed is dropped: nothing can read a value that was not checked.
 var keys = map[Kind]map[string]grammar{
 	KindSession: {
-		"status": g("a status", oneOf("started", "running")), "fallback": text,
+		"status": g("a status", oneOf("started", "running", "elsewhere")), "fallback": text,
 		"name": gName, "boot": gBoot, "node": gNode, "here": gNode, "log": gLog,
 		"started": gStarted, "mux": g("a multiplexer", oneOf("screen", "tmux", "none")),
 		"dir": gDir, "flavour": g("a flavour", oneOf("", "notebook", "server", "lab", "custom")),
@@ -279,7 +279,7 @@ var keys = map[Kind]map[string]grammar{
 	KindAttach: {
 		"mux": g("a multiplexer", oneOf("screen", "tmux", "none", "")), "id": g("a window id", match(windowRE, "not a window id")),
 		"socket": g("a tmux socket name", match(windowRE, "not a tmux socket name")), "screendir": gPath,
-		"job": g("a job state", oneOf("running", "gone")),
+		"job": g("a job state", oneOf("running", "gone")), "node": gNode,
 	},
 	KindDoctor: {
 		"check": gWord, "status": g("a status", oneOf("ok", "warn", "fail")), "msg": text, "fix": text,

@@ -98,7 +98,8 @@ func TestOpenSocketPathWithColonFallsBackToTCP(t *testing.T) {
 
 // A home shared by two machines (NFS, login nodes behind one name): a
 // session started on the other one is neither judged dead nor stopped
-// nor started again from here, and its files stay.
+// nor started again from here, and its files stay; each script names the
+// machine it runs on, for jt to ask there.
 func TestSessionOnAnotherMachineIsLeftAlone(t *testing.T) {
 	home := t.TempDir()
 	b := openIn(t, home, templates.Open{Name: "nfs", Mode: "socket"})
@@ -121,8 +122,19 @@ func TestSessionOnAnotherMachineIsLeftAlone(t *testing.T) {
 		t.Errorf("list: %+v", r.Reply.Blocks)
 	}
 	again := openIn(t, home, templates.Open{Name: "nfs", Mode: "socket"})
-	if !again.Error || !strings.Contains(again.Values["error"], "runs on login2") {
-		t.Errorf("open again: %+v, want an error naming login2", again.Values)
+	if again.Error || again.Values["status"] != "elsewhere" || again.Values["node"] != "login2" || again.Server != nil {
+		t.Errorf("open again: %+v, want status elsewhere on node login2 and no server", again.Values)
+	}
+	if got, _ := filepath.Glob(filepath.Join(sess, "runtime", "*server-*.json")); len(got) != 1 {
+		t.Errorf("open again started a server here: runtime files %v", got)
+	}
+	attach, _ := templates.Render(templates.Attach{Name: "nfs"})
+	a := scripttest.Run(t, home, attach)
+	if len(a.Reply.Blocks) != 1 {
+		t.Fatalf("attach: %+v", a.Reply.Blocks)
+	}
+	if c, err := templates.ConsoleOf(a.Reply.Blocks[0], "nfs"); err != nil || c.Node != "login2" || c.ID != "" {
+		t.Errorf("attach: console %+v, %v; want node login2 and no window id", c, err)
 	}
 	close, _ := templates.Render(templates.Close{Name: "nfs"})
 	c := scripttest.Run(t, home, close)
