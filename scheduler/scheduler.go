@@ -27,6 +27,10 @@ type Scheduler interface {
 	// split into words): nothing jt sets itself, nothing the scheduler
 	// would read as its job script.
 	CheckArgs(args []string) error
+	// Resources says r in the submit command's options, which go before
+	// the user's args: what the scheduler cannot express (Cannot), or what
+	// args set too (GivenTwice), is an error.
+	Resources(r Resources, args []string) ([]string, error)
 	// Submit is the login node script that finds the session's job (by
 	// its name jt-NAME) or submits one, prints a progress line (see
 	// templates.QueueMark) on each change while it waits, and answers
