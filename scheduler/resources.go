@@ -34,7 +34,7 @@ func (r Resources) Asked() bool {
 var (
 	wordRE  = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$`)
 	queueRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,127}$`)
-	sizeRE  = regexp.MustCompile(`^([0-9]{1,9})([KMGT])i?B?$`)
+	sizeRE  = regexp.MustCompile(`^([0-9]{1,9})([KMGT])I?B?$`)
 )
 
 // ParseGPUs reads --gpus: N or N:TYPE.
@@ -120,7 +120,7 @@ func (o Own) Clash(r Resources, args []string) error {
 	asked := map[string]bool{"--gpus": r.GPUs > 0, "--cpus": r.CPUs > 0, "--mem": r.Mem > 0, "--time": r.Time > 0, "--queue": r.Queue != ""}
 	for _, a := range args {
 		name, _, _ := strings.Cut(a, "=")
-		if len(a) > 2 && a[0] == '-' && a[1] != '-' {
+		if _, whole := o[name]; !whole && len(a) > 2 && a[0] == '-' && a[1] != '-' {
 			name = a[:2]
 		}
 		if jt, ok := o[name]; ok && asked[jt] {

@@ -9,6 +9,7 @@ package scheduler
 import (
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/jt-sh/jt/templates"
@@ -101,6 +102,9 @@ type Job struct {
 	Phase  Phase
 	Node   string
 	Limit  string // the time limit as the scheduler writes it
+	// Resources are what the job got, "name=value" pairs in the
+	// scheduler's own words ("cpus=2 mem=1G"), space separated.
+	Resources string
 	// Left is the time a running job has left, as jt writes it ("59m10s"),
 	// "unlimited", or "" when unknown.
 	Left string
@@ -116,6 +120,17 @@ type Job struct {
 	PID     int
 	Dir     string
 	Started time.Time
+}
+
+// Got writes the resources of pairs name, value whose value is set.
+func Got(pairs ...string) string {
+	var out []string
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if v := pairs[i+1]; v != "" && v != "N/A" && v != "(null)" {
+			out = append(out, pairs[i]+"="+v)
+		}
+	}
+	return strings.Join(out, " ")
 }
 
 // Started is the answer of a Submit script: Jupyter runs in the job.
