@@ -27,6 +27,13 @@ type cluster struct {
 	waitLine   string                                         // in jt's progress line while it waits
 	waitReason func(stderr string) bool                       // the line says why it waits, in the scheduler's words
 	ended      string                                         // what jt ls's job state of an ended job starts with
+	// asked is the scheduler's own view of what job id asked for; of
+	// --cpus 2 --mem 1G --time 10m it holds each of askedWant, and jt ls
+	// each of gotWant; gpuRefusal is its words refusing --gpus 1.
+	asked      func(t *testing.T, id string) string
+	askedWant  []string
+	gotWant    []string
+	gpuRefusal string
 }
 
 var slurmCluster = cluster{
@@ -54,6 +61,16 @@ var slurmCluster = cluster{
 		return strings.Contains(stderr, "PENDING (Priority)") || strings.Contains(stderr, "PENDING (Resources)")
 	},
 	ended: "CANCELLED",
+	asked: func(t *testing.T, id string) string {
+		out, err := exec.Command("squeue", "-h", "-j", id, "-o", "cpus=%C mem=%m time=%l").CombinedOutput()
+		if err != nil {
+			t.Fatalf("squeue -j %s: %v: %s", id, err, out)
+		}
+		return string(out)
+	},
+	askedWant:  []string{"cpus=2 mem=1G time=10:00"},
+	gotWant:    []string{"cpus=2", "mem=1G", "time=10:00", "partition=debug"},
+	gpuRefusal: "Invalid generic resource (gres) specification",
 }
 
 var sgeCluster = cluster{
@@ -80,6 +97,17 @@ var sgeCluster = cluster{
 	// dropped because it is full", or "no free queue" with -pe).
 	waitReason: func(stderr string) bool { return strings.Contains(stderr, " qw (") },
 	ended:      "exit ",
+	asked: func(t *testing.T, id string) string {
+		out, err := exec.Command("qstat", "-j", id).CombinedOutput()
+		if err != nil {
+			t.Fatalf("qstat -j %s: %v: %s", id, err, out)
+		}
+		return string(out)
+	},
+	// -pe smp 2, and h_vmem per slot: the 1G asked, shared out.
+	askedWant:  []string{"h_vmem=512M", "h_rt=600", "parallel environment:  smp range: 2"},
+	gotWant:    []string{"pe=smp", "slots=2", "h_vmem=512M", "h_rt=0:10:00"},
+	gpuRefusal: `unknown resource "gpu"`,
 }
 
 // openJob is env.open in a job of c: the answer must name a job on its node.

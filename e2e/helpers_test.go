@@ -368,6 +368,7 @@ type lsRow struct {
 	Activity   string `json:"activity"`
 	EndsSoon   bool   `json:"ends_soon"`
 	Exposure   string `json:"exposure"`
+	Resources  string `json:"resources"`
 }
 
 // lsRows decodes what jt ls --json printed.
