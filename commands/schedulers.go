@@ -11,8 +11,9 @@ import (
 
 	"github.com/jt-sh/jt/config"
 	"github.com/jt-sh/jt/scheduler"
-	_ "github.com/jt-sh/jt/scheduler/sge"   // registers "sge"
-	_ "github.com/jt-sh/jt/scheduler/slurm" // registers "slurm"
+	_ "github.com/jt-sh/jt/scheduler/htcondor" // registers "htcondor"
+	_ "github.com/jt-sh/jt/scheduler/sge"      // registers "sge"
+	_ "github.com/jt-sh/jt/scheduler/slurm"    // registers "slurm"
 	"github.com/jt-sh/jt/session"
 	"github.com/jt-sh/jt/validate"
 	"github.com/jt-sh/jt/visible"
