@@ -16,6 +16,7 @@ import (
 // cluster is one scheduler's test cluster, as the tests see it.
 type cluster struct {
 	sched      string // the scheduler's name: the state's job.scheduler
+	host       string // the login (submit) host; "" is hostA
 	node       string // the compute node jobs run on
 	need       func(t *testing.T)
 	open       []string                                       // jt open's flags for a job here
@@ -108,6 +109,14 @@ var sgeCluster = cluster{
 	askedWant:  []string{"h_vmem=512M", "h_rt=600", "parallel environment:  smp range: 2"},
 	gotWant:    []string{"pe=smp", "slots=2", "h_vmem=512M", "h_rt=0:10:00"},
 	gpuRefusal: `unknown resource "gpu"`,
+}
+
+// login is the host jobs of c are submitted from.
+func (c cluster) login() string {
+	if c.host == "" {
+		return hostA
+	}
+	return c.host
 }
 
 // openJob is env.open in a job of c: the answer must name a job on its node.

@@ -16,6 +16,7 @@ func TestE2ESGEResources(t *testing.T) { resources(t, sgeCluster, "sgeres") }
 func resources(t *testing.T, c cluster, name string) {
 	c.need(t)
 	e := newEnv(t)
+	hostA := c.login()
 	// Grid Engine gives CPUs as slots of a parallel environment; Slurm
 	// reads no parallel_env.
 	e.useConfig("[defaults]\nparallel_env = \"smp\"\n")

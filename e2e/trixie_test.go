@@ -209,7 +209,9 @@ func resetUserIn(root, name string, pub []byte) error {
 }
 
 // trixiePasswd reads a user's entry from the trixie root's /etc/passwd.
-func trixiePasswd(name string) (uid, gid int, home string, err error) { return passwdIn(trixieRoot, name) }
+func trixiePasswd(name string) (uid, gid int, home string, err error) {
+	return passwdIn(trixieRoot, name)
+}
 
 // passwdIn reads a user's entry from root's /etc/passwd.
 func passwdIn(root, name string) (uid, gid int, home string, err error) {
