@@ -111,6 +111,21 @@ var sgeCluster = cluster{
 	gpuRefusal: `unknown resource "gpu"`,
 }
 
+// The HTCondor pool's submit host is a host of its own (condor_test.go).
+var condorCluster = cluster{
+	sched: "htcondor", node: condorNode, need: needCondor, host: hostCondor,
+	// Debian 13's Jupyter has no classic notebook.
+	open:  []string{"--scheduler", "htcondor", "--lab"},
+	jobs:  condorJobs,
+	clear: condorRemove,
+	asked: func(t *testing.T, id string) string {
+		return remote(t, hostCondor, "condor_q "+id+" -l\n")
+	},
+	askedWant:  []string{"RequestCpus = 2", "RequestMemory = 1024", "AllowedJobDuration = 600"},
+	gotWant:    []string{"cpus=2", "memory=1024M", "duration=0:10:00"},
+	gpuRefusal: "no machine of the pool meets its requirements (TARGET.GPUs >= RequestGPUs)",
+}
+
 // login is the host jobs of c are submitted from.
 func (c cluster) login() string {
 	if c.host == "" {

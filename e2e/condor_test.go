@@ -171,21 +171,24 @@ func condorRemove(t *testing.T, _ string, name string) {
 	rm()
 }
 
-var condorCluster = cluster{
-	sched: "htcondor", node: condorNode, need: needCondor, host: hostCondor,
-	// Debian 13's Jupyter has no classic notebook.
-	open:  []string{"--scheduler", "htcondor", "--lab"},
-	jobs:  condorJobs,
-	clear: condorRemove,
-	asked: func(t *testing.T, id string) string {
-		return remote(t, hostCondor, "condor_q "+id+" -l\n")
-	},
-	askedWant:  []string{"RequestCpus = 2", "RequestMemory = 1024", "AllowedJobDuration = 600"},
-	gotWant:    []string{"cpus=2", "memory=1024M", "duration=0:10:00"},
-	gpuRefusal: "no machine of the pool meets its requirements (TARGET.GPUs >= RequestGPUs)",
-}
-
 func TestE2ECondorResources(t *testing.T) { resources(t, condorCluster, "condres") }
+
+// jt doctor --scheduler htcondor checks the commands, the schedd, the
+// pool, and condor_submit -dry-run with the user's submit commands.
+func TestE2ECondorDoctor(t *testing.T) {
+	needCondor(t)
+	e := newEnv(t)
+	stdout, stderr := e.jt("doctor", "--lab", "--scheduler", "htcondor", "--scheduler-args", "request_disk=1G", hostCondor)
+	for _, w := range []string{"condor_q answers: the schedd is reachable", "condor_status lists 1 slots", "condor_submit -dry-run request_disk=1G: a job of yours would be accepted"} {
+		if !strings.Contains(stdout+stderr, w) {
+			t.Errorf("jt doctor does not say %q:\n%s%s", w, stdout, stderr)
+		}
+	}
+	stdout, stderr, code := e.run("doctor", "--lab", "--scheduler", "htcondor", "--scheduler-args", "request_disk=1Q", hostCondor)
+	if code != 1 || !strings.Contains(stdout, "FAIL condor_submit would refuse a job of yours") || !strings.Contains(stdout, "Parse error in expression") {
+		t.Errorf("jt doctor with a bad submit command: exit %d, want 1 and condor_submit's words:\n%s%s", code, stdout, stderr)
+	}
+}
 
 // A JupyterLab in an HTCondor job on the execute node, in another network
 // namespace than the submit host, reached privately through jt's hop to
