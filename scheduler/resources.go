@@ -2,8 +2,6 @@ package scheduler
 
 import (
 	"fmt"
-	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
@@ -31,60 +29,20 @@ func (r Resources) Asked() bool {
 	return r.GPUs > 0 || r.CPUs > 0 || r.Mem > 0 || r.Time > 0 || r.Queue != ""
 }
 
-var (
-	wordRE  = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$`)
-	queueRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,127}$`)
-	sizeRE  = regexp.MustCompile(`^([0-9]{1,9})([KMGT])I?B?$`)
-)
-
 // ParseGPUs reads --gpus: N or N:TYPE.
-func ParseGPUs(s string) (int, string, error) {
-	count, typ, hasType := strings.Cut(s, ":")
-	n, err := strconv.Atoi(count)
-	if err != nil || n < 1 || n > 64 || (hasType && !wordRE.MatchString(typ)) {
-		return 0, "", validate.Usagef("--gpus %s: give a count, or a count and a type: --gpus 1, --gpus 2:a100", visible.Quote(s))
-	}
-	return n, typ, nil
-}
+func ParseGPUs(s string) (int, string, error) { return validate.GPUs(s) }
 
 // CheckCPUs checks --cpus.
-func CheckCPUs(n int) error {
-	if n < 1 || n > 100000 {
-		return validate.Usagef("--cpus %d: give a number of CPUs from 1", n)
-	}
-	return nil
-}
+func CheckCPUs(n int) error { return validate.CPUs(n) }
 
-// ParseMem reads --mem: a whole number with a unit, K, M, G or T (powers
-// of 1024, as the schedulers read them): 512M, 4G.
-func ParseMem(s string) (int64, error) {
-	m := sizeRE.FindStringSubmatch(strings.ToUpper(s))
-	if m == nil {
-		return 0, validate.Usagef("--mem %s: give a size with its unit, like 512M or 4G", visible.Quote(s))
-	}
-	n, _ := strconv.ParseInt(m[1], 10, 64)
-	shift := map[string]uint{"K": 10, "M": 20, "G": 30, "T": 40}[m[2]]
-	if n == 0 || n > 1<<(60-shift) {
-		return 0, validate.Usagef("--mem %s: give a size from 1K", visible.Quote(s))
-	}
-	return n << shift, nil
-}
+// ParseMem reads --mem: 512M, 4G.
+func ParseMem(s string) (int64, error) { return validate.Mem(s) }
 
 // CheckTime checks --time: whole seconds, at least one minute.
-func CheckTime(d time.Duration) error {
-	if d < time.Minute || d%time.Second != 0 || d > 10*365*24*time.Hour {
-		return validate.Usagef("--time %s: give a duration of a minute or more, like 30m or 4h", d)
-	}
-	return nil
-}
+func CheckTime(d time.Duration) error { return validate.JobTime(d) }
 
 // CheckQueue checks --queue and the profile's parallel_env.
-func CheckQueue(flag, s string) error {
-	if !queueRE.MatchString(s) {
-		return validate.Usagef("%s %s is not a queue's name (letters, digits, _ . - @)", flag, visible.Quote(s))
-	}
-	return nil
-}
+func CheckQueue(flag, s string) error { return validate.Queue(flag, s) }
 
 // MemMiB is r.Mem in mebibytes, rounded up.
 func (r Resources) MemMiB() int64 { return (r.Mem + 1<<20 - 1) >> 20 }
