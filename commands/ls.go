@@ -94,7 +94,7 @@ func printRows(d *Deps, rows []session.Status) {
 	tw := tabwriter.NewWriter(d.Stdout, 0, 4, 2, ' ', 0)
 	header, batch := "HOST\tNAME\tSTATE\tNODE\tLOCAL\tREMOTE\tPID\tUPTIME\tFLAVOUR\tVERSION\tDIR", anyBatch(rows)
 	if batch {
-		header += "\tJOB"
+		header += "\tJOB\tRESOURCES"
 	}
 	fwds := anyForwards(rows)
 	if fwds {
@@ -105,7 +105,7 @@ func printRows(d *Deps, rows []session.Status) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", r.Host, dash(r.Name), r.State, dash(nodeColumn(r)), localColumn(r), remoteColumn(r),
 			dashInt(r.PID), dash(uptimeColumn(r)), dash(r.Flavour), dash(r.Version), dash(r.Dir))
 		if batch {
-			fmt.Fprint(tw, "\t"+jobColumn(r))
+			fmt.Fprint(tw, "\t"+jobColumn(r)+"\t"+dash(r.Resources))
 		}
 		if fwds {
 			fmt.Fprint(tw, "\t"+forwardsColumn(r))

@@ -11,22 +11,23 @@ import (
 
 	"github.com/jt-sh/jt/config"
 	"github.com/jt-sh/jt/scheduler"
-	_ "github.com/jt-sh/jt/scheduler/sge"   // registers "sge"
-	_ "github.com/jt-sh/jt/scheduler/slurm" // registers "slurm"
+	_ "github.com/jt-sh/jt/scheduler/htcondor" // registers "htcondor"
+	_ "github.com/jt-sh/jt/scheduler/sge"      // registers "sge"
+	_ "github.com/jt-sh/jt/scheduler/slurm"    // registers "slurm"
 	"github.com/jt-sh/jt/session"
 	"github.com/jt-sh/jt/validate"
 	"github.com/jt-sh/jt/visible"
 )
 
 func batchFlags() []cli.Flag {
-	return []cli.Flag{
+	return append([]cli.Flag{
 		&cli.StringFlag{Name: "scheduler", Usage: "HOST is a login node of batch scheduler `NAME` (" + strings.Join(scheduler.Names(), ", ") + "): run Jupyter as a job on a compute node, and forward to it; none: on HOST itself"},
 		&cli.StringFlag{Name: "scheduler-args", Usage: "the scheduler's submit `OPTIONS` as shell words, e.g. '--partition=gpu --time=2:00:00 --gres=gpu:1 -c 4'"},
 		&cli.BoolFlag{Name: "slurm", Usage: "HOST is a Slurm login node (--scheduler slurm): run Jupyter as a batch job on a compute node (sbatch), and forward to it"},
 		&cli.StringFlag{Name: "slurm-args", Usage: "sbatch `OPTIONS` as shell words, e.g. '--partition=gpu --time=2:00:00 --gres=gpu:1 -c 4' (implies --slurm)"},
 		&cli.BoolFlag{Name: "keep-queued", Usage: "with a scheduler: Ctrl-C while the job waits in the queue leaves it queued (jt open reattaches later)"},
 		&cli.BoolFlag{Name: "private", Usage: "with a scheduler: only a server on a unix socket on the node, reached by ssh to it (no fallback to TCP + token); the profile's private = true"},
-	}
+	}, resourceFlags()...)
 }
 
 // batchChoice is a scheduler and its options as one source sets them.
@@ -111,6 +112,10 @@ func batchSettings(c *cli.Context, cfg *config.File, host string) (session.Batch
 	if err != nil {
 		return o, err
 	}
+	res, set, err := resourceSettings(c, defaults, profile)
+	if err != nil {
+		return o, err
+	}
 	name := ""
 	for _, b := range []batchChoice{fromTable(defaults), fromTable(profile), flags} {
 		if b.name != "" {
@@ -134,6 +139,8 @@ func batchSettings(c *cli.Context, cfg *config.File, host string) (session.Batch
 		return o, usageErrorf("--private goes with a scheduler (--slurm, or --scheduler NAME): a session on HOST itself listens on a private unix socket already")
 	case name == "" && c.IsSet("scheduler-args"):
 		return o, usageErrorf("--scheduler-args goes with a scheduler (--scheduler NAME)")
+	case name == "" && len(set) > 0:
+		return o, usageErrorf("%s goes with a scheduler (--scheduler NAME): it asks the job for what it needs", set[0])
 	case name == "":
 		o.Private = false
 		return o, nil
@@ -143,5 +150,10 @@ func batchSettings(c *cli.Context, cfg *config.File, host string) (session.Batch
 		return o, usageErrorf("scheduler %s is not known: use %s or none", visible.Quote(name), strings.Join(scheduler.Names(), ", "))
 	}
 	o.Scheduler = sch.Name()
-	return o, sch.CheckArgs(o.Args)
+	if err := sch.CheckArgs(o.Args); err != nil {
+		return o, err
+	}
+	own, err := sch.Resources(res, o.Args)
+	o.Args = append(own, o.Args...)
+	return o, err
 }

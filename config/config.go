@@ -75,6 +75,12 @@ var Keys = []Key{
 	{Name: "scheduler_args", Kind: Strings, Help: `the scheduler's submit options, one word each (like "--partition=gpu", "--time=2:00:00")`},
 	{Name: "slurm", Kind: Bool, Help: `slurm = true is scheduler = "slurm"`},
 	{Name: "slurm_args", Kind: Strings, Help: `sbatch options, one word each: scheduler_args for scheduler = "slurm"`},
+	{Name: "gpus", Kind: String, Help: `with a scheduler: GPUs to ask for, "N" or "N:TYPE"`},
+	{Name: "cpus", Kind: Int, Help: "with a scheduler: CPUs to ask for"},
+	{Name: "mem", Kind: String, Help: `with a scheduler: memory to ask for ("4G")`},
+	{Name: "time", Kind: Duration, Help: `with a scheduler: the job's time limit ("4h")`},
+	{Name: "queue", Kind: String, Help: "with a scheduler: the partition, queue or accounting group"},
+	{Name: "parallel_env", Kind: String, Help: `Grid Engine: the parallel environment whose slots cpus asks for ("smp")`},
 	{Name: "private", Kind: Bool, Help: "with a scheduler: only a server on a unix socket on the node, reached by ssh to it; never fall back to TCP + token"},
 }
 

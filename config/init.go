@@ -49,6 +49,14 @@ const Example = `# jt's configuration: defaults for every jt open, and profiles.
 # # The same, in Slurm's shorthands (give one spelling, not both):
 # slurm = true
 # slurm_args = ["--partition=gpu", "--time=4:00:00", "--gres=gpu:1"]
+# # What the job asks for, in words every scheduler understands (each says
+# # them in its own options; give a resource here or in scheduler_args):
+# gpus = "1"                  # or "2:a100", a count and a type
+# cpus = 4
+# mem = "16G"
+# time = "4h"                 # the job's time limit
+# queue = "gpu"               # partition (Slurm), queue (Grid Engine), accounting group (HTCondor)
+# parallel_env = "smp"        # Grid Engine: the parallel environment cpus asks slots of
 # # Only a server nobody else can reach (a unix socket on the node, by ssh
 # # to the node); never fall back to TCP + token:
 # private = true

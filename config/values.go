@@ -145,6 +145,18 @@ func checkValue(name string, v any) string {
 				return "a line contains a NUL byte"
 			}
 		}
+	case "gpus":
+		_, _, err := validate.GPUs(v.(string))
+		return why(err)
+	case "cpus":
+		return why(validate.CPUs(v.(int)))
+	case "mem":
+		_, err := validate.Mem(v.(string))
+		return why(err)
+	case "time":
+		return why(validate.JobTime(v.(time.Duration)))
+	case "queue", "parallel_env":
+		return why(validate.Queue(name, v.(string)))
 	case "port", "local_port":
 		if err := validate.Port(v.(int)); err != nil {
 			return err.Error() + " (or 0 to let jt choose)"

@@ -16,6 +16,7 @@ import (
 // cluster is one scheduler's test cluster, as the tests see it.
 type cluster struct {
 	sched      string // the scheduler's name: the state's job.scheduler
+	host       string // the login (submit) host; "" is hostA
 	node       string // the compute node jobs run on
 	need       func(t *testing.T)
 	open       []string                                       // jt open's flags for a job here
@@ -27,6 +28,13 @@ type cluster struct {
 	waitLine   string                                         // in jt's progress line while it waits
 	waitReason func(stderr string) bool                       // the line says why it waits, in the scheduler's words
 	ended      string                                         // what jt ls's job state of an ended job starts with
+	// asked is the scheduler's own view of what job id asked for; of
+	// --cpus 2 --mem 1G --time 10m it holds each of askedWant, and jt ls
+	// each of gotWant; gpuRefusal is its words refusing --gpus 1.
+	asked      func(t *testing.T, id string) string
+	askedWant  []string
+	gotWant    []string
+	gpuRefusal string
 }
 
 var slurmCluster = cluster{
@@ -54,6 +62,16 @@ var slurmCluster = cluster{
 		return strings.Contains(stderr, "PENDING (Priority)") || strings.Contains(stderr, "PENDING (Resources)")
 	},
 	ended: "CANCELLED",
+	asked: func(t *testing.T, id string) string {
+		out, err := exec.Command("squeue", "-h", "-j", id, "-o", "cpus=%C mem=%m time=%l").CombinedOutput()
+		if err != nil {
+			t.Fatalf("squeue -j %s: %v: %s", id, err, out)
+		}
+		return string(out)
+	},
+	askedWant:  []string{"cpus=2 mem=1G time=10:00"},
+	gotWant:    []string{"cpus=2", "mem=1G", "time=10:00", "partition=debug"},
+	gpuRefusal: "Invalid generic resource (gres) specification",
 }
 
 var sgeCluster = cluster{
@@ -80,6 +98,40 @@ var sgeCluster = cluster{
 	// dropped because it is full", or "no free queue" with -pe).
 	waitReason: func(stderr string) bool { return strings.Contains(stderr, " qw (") },
 	ended:      "exit ",
+	asked: func(t *testing.T, id string) string {
+		out, err := exec.Command("qstat", "-j", id).CombinedOutput()
+		if err != nil {
+			t.Fatalf("qstat -j %s: %v: %s", id, err, out)
+		}
+		return string(out)
+	},
+	// -pe smp 2, and h_vmem per slot: the 1G asked, shared out.
+	askedWant:  []string{"h_vmem=512M", "h_rt=600", "parallel environment:  smp range: 2"},
+	gotWant:    []string{"pe=smp", "slots=2", "h_vmem=512M", "h_rt=0:10:00"},
+	gpuRefusal: `unknown resource "gpu"`,
+}
+
+// The HTCondor pool's submit host is a host of its own (condor_test.go).
+var condorCluster = cluster{
+	sched: "htcondor", node: condorNode, need: needCondor, host: hostCondor,
+	// Debian 13's Jupyter has no classic notebook.
+	open:  []string{"--scheduler", "htcondor", "--lab"},
+	jobs:  condorJobs,
+	clear: condorRemove,
+	asked: func(t *testing.T, id string) string {
+		return remote(t, hostCondor, "condor_q "+id+" -l\n")
+	},
+	askedWant:  []string{"RequestCpus = 2", "RequestMemory = 1024", "AllowedJobDuration = 600"},
+	gotWant:    []string{"cpus=2", "memory=1024M", "duration=0:10:00"},
+	gpuRefusal: "no machine of the pool meets its requirements (TARGET.GPUs >= RequestGPUs)",
+}
+
+// login is the host jobs of c are submitted from.
+func (c cluster) login() string {
+	if c.host == "" {
+		return hostA
+	}
+	return c.host
 }
 
 // openJob is env.open in a job of c: the answer must name a job on its node.

@@ -99,6 +99,7 @@ var e2e struct {
 func TestMain(m *testing.M) {
 	code := m.Run()
 	stopTrixieUsers()
+	stopCondorUsers()
 	if e2e.box != nil {
 		if err := e2e.box.Stop(); err != nil {
 			fmt.Fprintf(os.Stderr, "e2e: stop sshbox: %v\n", err)

@@ -123,7 +123,7 @@ func (e *env) cleanup() {
 	for alias := range e2e.box.Users {
 		exec.Command("ssh", e.masterArgs("-O", "exit", alias)...).Run()
 	}
-	for _, alias := range trixieAliases() {
+	for _, alias := range append(trixieAliases(), condorAliases()...) {
 		exec.Command("ssh", e.masterArgs("-O", "exit", alias)...).Run()
 	}
 }
@@ -369,6 +369,7 @@ type lsRow struct {
 	Activity   string `json:"activity"`
 	EndsSoon   bool   `json:"ends_soon"`
 	Exposure   string `json:"exposure"`
+	Resources  string `json:"resources"`
 }
 
 // lsRows decodes what jt ls --json printed.

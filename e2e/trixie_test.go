@@ -170,20 +170,23 @@ func sshBanner(addr string) bool {
 // resetTrixieUser does for a user of the trixie root what sshbox does for
 // its own: no process left, a home without earlier runs' files, and the
 // box's key as its only authorized key.
-func resetTrixieUser(name string, pub []byte) error {
-	uid, gid, home, err := trixiePasswd(name)
+func resetTrixieUser(name string, pub []byte) error { return resetUserIn(trixieRoot, name, pub) }
+
+// resetUserIn resets user name of the root file system root (a test host's).
+func resetUserIn(root, name string, pub []byte) error {
+	uid, gid, home, err := passwdIn(root, name)
 	if err != nil {
 		return err
 	}
 	if err := killUID(uid); err != nil {
 		return err
 	}
-	h := filepath.Join(trixieRoot, home)
+	h := filepath.Join(root, home)
 	for _, p := range []string{
 		filepath.Join(h, ".local"), filepath.Join(h, ".jupyter"), filepath.Join(h, ".ipython"),
 		filepath.Join(h, ".ssh"), filepath.Join(h, "venvs"), filepath.Join(h, "lt"),
-		filepath.Join(trixieRoot, "run/screen", "S-"+name),
-		filepath.Join(trixieRoot, "tmp", "tmux-"+strconv.Itoa(uid)),
+		filepath.Join(root, "run/screen", "S-"+name),
+		filepath.Join(root, "tmp", "tmux-"+strconv.Itoa(uid)),
 	} {
 		if err := os.RemoveAll(p); err != nil {
 			return err
@@ -207,7 +210,12 @@ func resetTrixieUser(name string, pub []byte) error {
 
 // trixiePasswd reads a user's entry from the trixie root's /etc/passwd.
 func trixiePasswd(name string) (uid, gid int, home string, err error) {
-	data, err := os.ReadFile(filepath.Join(trixieRoot, "etc/passwd"))
+	return passwdIn(trixieRoot, name)
+}
+
+// passwdIn reads a user's entry from root's /etc/passwd.
+func passwdIn(root, name string) (uid, gid int, home string, err error) {
+	data, err := os.ReadFile(filepath.Join(root, "etc/passwd"))
 	if err != nil {
 		return 0, 0, "", err
 	}
@@ -222,7 +230,7 @@ func trixiePasswd(name string) (uid, gid int, home string, err error) {
 			return uid, gid, f[5], nil
 		}
 	}
-	return 0, 0, "", fmt.Errorf("no user %s in %s/etc/passwd (scripts/trixie-host start makes it)", name, trixieRoot)
+	return 0, 0, "", fmt.Errorf("no user %s in %s/etc/passwd (its scripts/ start makes it)", name, root)
 }
 
 // killUID SIGKILLs every process of uid and waits until none is left

@@ -9,6 +9,7 @@ package scheduler
 import (
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/jt-sh/jt/templates"
@@ -27,6 +28,10 @@ type Scheduler interface {
 	// split into words): nothing jt sets itself, nothing the scheduler
 	// would read as its job script.
 	CheckArgs(args []string) error
+	// Resources says r in the submit command's options, which go before
+	// the user's args: what the scheduler cannot express (Cannot), or what
+	// args set too (GivenTwice), is an error.
+	Resources(r Resources, args []string) ([]string, error)
 	// Submit is the login node script that finds the session's job (by
 	// its name jt-NAME) or submits one, prints a progress line (see
 	// templates.QueueMark) on each change while it waits, and answers
@@ -97,6 +102,9 @@ type Job struct {
 	Phase  Phase
 	Node   string
 	Limit  string // the time limit as the scheduler writes it
+	// Resources are what the job got, "name=value" pairs in the
+	// scheduler's own words ("cpus=2 mem=1G"), space separated.
+	Resources string
 	// Left is the time a running job has left, as jt writes it ("59m10s"),
 	// "unlimited", or "" when unknown.
 	Left string
@@ -112,6 +120,17 @@ type Job struct {
 	PID     int
 	Dir     string
 	Started time.Time
+}
+
+// Got writes the resources of pairs name, value whose value is set.
+func Got(pairs ...string) string {
+	var out []string
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if v := pairs[i+1]; v != "" && v != "N/A" && v != "(null)" {
+			out = append(out, pairs[i]+"="+v)
+		}
+	}
+	return strings.Join(out, " ")
 }
 
 // Started is the answer of a Submit script: Jupyter runs in the job.

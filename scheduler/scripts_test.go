@@ -7,6 +7,7 @@ import (
 	"mvdan.cc/sh/v3/syntax"
 
 	"github.com/jt-sh/jt/scheduler"
+	"github.com/jt-sh/jt/scheduler/htcondor"
 	"github.com/jt-sh/jt/scheduler/sge"
 	"github.com/jt-sh/jt/scheduler/slurm"
 	"github.com/jt-sh/jt/templates"
@@ -14,7 +15,7 @@ import (
 )
 
 // renders are the schedulers' Render functions, each one's own templates.
-var renders = map[string]func(any) (string, error){"slurm": slurm.Render, "sge": sge.Render}
+var renders = map[string]func(any) (string, error){"slurm": slurm.Render, "sge": sge.Render, "htcondor": htcondor.Render}
 
 // Every scheduler's scripts (the job script too, which its submit script
 // carries as data) parse as POSIX sh whatever the values (each

@@ -63,6 +63,9 @@ func (e *Engine) checkBatchHost(ctx context.Context, sch scheduler.Scheduler, ho
 	for i := range rows {
 		r := &rows[i]
 		known[r.Job.ID] = true
+		if j, ok := byID[r.Job.ID]; ok && (j.Nonce == "" || j.Nonce == r.Job.Nonce) {
+			r.Resources = j.Resources
+		}
 		if r.State == StateUp {
 			continue
 		}
@@ -116,7 +119,8 @@ func judgeJob(sch scheduler.Scheduler, r *Status, j scheduler.Job, ok bool) {
 // discoveredJob is the row of a job of jt's that it has no record of.
 func discoveredJob(sch scheduler.Scheduler, host string, j scheduler.Job) Status {
 	r := Status{Session: state.Session{Host: host, Name: j.Name, Mux: sch.Name(), Node: j.Node,
-		Job: &state.Job{Scheduler: sch.Name(), ID: j.ID, Node: j.Node, Addr: j.Addr, Nonce: j.Nonce, Limit: j.Limit}}}
+		Job: &state.Job{Scheduler: sch.Name(), ID: j.ID, Node: j.Node, Addr: j.Addr, Nonce: j.Nonce, Limit: j.Limit}},
+		Resources: j.Resources}
 	if j.Phase == scheduler.Running {
 		r.State = StateTunnelDown
 		r.RemoteHost, r.RemotePort, r.Dir, r.PID, r.Started = j.Addr, j.Port, j.Dir, j.PID, j.Started

@@ -52,6 +52,9 @@ type Status struct {
 	// JobStart: of a queued job, the scheduler's start estimate ("in
 	// 4m10s", "now") or "no estimate".
 	JobStart string `json:"job_start,omitempty"`
+	// Resources: what the job got, "name=value" pairs in the scheduler's
+	// words ("cpus=2 mem=1G time=10:00 partition=debug").
+	Resources string `json:"resources,omitempty"`
 	// Idle: how long an up server has seen no activity (its /api/status
 	// last_activity).
 	Idle string `json:"idle,omitempty"`

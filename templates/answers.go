@@ -160,6 +160,9 @@ type BatchStatusAnswer struct {
 	InfoPort    int
 	InfoDir     string
 	InfoStarted int64
+	// What the job got, in the scheduler's words: CPUs, memory, its
+	// partition or queue, generic resources (GPUs).
+	CPUs, Mem, Queue, Gres string
 }
 
 // BatchStatus reads a KindBatchStatus block.
@@ -168,7 +171,7 @@ func (b Block) BatchStatus() BatchStatusAnswer {
 	return BatchStatusAnswer{
 		Source: v["source"], Job: v["job"], Name: v["name"], Nonce: v["nonce"], State: v["state"], Reason: v["reason"],
 		Nodes: v["nodes"], Left: v["left"], Limit: v["limit"], Start: v["start"], Now: v["now"], Idle: v["idle"] == "yes", InfoAddr: v["info_addr"], InfoPort: b.int("info_port"), InfoDir: v["info_dir"],
-		InfoStarted: b.int64("info_started"),
+		InfoStarted: b.int64("info_started"), CPUs: v["cpus"], Mem: v["mem"], Queue: v["queue"], Gres: v["gres"],
 	}
 }
 

@@ -76,6 +76,7 @@ var (
 	sockPathRE  = lazy(`^/[A-Za-z0-9._+/-]*$`)
 	baseURLRE   = lazy(`^/([A-Za-z0-9._~+-]+/)*$`)
 	tokenRE     = bounded(`^[A-Za-z0-9_-]+$`, 256)
+	resourceRE  = bounded(`^[A-Za-z0-9_.:@/+-]*$`, 128)
 	runtimeRE   = lazy(`^(nb|jp)server-[0-9]{1,10}\.json$`)
 	bootRE      = lazy(`^[A-Za-z0-9-]{1,64}$`)
 	jobRE       = lazy(`^[0-9]{1,12}(_[0-9]{1,12})?$`)
@@ -250,6 +251,7 @@ var (
 	gAddr     = g("a node address", checkAddr)
 	gNodeList = g("a node list", match(nodeListRE, "not a Slurm node list"))
 	gClock    = g("a time", CheckClock)
+	gResource = g("a resource", match(resourceRE, "not a resource as a scheduler writes it"))
 )
 
 func checkAddrOrEmpty(s string) string {
@@ -299,6 +301,7 @@ var keys = map[Kind]map[string]grammar{
 		"info_addr": gAddr, "info_port": gPort, "info_pid": g("a pid", number(1, maxPID, true)),
 		"info_runtime": gRuntime, "info_started": gStarted, "info_dir": gDir, "error": text,
 		"start": gClock, "now": gClock, "idle": g("idle", oneOf("yes")),
+		"cpus": gResource, "mem": gResource, "queue": gResource, "gres": gResource,
 	},
 	// A cancel's state "absent" says the host has no scheduler commands;
 	// "noslurm" is Slurm's word for it, which scheduler/slurm reads as

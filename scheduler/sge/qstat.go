@@ -34,10 +34,14 @@ type jobInfo struct {
 type detail struct {
 	Number string `xml:"JB_job_number"`
 	Hard   []struct {
-		Name  string `xml:"CE_name"`
-		Value string `xml:"CE_doubleval"`
+		Name   string `xml:"CE_name"`
+		Value  string `xml:"CE_doubleval"`
+		String string `xml:"CE_stringval"`
 	} `xml:"JB_hard_resource_list>qstat_l_requests"`
-	Tasks []struct {
+	PE     string   `xml:"JB_pe"`
+	Slots  string   `xml:"JB_pe_range>ranges>RN_min"`
+	Queues []string `xml:"JB_hard_queue_list>destin_ident_list>QR_name"`
+	Tasks  []struct {
 		Start    string   `xml:"JAT_start_time"`
 		Messages []string `xml:"JAT_message_list>ulong_sublist>QIM_message"`
 	} `xml:"JB_ja_tasks>ulong_sublist"`
@@ -58,6 +62,10 @@ var (
 	nonceRE   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9a-f]{1,64}$`) })
 	numberRE  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9]{1,12}$`) })
 	reasonMax = 200
+	// A complex's name, a value of a request, a queue or a parallel
+	// environment, as Grid Engine writes them.
+	complexRE  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`) })
+	resourceRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_.:@,+-]{1,128}$`) })
 )
 
 // qstatDocs splits a log into its XML documents, and reads the clock.
@@ -142,6 +150,7 @@ func parseQstat(log []string) []scheduler.Job {
 			}
 		}
 		j.Reason = visible.Text(j.Reason, reasonMax)
+		j.Resources = got(d, hrt)
 		if hrt >= 0 {
 			j.Limit = clock(hrt)
 			if j.Phase == scheduler.Running && start > 0 && now > 0 {
@@ -150,6 +159,28 @@ func parseQstat(log []string) []scheduler.Job {
 		}
 	}
 	return jobs
+}
+
+// got is what a job asked Grid Engine for, in its words: slots of a
+// parallel environment, -l requests (h_vmem, h_rt as H:MM:SS, a gpu
+// complex), -q; values not as Grid Engine writes them are left out.
+func got(d detail, hrt int) string {
+	var pairs []string
+	if resourceRE().MatchString(d.PE) && numberRE().MatchString(d.Slots) {
+		pairs = append(pairs, "pe", d.PE, "slots", d.Slots)
+	}
+	for _, ce := range d.Hard {
+		switch {
+		case ce.Name == "h_rt" && hrt >= 0:
+			pairs = append(pairs, "h_rt", clock(hrt))
+		case ce.Name != "h_rt" && complexRE().MatchString(ce.Name) && resourceRE().MatchString(ce.String):
+			pairs = append(pairs, ce.Name, ce.String)
+		}
+	}
+	if q := strings.Join(d.Queues, ","); resourceRE().MatchString(q) {
+		pairs = append(pairs, "queue", q)
+	}
+	return scheduler.Got(pairs...)
 }
 
 // listed is one job of qstat -xml's listing; ok is false for a job that

@@ -62,7 +62,7 @@ func TestSGEJobsFromQstat(t *testing.T) {
 		t.Fatalf("jobs %+v, want jt's three", jobs)
 	}
 	want := []scheduler.Job{
-		{ID: "82", Name: "run", State: "r", Phase: scheduler.Running, Node: "sgenode1", Limit: "1:00:00", Left: "59m0s"},
+		{ID: "82", Name: "run", State: "r", Phase: scheduler.Running, Node: "sgenode1", Limit: "1:00:00", Left: "59m0s", Resources: "h_rt=1:00:00"},
 		{ID: "84", Name: "eqw", State: "Eqw", Phase: scheduler.Queued, Reason: "error: can't chdir to /nonexistent: No such file or directory"},
 		{ID: "83", Name: "held", State: "hqw", Phase: scheduler.Queued, Reason: "Job is in hold state"},
 	}

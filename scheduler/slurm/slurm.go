@@ -55,7 +55,8 @@ func (Slurm) Jobs(blocks []templates.Block) []scheduler.Job {
 	for _, b := range blocks {
 		a := b.BatchStatus()
 		j := scheduler.Job{ID: a.Job, Name: a.Name, Nonce: a.Nonce, State: a.State, Reason: a.Reason,
-			Node: a.Nodes, Limit: a.Limit, Left: left(a.Left), Phase: phase(a.State), Idle: a.Idle}
+			Node: a.Nodes, Limit: a.Limit, Left: left(a.Left), Phase: phase(a.State), Idle: a.Idle,
+			Resources: scheduler.Got("cpus", a.CPUs, "mem", a.Mem, "time", a.Limit, "partition", a.Queue, "gres", a.Gres)}
 		if j.Phase == scheduler.Queued {
 			j.Estimate = scheduler.Estimate(a.Start, a.Now)
 		}
