@@ -103,6 +103,7 @@ type File struct {
 	Imports []Import
 	RunsSSH []Place // where it names ExecRunner or $JT_SSH
 	Values  []Place // where it selects .Values (a remote answer's values by key)
+	AtInit  []Place // where a package-level variable compiles a regular expression
 }
 
 // Func is one function or method.
@@ -260,6 +261,7 @@ func measureFile(root, p string) (File, error) {
 	}
 	f.RunsSSH = runsSSH(fset, af)
 	f.Values = valueReads(fset, af)
+	f.AtInit = initWork(fset, af)
 	for _, d := range af.Decls {
 		if fd, ok := d.(*ast.FuncDecl); ok {
 			start, end := fset.Position(fd.Pos()).Line, fset.Position(fd.End()).Line
@@ -356,7 +358,8 @@ func (s *Shape) Offences() []Offence {
 	out := s.sizeOffences()
 	out = append(out, s.importOffences()...)
 	out = append(out, s.sshOffences()...)
-	return append(out, s.valueOffences()...)
+	out = append(out, s.valueOffences()...)
+	return append(out, s.initOffences()...)
 }
 
 // sizeOffences are the files and functions over their limits, and

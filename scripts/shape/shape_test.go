@@ -190,6 +190,12 @@ func TestCheckCases(t *testing.T) {
 		}, []string{
 			"session/s.go:4: reads a remote answer's values by key (.Values), which only templates/ may: read its typed answer",
 		}},
+		{"a regular expression compiled at init", map[string]string{
+			"config/c.go":      goFile("config", nil, "var a = regexp.MustCompile(`x`)\nvar b = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`y`) })\nfunc f() bool { return regexp.MustCompile(`z`).MatchString(\"z\") }\n"),
+			"config/c_test.go": goFile("config", nil, "var t = regexp.MustCompile(`x`)\n"),
+		}, []string{
+			"config/c.go:3: compiles a regular expression at init (regexp.MustCompile in a package-level variable): compile it on first use (sync.OnceValue)",
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
