@@ -1,0 +1,145 @@
+package e2e
+
+// jt open --container: Jupyter in a directory image (the Debian 13 root
+// file system of the trixie test host: Python 3.13, jupyter_server 2.15)
+// on the Debian 12 test host, under rootless Podman and Charliecloud.
+
+import (
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// containerImage is the directory image; it is shared with the trixie
+// host, so nothing may write into it (rootless runtimes cannot: it is
+// root's).
+const containerImage = "/var/cache/jt/trixie-root"
+
+// needContainers skips (or, with JT_E2E=require, fails) without the
+// image or the runtimes.
+func needContainers(t *testing.T, runtimes ...string) {
+	t.Helper()
+	needE2E(t)
+	if _, err := os.Stat(containerImage + "/usr/bin/jupyter-server"); err != nil {
+		missingReq(t, "the trixie root file system "+containerImage+" (scripts/trixie-host start builds it)")
+	}
+	for _, rt := range runtimes {
+		if _, err := exec.LookPath(rt); err != nil {
+			missingReq(t, rt+" (apt-get install podman runc uidmap charliecloud-runtime)")
+		}
+	}
+}
+
+// usePodman gives the host's user a Podman that works here: this
+// machine's cgroups are a v1/v2 hybrid, which crun (Podman's default on
+// Debian 12) refuses; runc runs rootless containers on it.
+func usePodman(t *testing.T, host string) {
+	t.Helper()
+	remote(t, host, `mkdir -p "$HOME/.config/containers" && printf '[engine]\nruntime = "runc"\n' >"$HOME/.config/containers/containers.conf"`+"\n")
+}
+
+// kernelRelease is what a kernel prints of its Python and its /etc/os-release.
+const kernelRelease = `import sys
+print('%d.%d' % sys.version_info[:2])
+print([l.split('=')[1].strip() for l in open('/etc/os-release') if l.startswith('VERSION_CODENAME=')][0])`
+
+func TestE2EContainerHost(t *testing.T) {
+	needContainers(t, "podman", "ch-run")
+	usePodman(t, hostA)
+	if got := remote(t, hostA, `. /etc/os-release && echo "$VERSION_CODENAME"`+"\n"); strings.TrimSpace(got) != "bookworm" {
+		t.Fatalf("the test host is %q; want bookworm (Debian 12), so that the image's trixie shows", got)
+	}
+	for _, rt := range []string{"podman", "charliecloud"} {
+		t.Run(rt, func(t *testing.T) {
+			t.Parallel()
+			containerSession(t, rt)
+		})
+	}
+}
+
+// containerSession proves one runtime: the kernel runs in the image, the
+// token is on no command line, the socket is the user's alone, a reattach
+// after kill -9 of the master finds the same server, and close --kill
+// leaves nothing behind.
+func containerSession(t *testing.T, rt string) {
+	e := newEnv(t)
+	name := "ct" + rt[:3]
+	args := []string{"--name", name, "--lab", "--container", containerImage, "--container-runtime", rt, hostA}
+
+	sampler := sampleCmdlines()
+	r, _ := e.openArgs(hostA, name, args...)
+	mustAnswer(t, r.URL)
+	cmdlines, rounds := sampler.finish()
+	if got, want := kernelOutput(t, r.URL, kernelRelease), "3.13\ntrixie\n"; got != want {
+		t.Errorf("the kernel of the %s session printed %q; want %q (the image's Python and Debian 13, on a Debian 12 host)", rt, got, want)
+	}
+
+	// The token: on no command line, host's or container's (all share
+	// this machine's process table).
+	token := tokenOf(t, r.URL)
+	seen := map[string]string{
+		"podman":       `^podman\x00run\x00--rm\x00--name\x00jt-` + name + `-`,
+		"charliecloud": `^ch-run\x00--home\x00`,
+	}
+	re := regexp.MustCompile(seen[rt])
+	saw := false
+	for _, c := range cmdlines {
+		if strings.Contains(c, token) {
+			t.Errorf("the token is on a command line: %q", strings.ReplaceAll(c, "\x00", " "))
+		}
+		saw = saw || re.MatchString(c)
+	}
+	if !saw {
+		t.Errorf("in %d rounds the sampler never saw %s's command line (/%s/): it cannot vouch for it", rounds, rt, seen[rt])
+	}
+
+	s := row(t, e.ls(hostA), hostA, name)
+	if s.State != "up" || s.Mode != "socket" || s.RemoteSock == "" {
+		t.Fatalf("jt ls: %s is %q mode %q socket %q; want up on the session's unix socket", name, s.State, s.Mode, s.RemoteSock)
+	}
+	if got := pyRun(t, hostA, pyConnect, s.RemoteSock); got != "CONNECTED" {
+		t.Fatalf("%s (the owner) connecting to %s: %s; want CONNECTED", userA, s.RemoteSock, got)
+	}
+	if got := pyRun(t, hostOther, pyConnect, s.RemoteSock); got != "EACCES" {
+		t.Errorf("%s connecting to %s's server socket %s: %s; want EACCES", userOther, userA, s.RemoteSock, got)
+	}
+
+	// kill -9 of the master: the next open reattaches to the same server.
+	pid := e.masterPID(hostA)
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatalf("kill -9 the master (pid %d): %v", pid, err)
+	}
+	waitDead(t, pid)
+	again, _ := e.openArgs(hostA, name, args...)
+	if again.PID != r.PID || again.Status != "running" {
+		t.Errorf("open after kill -9 of the master: pid %d status %q; want pid %d running (the same server)", again.PID, again.Status, r.PID)
+	}
+	mustAnswer(t, again.URL)
+
+	// close --kill: no container, no server, no socket.
+	e.jt("close", "--kill", "--name", name, hostA)
+	out := remote(t, hostA, `ps -u "$(id -u)" -o pid=,args= | grep -F -- `+shellQuote("sessions/"+name+"/")+` | grep -v grep
+[ -e `+shellQuote(s.RemoteSock)+` ] && echo "socket left"
+podman ps -a --format '{{.Names}}' 2>/dev/null | grep -x -- `+shellQuote("jt-"+name+"-.*")+`
+true
+`)
+	if strings.TrimSpace(out) != "" {
+		t.Errorf("after jt close --kill the %s session left: %s", rt, out)
+	}
+	if pidAlive(r.PID) {
+		t.Errorf("after jt close --kill, the server (pid %d) still runs", r.PID)
+	}
+}
+
+// tokenOf is the token of a session's URL.
+func tokenOf(t *testing.T, u string) string {
+	t.Helper()
+	_, token := parseURL(t, u)
+	if len(token) < 32 {
+		t.Fatalf("token %q is too short to search for", token)
+	}
+	return token
+}
