@@ -11,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // containerImage is the directory image; it is shared with the trixie
@@ -119,6 +120,13 @@ func containerSession(t *testing.T, rt string) {
 	}
 	mustAnswer(t, again.URL)
 
+	if rt == "podman" {
+		// The control for the check below: podman lists the container now.
+		if out := remote(t, hostA, "podman ps -a --format '{{.Names}}'\n"); !strings.Contains(out, "jt-"+name+"-") {
+			t.Errorf("podman ps -a as %s lists %q; want the session's container jt-%s-…", userA, out, name)
+		}
+	}
+
 	// close --kill: no container, no server, no socket.
 	e.jt("close", "--kill", "--name", name, hostA)
 	out := remote(t, hostA, `ps -u "$(id -u)" -o pid=,args= | grep -F -- `+shellQuote("sessions/"+name+"/")+` | grep -v grep
@@ -142,4 +150,46 @@ func tokenOf(t *testing.T, u string) string {
 		t.Fatalf("token %q is too short to search for", token)
 	}
 	return token
+}
+
+// In a Slurm job: the job script starts the container on the compute
+// node (a network host of its own), and jt close --kill cancels the job
+// with the container and its server.
+func TestE2EContainerSlurm(t *testing.T) {
+	needContainers(t, "podman", "ch-run")
+	needSlurm(t)
+	usePodman(t, hostA)
+	for _, rt := range []string{"charliecloud", "podman"} {
+		t.Run(rt, func(t *testing.T) {
+			e := newEnv(t)
+			name := "cts" + rt[:3]
+			scancelSession(t, userA, name)
+			r := e.openSlurm(hostA, name, "--lab", "--container", containerImage, "--container-runtime", rt, "--slurm-args", "--time=10")
+			mustAnswer(t, r.URL)
+			if got, want := kernelOutput(t, r.URL, kernelRelease), "3.13\ntrixie\n"; got != want {
+				t.Errorf("the kernel of the %s job printed %q; want %q", rt, got, want)
+			}
+			for _, c := range cmdlinesWith(tokenOf(t, r.URL)) {
+				t.Errorf("the token is on a command line: %q", c)
+			}
+			if self := netns(t, os.Getpid()); netns(t, r.PID) == self {
+				t.Errorf("jupyter (pid %d) runs in the login node's network namespace, not on the node", r.PID)
+			}
+			if rt == "podman" {
+				if out := remote(t, hostA, "podman ps -a --format '{{.Names}}'\n"); !strings.Contains(out, "jt-"+name+"-") {
+					t.Errorf("podman ps -a as %s lists %q; want the job's container jt-%s-…", userA, out, name)
+				}
+			}
+			e.jt("close", "--kill", "--name", name, hostA)
+			if jobs := squeueJobs(t, userA, name); len(jobs) != 0 {
+				t.Errorf("after jt close --kill, squeue still has %v", jobs)
+			}
+			waitDead(t, r.PID)
+			if !pollUntil(30*time.Second, func() bool {
+				return strings.TrimSpace(remote(t, hostA, "podman ps -a --format '{{.Names}}' | grep -F -- "+shellQuote("jt-"+name+"-")+"; true\n")) == ""
+			}) {
+				t.Errorf("after jt close --kill the job's container is still in podman ps -a")
+			}
+		})
+	}
 }
