@@ -193,3 +193,37 @@ func TestE2EContainerSlurm(t *testing.T) {
 		})
 	}
 }
+
+// jt doctor --container: the image Jupyter would run in is checked where
+// it would run; a missing image and an image without Jupyter are each a
+// FAIL line with its fix.
+func TestE2EContainerDoctor(t *testing.T) {
+	needContainers(t, "podman", "ch-run")
+	usePodman(t, hostA)
+	e := newEnv(t)
+	// An image with a shell and nothing else: dash and the libraries it needs.
+	remote(t, hostA, `set -e
+img=$HOME/nojupyter
+rm -rf "$img"
+mkdir -p "$img/bin" "$img/dev" "$img/proc" "$img/sys" "$img/tmp" "$img/home" "$img/etc" "$img/run"
+cp /bin/dash "$img/bin/sh"
+for l in $(ldd /bin/dash | grep -o '/[^ ]*'); do mkdir -p "$img${l%/*}" && cp "$l" "$img$l"; done
+: >"$img/etc/passwd"; : >"$img/etc/group"
+`)
+	t.Cleanup(func() { remoteRun(hostA, `rm -rf "$HOME/nojupyter"`+"\n") })
+
+	for _, rt := range []string{"podman", "charliecloud"} {
+		stdout, _, code := e.run("doctor", "--lab", "--container", containerImage, "--container-runtime", rt, hostA)
+		if code != 0 || !strings.Contains(stdout, "ok   the image "+containerImage+" has jupyter lab (found: ") {
+			t.Errorf("jt doctor --container %s --container-runtime %s: exit %d; want 0 and the image's JupyterLab:\n%s", containerImage, rt, code, stdout)
+		}
+		stdout, _, code = e.run("doctor", "--container", "/nonexistent/image", "--container-runtime", rt, hostA)
+		if code != 1 || !strings.Contains(stdout, "FAIL the image /nonexistent/image does not exist on ") || !strings.Contains(stdout, "check the path given with --container") {
+			t.Errorf("jt doctor with a missing image (%s): exit %d; want 1, a FAIL line and its fix:\n%s", rt, code, stdout)
+		}
+		stdout, _, code = e.run("doctor", "--container", "~/nojupyter", "--container-runtime", rt, hostA)
+		if code != 1 || !strings.Contains(stdout, "FAIL the image "+e2e.box.Home(userA)+"/nojupyter has no Jupyter") || !strings.Contains(stdout, "install Jupyter in the image") {
+			t.Errorf("jt doctor with an image without Jupyter (%s): exit %d; want 1, a FAIL line and its fix:\n%s", rt, code, stdout)
+		}
+	}
+}
