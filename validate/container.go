@@ -31,7 +31,7 @@ func ContainerImage(image, runtime string) error {
 	}
 	if strings.HasPrefix(image, "/") || strings.HasPrefix(image, "~") {
 		if !imagePathRE().MatchString(image) || strings.Contains("/"+image+"/", "/../") {
-			return fmt.Errorf("%s is not a plain path: use letters, digits and . _ + / - (absolute, or ~/… in the remote home), without ..", visible.Quote(image))
+			return fmt.Errorf("%s is not a plain path: use letters, digits and . _ + / - (absolute, or ~/… in the remote home), without a .. component", visible.Quote(image))
 		}
 		if runtime == "docker" {
 			return fmt.Errorf("%s is a path, and docker runs images by name: give the name of an image docker has on the host, or use podman or charliecloud for a directory image", visible.Quote(image))

@@ -22,7 +22,7 @@ func TestContainerImage(t *testing.T) {
 		{"", "auto", ""},
 		{"/srv/$(touch x)", "podman", "is not a plain path"},
 		{"/srv/a b", "podman", "is not a plain path"},
-		{"/srv/../etc", "podman", "without .."},
+		{"/srv/../etc", "podman", "without a .. component"},
 		{"~user/img", "podman", "is not a plain path"},
 		{"/srv/x:O", "podman", "is not a plain path"},
 		{"-oProxyCommand=x", "podman", "neither a path"},
