@@ -227,3 +227,20 @@ for l in $(ldd /bin/dash | grep -o '/[^ ]*'); do mkdir -p "$img${l%/*}" && cp "$
 		}
 	}
 }
+
+// --tcp in a container: Jupyter listens on the host's 127.0.0.1 only (the
+// container shares the host's network; no port is published).
+func TestE2EContainerTCP(t *testing.T) {
+	needContainers(t, "podman")
+	usePodman(t, hostA)
+	e := newEnv(t)
+	r, _ := e.openArgs(hostA, "cttcp", "--name", "cttcp", "--lab", "--tcp", "--container", containerImage, "--container-runtime", "podman", hostA)
+	mustAnswer(t, r.URL)
+	if r.RemotePort <= 0 {
+		t.Fatalf("jt open --tcp --container: remote_port %d", r.RemotePort)
+	}
+	if got := kernelOutput(t, r.URL, kernelRelease); got != "3.13\ntrixie\n" {
+		t.Errorf("the kernel printed %q; want the image's Python 3.13 and trixie", got)
+	}
+	onlyLoopback(t, "ss -ltn on the host (Jupyter in the container)", ssListeners(t, hostA, r.RemotePort), r.RemotePort)
+}
