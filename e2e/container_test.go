@@ -244,3 +244,46 @@ func TestE2EContainerTCP(t *testing.T) {
 	}
 	onlyLoopback(t, "ss -ltn on the host (Jupyter in the container)", ssListeners(t, hostA, r.RemotePort), r.RemotePort)
 }
+
+// --idle in a container: jt's watcher runs on the host beside the
+// container (they share the PID namespace, so it reads the kernels in
+// /proc) and never releases a kernel that computes; once the cell ends,
+// the kernel and then the server go, and the container with them.
+func TestE2EContainerIdle(t *testing.T) {
+	needContainers(t, "podman")
+	usePodman(t, hostA)
+	e := newEnv(t)
+	remote(t, hostA, `rm -rf "$HOME/.jt-idle-e2e" && mkdir "$HOME/.jt-idle-e2e"`+"\n")
+	t.Cleanup(func() { remoteRun(hostA, `rm -rf "$HOME/.jt-idle-e2e"`+"\n") })
+	s := startIdleSession(t, e, hostA, "ctidle", localHome(t, hostA), false, true, "--lab", "--container", containerImage, "--container-runtime", "podman")
+	lsChecked := false
+	deadline := time.Now().Add(4*idlePeriod + 3*idlePeriod + 2*time.Minute)
+	for s.goneAt.IsZero() {
+		now := time.Now()
+		s.observe(t, now)
+		if !lsChecked && now.Sub(s.cellsAt) > idlePeriod+4*time.Second && s.cellsRun() {
+			got := row(t, e.ls(hostA), hostA, "ctidle")
+			if s.cellsRun() {
+				if got.State != "up" || got.Activity != "busy: kernel computing" {
+					t.Errorf("jt ls while the cell computes: state %q, activity %q; want up, busy: kernel computing\n%s", got.State, got.Activity, s.watcherLogs())
+				}
+				lsChecked = true
+			}
+		}
+		if now.After(deadline) {
+			t.Fatalf("the session is still up after its cell ended and the idle periods passed; logs:\n%s", s.watcherLogs())
+		}
+		time.Sleep(time.Second)
+	}
+	if !lsChecked {
+		t.Errorf("jt ls was never asked while the cell computed past the idle period: the test checked nothing there")
+	}
+	if !pollUntil(30*time.Second, func() bool { return row(t, e.ls(hostA), hostA, "ctidle").State == "stopped (idle)" }) {
+		t.Errorf("jt ls after the release: %q; want stopped (idle)", row(t, e.ls(hostA), hostA, "ctidle").State)
+	}
+	if !pollUntil(30*time.Second, func() bool {
+		return strings.TrimSpace(remote(t, hostA, "podman ps -a --format '{{.Names}}' | grep -F jt-ctidle-; true\n")) == ""
+	}) {
+		t.Errorf("after the idle release the container is still in podman ps -a")
+	}
+}
