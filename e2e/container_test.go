@@ -287,3 +287,26 @@ func TestE2EContainerIdle(t *testing.T) {
 		t.Errorf("after the idle release the container is still in podman ps -a")
 	}
 }
+
+// In a Grid Engine job: the shared job script starts the container on
+// the execution host too; jt close --kill deletes the job and its server.
+func TestE2EContainerSGE(t *testing.T) {
+	needContainers(t, "ch-run")
+	needSGE(t)
+	e := newEnv(t)
+	name := "ctsge"
+	qdelSession(t, userA, name)
+	r := e.openSGE(hostA, name, "--lab", "--container", containerImage, "--container-runtime", "charliecloud", "--scheduler-args", "-l h_rt=600")
+	mustAnswer(t, r.URL)
+	if got, want := kernelOutput(t, r.URL, kernelRelease+"\nimport socket\nprint(socket.gethostname())"), "3.13\ntrixie\n"+sgeNode+"\n"; got != want {
+		t.Errorf("the kernel of the Grid Engine job printed %q; want %q (the image's Python and Debian 13, on the execution host)", got, want)
+	}
+	for _, c := range cmdlinesWith(tokenOf(t, r.URL)) {
+		t.Errorf("the token is on a command line: %q", c)
+	}
+	e.jt("close", "--kill", "--name", name, hostA)
+	if jobs := qstatJobs(t, userA, name); len(jobs) != 0 {
+		t.Errorf("after jt close --kill, qstat still has %v", jobs)
+	}
+	waitDead(t, r.PID)
+}
