@@ -290,6 +290,9 @@ func TestE2EContainerIdle(t *testing.T) {
 
 // In a Grid Engine job: the shared job script starts the container on
 // the execution host too; jt close --kill deletes the job and its server.
+// (Podman is not proven here: qdel ends a job with SIGKILL, which conmon does
+// not survive, and podman's record of the container stays; the
+// README says so.)
 func TestE2EContainerSGE(t *testing.T) {
 	needContainers(t, "ch-run")
 	needSGE(t)
