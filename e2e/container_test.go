@@ -159,8 +159,8 @@ func tokenOf(t *testing.T, u string) string {
 // node (a network host of its own), and jt close --kill cancels the job
 // with the container and its server.
 func TestE2EContainerSlurm(t *testing.T) {
-	needContainers(t, "podman", "ch-run")
 	needSlurm(t)
+	needContainers(t, "podman", "ch-run")
 	usePodman(t, hostA)
 	for _, rt := range []string{"charliecloud", "podman"} {
 		t.Run(rt, func(t *testing.T) {
@@ -297,8 +297,8 @@ func TestE2EContainerIdle(t *testing.T) {
 // not survive, and podman's record of the container stays; the
 // README says so.)
 func TestE2EContainerSGE(t *testing.T) {
-	needContainers(t, "ch-run")
 	needSGE(t)
+	needContainers(t, "ch-run")
 	e := newEnv(t)
 	name := "ctsge"
 	qdelSession(t, userA, name)
