@@ -87,7 +87,8 @@ func builtin(host string) map[string]any {
 		"timeout": 60 * time.Second, "conda": "", "venv": "", "modules": []string(nil), "setup": []string(nil),
 		"scheduler": "", "scheduler_args": []string(nil), "slurm": false, "slurm_args": []string(nil),
 		"idle": time.Duration(0), "warn": "15m,2m",
-		"private": false,
+		"private":   false,
+		"container": "", "container_runtime": "auto", "container_args": []string(nil), "container_gpu": false,
 	}
 }
 
@@ -96,6 +97,7 @@ var flagKeys = map[string]string{
 	"dir": "dir", "port": "port", "local-port": "local_port", "cmd": "cmd",
 	"name": "name", "console": "console", "mux": "console", "tcp": "tcp", "timeout": "timeout",
 	"idle": "idle", "warn": "warn",
+	"container": "container", "container-runtime": "container_runtime", "container-gpu": "container_gpu",
 }
 
 // settingFlags are jt open's flags that a profile can also set; jt doctor
@@ -114,6 +116,10 @@ func settingFlags() []cli.Flag {
 		&cli.StringFlag{Name: "mux", Hidden: true, Usage: "the old name of --console"},
 		&cli.DurationFlag{Name: "timeout", Value: 60 * time.Second, Usage: "how long to wait for Jupyter to start (`DURATION`)"},
 		&cli.DurationFlag{Name: "idle", Usage: "jt's watcher on the host releases kernels idle this long, then the server, and a batch job ends (`DURATION`)", DefaultText: "never"},
+		&cli.StringFlag{Name: "container", Usage: "run Jupyter in `IMAGE` on the host: a path there (a .sif file, a directory image) or an image name it has (never pulled)"},
+		&cli.StringFlag{Name: "container-runtime", Value: "auto", Usage: "the container `RUNTIME`: auto (the first of apptainer, singularity, podman, charliecloud, docker the host has), or one of them"},
+		&cli.StringFlag{Name: "container-args", Usage: "the runtime's own `OPTIONS` as shell words, e.g. '--bind /data'"},
+		&cli.BoolFlag{Name: "container-gpu", Usage: "pass the runtime's GPU option (apptainer --nv, podman --device nvidia.com/gpu=all, docker --gpus all)"},
 		&cli.StringFlag{Name: "warn", Value: "15m,2m", Usage: "with --keep: say so (and notify the desktop) this long before a batch job's end (`POINTS`, like 15m,2m; none)"},
 	}
 }
@@ -153,6 +159,13 @@ func resolveSettings(c *cli.Context, cfg *config.File, host string) ([]setting, 
 			case c.IsSet("server") && c.Bool("server"):
 				s = setting{Key: k.Name, Value: "server", Source: fromFlag}
 			}
+		}
+		if k.Name == "container_args" && c.IsSet("container-args") {
+			args, err := validate.ShellWords("--container-args", c.String("container-args"))
+			if err != nil {
+				return nil, err
+			}
+			s = setting{Key: k.Name, Value: args, Source: fromFlag}
 		}
 		out = append(out, s)
 	}
@@ -207,6 +220,10 @@ func openSettings(c *cli.Context, cfg *config.File, host string) (session.OpenRe
 			Modules: list("modules"),
 			Conda:   str("conda"),
 			Venv:    str("venv"),
+			Container: templates.Container{
+				Image: str("container"), Runtime: str("container_runtime"),
+				Args: list("container_args"), GPU: get(ss, "container_gpu").Value.(bool),
+			},
 		},
 	}, nil
 }

@@ -75,6 +75,7 @@ func TestPrecedence(t *testing.T) {
 	want := session.OpenRequest{Host: "gpu", Name: "exp", Dir: "~/proj", Flavour: "server", Command: "jupyter lab --x",
 		Port: 9000, Timeout: 90 * time.Second, Console: "tmux", Warn: "15m,2m"}
 	want.Env.Setup, want.Env.Venv = []string{"export FROM=profile"}, "~/venv"
+	want.Env.Container.Runtime = "auto"
 	if !reflect.DeepEqual(o, want) {
 		t.Errorf("options\n got %+v\nwant %+v", o, want)
 	}

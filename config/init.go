@@ -43,6 +43,12 @@ const Example = `# jt's configuration: defaults for every jt open, and profiles.
 # conda = "torch"             # conda, mamba or micromamba environment
 # venv = "~/venvs/thesis"     # a Python venv (…/bin/activate)
 #
+# # Or Jupyter in a container image on the host (or the job's node).
+# container = "~/images/lab.sif"      # a path there, or an image name it has
+# container_runtime = "auto"          # apptainer, singularity, podman, charliecloud, docker
+# container_args = ["--bind", "/data"]
+# container_gpu = false               # the runtime's GPU option
+#
 # # A Slurm login node: Jupyter runs as a batch job on a compute node.
 # scheduler = "slurm"
 # scheduler_args = ["--partition=gpu", "--time=4:00:00", "--gres=gpu:1"]  # sbatch options

@@ -126,6 +126,14 @@ func checkValue(name string, v any) string {
 		return why(validate.RemotePath(v.(string)))
 	case "cmd", "conda":
 		return why(validate.OneLine(v.(string)))
+	case "container":
+		return why(validate.ContainerImage(v.(string), ""))
+	case "container_runtime":
+		return why(validate.OneOf(v.(string), validate.ContainerRuntimes))
+	case "container_args":
+		if err := validate.ContainerArgs("container_args", v.([]string)); err != nil {
+			return err.Error()
+		}
 	case "scheduler":
 		if s := v.(string); !validate.IsName(s) {
 			return fmt.Sprintf("%s is not a scheduler's name (like \"slurm\")", visible.Quote(s))

@@ -266,6 +266,9 @@ func (e *Engine) findOrStart(ctx context.Context, r OpenRequest, nonce string, h
 	if w := templates.KernelWarning(b); w != "" {
 		e.warn("%s: %s", r.Host, w)
 	}
+	if rt := a.Container; rt != "" && r.Env.Container.Runtime == "auto" && op.Status == "started" {
+		e.warn("%s: Jupyter runs in the container %s under %s (the first runtime the host has)", r.Host, r.Env.Container.Image, rt)
+	}
 	return op, nil
 }
 

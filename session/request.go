@@ -81,6 +81,9 @@ func (r OpenRequest) Validate() error {
 	if validate.OneOf(r.Console, validate.Consoles) != nil {
 		return validate.Usagef("--console %s is not known: use auto, screen, tmux or none", visible.Quote(r.Console))
 	}
+	if err := validContainer(r.Env.Container); err != nil {
+		return err
+	}
 	if err := checkNotebook(r.Notebook); err != nil {
 		return err
 	}
@@ -135,3 +138,24 @@ func validPort(flag string, port int, local bool) error {
 // as usage errors.
 func CheckHost(host string) error { return validHost(host) }
 func CheckName(name string) error { return validName(name) }
+
+// validContainer checks --container, --container-runtime and
+// --container-args (their profile keys too) together.
+func validContainer(c templates.Container) error {
+	if c.Runtime != "" && validate.OneOf(c.Runtime, validate.ContainerRuntimes) != nil {
+		return validate.Usagef("--container-runtime %v", validate.OneOf(c.Runtime, validate.ContainerRuntimes))
+	}
+	if err := validate.ContainerImage(c.Image, c.Runtime); err != nil {
+		return validate.Usagef("--container %v", err)
+	}
+	if err := validate.ContainerArgs("--container-args", c.Args); err != nil {
+		return &validate.UsageError{Msg: err.Error()}
+	}
+	if c.Image == "" && (len(c.Args) > 0 || c.GPU) {
+		return validate.Usagef("--container-args and --container-gpu need an image: give it with --container IMAGE")
+	}
+	if c.GPU && c.Runtime == "charliecloud" {
+		return validate.Usagef("--container-gpu: charliecloud has no GPU option (ch-fromhost --nvidia puts the host's GPU libraries into the image)")
+	}
+	return nil
+}

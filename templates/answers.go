@@ -35,9 +35,10 @@ type SessionAnswer struct {
 	Here                            string // the machine this login reached
 	Boot                            string // that machine's boot id
 	Mux, Dir, Log, Flavour, Runtime string
-	Started                         int64 // unix seconds
-	IdlePeriod                      int   // seconds; 0: no idle release
-	Idle                            bool  // jt's idle watcher released the server
+	Started                         int64  // unix seconds
+	IdlePeriod                      int    // seconds; 0: no idle release
+	Idle                            bool   // jt's idle watcher released the server
+	Container                       string // the container runtime Jupyter runs under; "" for none
 }
 
 // Session reads a KindSession block.
@@ -48,6 +49,7 @@ func (b Block) Session() SessionAnswer {
 		Node: v["node"], Here: v["here"], Boot: v["boot"],
 		Mux: v["mux"], Dir: v["dir"], Log: v["log"], Flavour: v["flavour"], Runtime: v["runtime"],
 		Started: b.int64("started"), IdlePeriod: b.int("idle_period"), Idle: v["idle"] == "yes",
+		Container: v["container"],
 	}
 }
 

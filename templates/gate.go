@@ -273,6 +273,7 @@ var keys = map[Kind]map[string]grammar{
 		"exit": g("an exit status", number(0, 255, true)), "idle": g("idle", oneOf("yes")),
 		"idle_period": g("an idle period", number(10, 30*24*3600, false)),
 		"error":       text, "hint": text, "kernel_warning": text,
+		"container": g("a container runtime", oneOf("apptainer", "singularity", "podman", "charliecloud", "docker")),
 	},
 	KindClose: {
 		"name": gName, "state": g("a state", oneOf("kept", "elsewhere", "gone", "stopped")),

@@ -23,12 +23,13 @@ var files embed.FS
 // base is what every remote script builds on: the templates "common"
 // (common.sh.tmpl), "env" (env.sh.tmpl), "listen", "listen_login", "serve"
 // and "job" (batch.sh.tmpl), "batch_open" (batchopen.sh.tmpl: these for
-// batch schedulers' scripts), "idle" (idle.sh.tmpl),
+// batch schedulers' scripts), "idle" (idle.sh.tmpl), "container" and
+// "container_wrap" (container.sh.tmpl),
 // and the funcs q, dq and idlewatch. Parsed on first use, as every set of
 // scripts is: a command that runs no script (jt --help, jt url) pays
 // nothing for them.
 var base = sync.OnceValue(func() *template.Template {
-	return template.Must(template.New("").Funcs(template.FuncMap{"q": quoteAny, "dq": dquote, "idlewatch": idleWatcher}).ParseFS(files, "common.sh.tmpl", "env.sh.tmpl", "batch.sh.tmpl", "batchopen.sh.tmpl", "idle.sh.tmpl"))
+	return template.Must(template.New("").Funcs(template.FuncMap{"q": quoteAny, "dq": dquote, "idlewatch": idleWatcher}).ParseFS(files, "common.sh.tmpl", "env.sh.tmpl", "batch.sh.tmpl", "batchopen.sh.tmpl", "idle.sh.tmpl", "container.sh.tmpl"))
 })
 
 // scripts are jt's own scripts, named by file: open.sh.tmpl, close.sh.tmpl…
@@ -124,6 +125,18 @@ type Env struct {
 	Modules []string // module load NAME
 	Conda   string   // environment name (or path) for conda, mamba or micromamba
 	Venv    string   // Python venv directory; "~/…" is the remote home
+	// Container, when its Image is set, is where Jupyter runs; the setup
+	// above runs on the host (it may load the runtime: module load apptainer).
+	Container Container
+}
+
+// Container is an image Jupyter runs in, and how. The runtime's command
+// line is built in one place, container.sh.tmpl's "container_wrap".
+type Container struct {
+	Image   string   // a path on the host ("~/…" is the remote home) or an image name
+	Runtime string   // "auto", "apptainer", "singularity", "podman", "docker" or "charliecloud"
+	Args    []string // the runtime's own options, one word each, after jt's
+	GPU     bool     // the runtime's GPU option: --nv, --device nvidia.com/gpu=all, --gpus all
 }
 
 // Summary says in a few words what the environment sets up.
@@ -142,6 +155,9 @@ func (e Env) Summary() string {
 	}
 	if e.Venv != "" {
 		parts = append(parts, "venv "+e.Venv)
+	}
+	if e.Container.Image != "" {
+		parts = append(parts, "container "+e.Container.Image)
 	}
 	return strings.Join(parts, ", ")
 }
