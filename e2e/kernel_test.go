@@ -1,0 +1,296 @@
+package e2e
+
+// jt kernel: a local Jupyter client (Debian's nbconvert and jupyter_client,
+// run as a user types them) on a kernelspec jt kernel install wrote, whose
+// kernel runs on the host over jt's master.
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// kernelEnv is an env with a Jupyter data and runtime directory of its
+// own and a jt kernelspec for host installed in it.
+func kernelEnv(t *testing.T, host string, install ...string) (*env, string) {
+	t.Helper()
+	for _, p := range []string{"/usr/bin/jupyter-nbconvert", "/usr/bin/python3"} {
+		if _, err := os.Stat(p); err != nil {
+			missingReq(t, p+" is not installed (apt-get install jupyter-nbconvert)")
+		}
+	}
+	e := newEnv(t)
+	data, runtime := filepath.Join(e.dir, "jdata"), filepath.Join(e.dir, "jrun")
+	for _, d := range []string{data, runtime} {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.setVar("JUPYTER_DATA_DIR", data)
+	e.setVar("JUPYTER_RUNTIME_DIR", runtime)
+	// jupyter_client 7 writes a client's connection file as a temp file.
+	e.setVar("TMPDIR", runtime)
+	e.setVar("HOME", e.dir)
+	stdout, _ := e.jt(append(append([]string{"kernel", "install"}, install...), host)...)
+	name, _, _ := strings.Cut(stdout, "\t")
+	if !strings.HasPrefix(name, "jt-") {
+		t.Fatalf("jt kernel install printed %q: want the kernelspec's name first", stdout)
+	}
+	var spec struct {
+		Argv          []string `json:"argv"`
+		InterruptMode string   `json:"interrupt_mode"`
+	}
+	b, err := os.ReadFile(filepath.Join(data, "kernels", name, "kernel.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &spec); err != nil {
+		t.Fatal(err)
+	}
+	if len(spec.Argv) < 4 || spec.Argv[0] != e2e.jt || !strings.Contains(string(b), "{connection_file}") || spec.InterruptMode != "message" {
+		t.Fatalf("kernelspec %s:\n%s\nwant argv [%s kernel run … {connection_file} …] and interrupt_mode message", name, b, e2e.jt)
+	}
+	return e, name
+}
+
+// keyWatch collects the keys of the client's connection files as they
+// appear in dir, while a cmdlineSampler reads every process's command line:
+// this machine is both the laptop and the host, so one /proc shows both.
+type keyWatch struct {
+	dir     string
+	mu      sync.Mutex
+	keys    map[string]bool
+	stop    chan struct{}
+	done    chan struct{}
+	sampler *cmdlineSampler
+}
+
+func watchKeys(dir string) *keyWatch {
+	w := &keyWatch{dir: dir, keys: map[string]bool{}, stop: make(chan struct{}), done: make(chan struct{}), sampler: sampleCmdlines()}
+	go func() {
+		defer close(w.done)
+		for {
+			files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+			for _, f := range files {
+				var c struct{ Key string }
+				if b, err := os.ReadFile(f); err == nil && json.Unmarshal(b, &c) == nil && c.Key != "" {
+					w.mu.Lock()
+					w.keys[c.Key] = true
+					w.mu.Unlock()
+				}
+			}
+			select {
+			case <-w.stop:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}()
+	return w
+}
+
+// check fails the test unless it saw keys, and none in a command line.
+func (w *keyWatch) check(t *testing.T, wantKeys int) {
+	t.Helper()
+	close(w.stop)
+	<-w.done
+	cmdlines, rounds := w.sampler.finish()
+	if len(w.keys) < wantKeys {
+		t.Fatalf("saw %d connection file keys in %s; want at least %d", len(w.keys), w.dir, wantKeys)
+	}
+	sawKernel := false
+	for _, c := range cmdlines {
+		if strings.Contains(c, "ipykernel_launcher") {
+			sawKernel = true
+		}
+		for k := range w.keys {
+			if len(k) < 16 {
+				t.Fatalf("key %q is too short to search for", k)
+			}
+			if strings.Contains(c, k) {
+				t.Errorf("a command line holds a kernel's HMAC key: %q", strings.ReplaceAll(c, "\x00", " "))
+			}
+		}
+	}
+	if !sawKernel {
+		t.Fatalf("the sampler (%d rounds, %d command lines) never saw the remote ipykernel: it proves nothing", rounds, len(cmdlines))
+	}
+	t.Logf("%d keys, none in %d distinct command lines (%d rounds of /proc)", len(w.keys), len(cmdlines), rounds)
+}
+
+// remoteKernelTrace is what jt's kernels left on host: live ipykernel
+// processes of its user, and entries of its kernels directory.
+func remoteKernelTrace(t *testing.T, host string) string {
+	t.Helper()
+	return strings.TrimSpace(remote(t, host, `pgrep -u "$(id -u)" -f ipykernel_launcher | while read -r p; do
+	case $(ps -o stat= -p "$p") in Z*) ;; *) echo "process $p: $(tr '\0' ' ' </proc/$p/cmdline)" ;; esac
+done
+ls -A "$HOME/.local/state/jt/kernels" 2>/dev/null | sed 's/^/file /'
+`))
+}
+
+const kernelNotebook = `{"cells": [
+ {"cell_type": "code", "id": "c1", "execution_count": null, "metadata": {}, "outputs": [], "source": ["import os, socket\n", "a = 6 * 7\n", "print('host', socket.gethostname(), 'uid', os.getuid())"]},
+ {"cell_type": "code", "id": "c2", "execution_count": null, "metadata": {}, "outputs": [], "source": ["print('across', a + 1)"]}
+], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}`
+
+// nbconvert --execute on the jt kernelspec, typed in a shell: the output
+// notebook holds the host's name and the remote user's uid, and a value
+// one cell computed and the next used. Nothing is left on the host.
+func TestE2EKernelNbconvert(t *testing.T) {
+	e, name := kernelEnv(t, hostA)
+	nb := filepath.Join(e.dir, "nb.ipynb")
+	if err := os.WriteFile(nb, []byte(kernelNotebook), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	keys := watchKeys(filepath.Join(e.dir, "jrun"))
+	_, stderr, code := e.shellRun("bash", "cd "+shellQuote(e.dir)+" && /usr/bin/jupyter-nbconvert --to notebook --execute --ExecutePreprocessor.kernel_name="+name+" --output out.ipynb nb.ipynb")
+	keys.check(t, 1)
+	if code != 0 {
+		t.Fatalf("nbconvert: exit %d\n%s", code, stderr)
+	}
+	b, err := os.ReadFile(filepath.Join(e.dir, "out.ipynb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out struct {
+		Cells []struct {
+			Outputs []struct {
+				Text json.RawMessage `json:"text"`
+			} `json:"outputs"`
+		} `json:"cells"`
+	}
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	var text []string
+	for _, c := range out.Cells {
+		for _, o := range c.Outputs {
+			var one string
+			var parts []string
+			if json.Unmarshal(o.Text, &one) != nil {
+				if err := json.Unmarshal(o.Text, &parts); err != nil {
+					t.Fatalf("output text %s: %v", o.Text, err)
+				}
+				one = strings.Join(parts, "")
+			}
+			text = append(text, strings.TrimSpace(one))
+		}
+	}
+	hostname := strings.TrimSpace(remote(t, hostA, "python3 -c 'import socket; print(socket.gethostname())'\n"))
+	want := []string{"host " + hostname + " uid " + strconv.Itoa(int(uidOf(t, userA))), "across 43"}
+	if strings.Join(text, "|") != strings.Join(want, "|") {
+		t.Fatalf("output notebook's outputs are %q; want %q", text, want)
+	}
+	if tr := remoteKernelTrace(t, hostA); tr != "" {
+		t.Fatalf("after nbconvert, %s still has:\n%s", hostA, tr)
+	}
+}
+
+// kernelClient drives the jt kernelspec with jupyter_client's
+// KernelManager and BlockingKernelClient: a namespace that holds, an
+// interrupt of a time.sleep(60) cell, a restart, a shutdown. It prints
+// one JSON object of what it saw.
+const kernelClient = `
+import json, sys, time
+from jupyter_client import KernelManager
+out = {}
+def run(kc, code, timeout=60):
+    msg_id = kc.execute(code)
+    reply = kc.get_shell_msg(timeout=timeout)
+    while reply["parent_header"].get("msg_id") != msg_id:
+        reply = kc.get_shell_msg(timeout=timeout)
+    return reply["content"]
+def stdout_of(kc, code):
+    msg_id = kc.execute(code)
+    text = ""
+    while True:
+        m = kc.get_iopub_msg(timeout=60)
+        if m["parent_header"].get("msg_id") != msg_id:
+            continue
+        if m["msg_type"] == "stream":
+            text += m["content"]["text"]
+        if m["msg_type"] == "status" and m["content"]["execution_state"] == "idle":
+            return text.strip()
+km = KernelManager(kernel_name=sys.argv[1])
+km.start_kernel()
+kc = km.client()
+kc.start_channels()
+kc.wait_for_ready(timeout=60)
+run(kc, "x = 5")
+out["x"] = stdout_of(kc, "print(x * 2)")
+msg_id = kc.execute("import time; time.sleep(60)")
+while True:
+    m = kc.get_iopub_msg(timeout=30)
+    if m["parent_header"].get("msg_id") == msg_id and m["msg_type"] == "status" and m["content"]["execution_state"] == "busy":
+        break
+time.sleep(0.5)  # the cell is in its sleep, not in its import
+t0 = time.monotonic()
+km.interrupt_kernel()
+reply = kc.get_shell_msg(timeout=5)
+while reply["parent_header"].get("msg_id") != msg_id:
+    reply = kc.get_shell_msg(timeout=5)
+out["interrupt"] = reply["content"].get("ename", reply["content"]["status"])
+out["interrupt_s"] = round(time.monotonic() - t0, 2)
+t0 = time.monotonic()
+km.restart_kernel()
+out["restart_s"] = round(time.monotonic() - t0, 2)
+kc.stop_channels()
+kc = km.client()
+kc.start_channels()
+kc.wait_for_ready(timeout=60)
+out["after_restart"] = stdout_of(kc, "print('x' in dir())")
+kc.stop_channels()
+t0 = time.monotonic()
+km.shutdown_kernel()
+out["shutdown_s"] = round(time.monotonic() - t0, 2)
+print(json.dumps(out))
+`
+
+// jupyter_client's BlockingKernelClient on the jt kernelspec: interrupt,
+// restart and shutdown reach the remote kernel, and shutdown leaves no
+// ipykernel and no connection file on the host.
+func TestE2EKernelClient(t *testing.T) {
+	e, name := kernelEnv(t, hostA)
+	prog := filepath.Join(e.dir, "client.py")
+	if err := os.WriteFile(prog, []byte(kernelClient), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	keys := watchKeys(filepath.Join(e.dir, "jrun"))
+	stdout, stderr, code := e.shellRun("bash", "/usr/bin/python3 "+shellQuote(prog)+" "+name)
+	keys.check(t, 1)
+	if code != 0 {
+		t.Fatalf("client: exit %d\n%s", code, stderr)
+	}
+	var got struct {
+		X            string  `json:"x"`
+		Interrupt    string  `json:"interrupt"`
+		AfterRestart string  `json:"after_restart"`
+		InterruptS   float64 `json:"interrupt_s"`
+		RestartS     float64 `json:"restart_s"`
+		ShutdownS    float64 `json:"shutdown_s"`
+	}
+	if err := json.Unmarshal([]byte(lastLine(stdout)), &got); err != nil {
+		t.Fatalf("client printed %q: %v", stdout, err)
+	}
+	t.Logf("interrupt %.2fs, restart %.2fs, shutdown %.2fs", got.InterruptS, got.RestartS, got.ShutdownS)
+	if got.X != "10" || got.Interrupt != "KeyboardInterrupt" || got.AfterRestart != "False" {
+		t.Fatalf("client saw %+v; want x 10, the interrupt a KeyboardInterrupt, no x after the restart", got)
+	}
+	if tr := remoteKernelTrace(t, hostA); tr != "" {
+		t.Fatalf("after shutdown, %s still has:\n%s", hostA, tr)
+	}
+}
+
+func lastLine(s string) string {
+	ls := lines(s)
+	if len(ls) == 0 {
+		return ""
+	}
+	return ls[len(ls)-1]
+}
