@@ -7,6 +7,7 @@ package e2e
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -154,34 +155,7 @@ func TestE2EKernelNbconvert(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("nbconvert: exit %d\n%s", code, stderr)
 	}
-	b, err := os.ReadFile(filepath.Join(e.dir, "out.ipynb"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out struct {
-		Cells []struct {
-			Outputs []struct {
-				Text json.RawMessage `json:"text"`
-			} `json:"outputs"`
-		} `json:"cells"`
-	}
-	if err := json.Unmarshal(b, &out); err != nil {
-		t.Fatal(err)
-	}
-	var text []string
-	for _, c := range out.Cells {
-		for _, o := range c.Outputs {
-			var one string
-			var parts []string
-			if json.Unmarshal(o.Text, &one) != nil {
-				if err := json.Unmarshal(o.Text, &parts); err != nil {
-					t.Fatalf("output text %s: %v", o.Text, err)
-				}
-				one = strings.Join(parts, "")
-			}
-			text = append(text, strings.TrimSpace(one))
-		}
-	}
+	text := notebookOutputs(t, filepath.Join(e.dir, "out.ipynb"))
 	hostname := strings.TrimSpace(remote(t, hostA, "python3 -c 'import socket; print(socket.gethostname())'\n"))
 	want := []string{"host " + hostname + " uid " + strconv.Itoa(int(uidOf(t, userA))), "across 43"}
 	if strings.Join(text, "|") != strings.Join(want, "|") {
@@ -293,4 +267,74 @@ func lastLine(s string) string {
 		return ""
 	}
 	return ls[len(ls)-1]
+}
+
+// A kernelspec with --slurm: the kernel runs in a job on the compute node
+// (its host name is the node's), and the job ends with the kernel.
+func TestE2EKernelSlurm(t *testing.T) {
+	needSlurm(t)
+	e, name := kernelEnv(t, hostA, "--slurm", "--name", "cluster")
+	t.Cleanup(func() { exec.Command("scancel", "-u", userA).Run() })
+	nb := filepath.Join(e.dir, "nb.ipynb")
+	if err := os.WriteFile(nb, []byte(kernelNotebook), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	keys := watchKeys(filepath.Join(e.dir, "jrun"))
+	_, stderr, code := e.shellRun("bash", "cd "+shellQuote(e.dir)+" && /usr/bin/jupyter-nbconvert --to notebook --execute --ExecutePreprocessor.kernel_name="+name+" --output out.ipynb nb.ipynb")
+	keys.check(t, 1)
+	if code != 0 {
+		t.Fatalf("nbconvert: exit %d\n%s", code, stderr)
+	}
+	text := notebookOutputs(t, filepath.Join(e.dir, "out.ipynb"))
+	want := []string{"host " + slurmNode + " uid " + strconv.Itoa(int(uidOf(t, userA))), "across 43"}
+	if strings.Join(text, "|") != strings.Join(want, "|") {
+		t.Fatalf("output notebook's outputs are %q; want %q", text, want)
+	}
+	out, err := exec.Command("squeue", "-h", "-u", userA, "-o", "%i %j %T").CombinedOutput()
+	if err != nil {
+		t.Fatalf("squeue: %v: %s", err, out)
+	}
+	for _, l := range lines(string(out)) {
+		if strings.Contains(l, "jt-kernel-") {
+			t.Fatalf("after the kernel's shutdown its job is still in the queue: %s", l)
+		}
+	}
+	if tr := remoteKernelTrace(t, hostA); tr != "" {
+		t.Fatalf("after nbconvert, %s still has:\n%s", hostA, tr)
+	}
+}
+
+// notebookOutputs is the text of every output of the notebook at path,
+// trimmed, in order.
+func notebookOutputs(t *testing.T, path string) []string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out struct {
+		Cells []struct {
+			Outputs []struct {
+				Text json.RawMessage `json:"text"`
+			} `json:"outputs"`
+		} `json:"cells"`
+	}
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	var text []string
+	for _, c := range out.Cells {
+		for _, o := range c.Outputs {
+			var one string
+			var parts []string
+			if json.Unmarshal(o.Text, &one) != nil {
+				if err := json.Unmarshal(o.Text, &parts); err != nil {
+					t.Fatalf("output text %s: %v", o.Text, err)
+				}
+				one = strings.Join(parts, "")
+			}
+			text = append(text, strings.TrimSpace(one))
+		}
+	}
+	return text
 }
