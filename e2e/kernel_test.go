@@ -5,13 +5,18 @@ package e2e
 // kernel runs on the host over jt's master.
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -337,4 +342,118 @@ func notebookOutputs(t *testing.T, path string) []string {
 		}
 	}
 	return text
+}
+
+// writeConnection writes a client's connection file with five free ports
+// and a fresh key, as jupyter_client would.
+func writeConnection(t *testing.T, path string, extra map[string]any) (key string, ports []int) {
+	t.Helper()
+	key = newHexKey(t)
+	c := map[string]any{"transport": "tcp", "ip": "127.0.0.1", "key": key, "signature_scheme": "hmac-sha256", "kernel_name": ""}
+	for _, k := range []string{"shell_port", "iopub_port", "stdin_port", "control_port", "hb_port"} {
+		p := freePort(t)
+		for slices.Contains(ports, p) {
+			p = freePort(t)
+		}
+		c[k] = p
+		ports = append(ports, p)
+	}
+	for k, v := range extra {
+		c[k] = v
+	}
+	b, _ := json.Marshal(c)
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return key, ports
+}
+
+func newHexKey(t *testing.T) string {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+// jt kernel run killed with SIGKILL (what a client's kill does): the
+// remote script sees its stdin close and the kernel and its files go.
+func TestE2EKernelKilled(t *testing.T) {
+	e, _ := kernelEnv(t, hostA)
+	cf := filepath.Join(e.dir, "jrun", "conn.json")
+	writeConnection(t, cf, nil)
+	cmd := exec.Command(e2e.jt, "kernel", "run", "-f", cf, hostA)
+	cmd.Env = e.vars
+	var errBuf strings.Builder
+	cmd.Stderr = &errBuf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	up := pollUntil(60*time.Second, func() bool {
+		return strings.Contains(remoteKernelTrace(t, hostA), "process ")
+	})
+	if !up {
+		cmd.Process.Kill()
+		<-done
+		t.Fatalf("no kernel on %s within 60s; jt said:\n%s", hostA, errBuf.String())
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	var left string
+	if !pollUntil(30*time.Second, func() bool { left = remoteKernelTrace(t, hostA); return left == "" }) {
+		t.Fatalf("30s after jt kernel run was killed, %s still has:\n%s", hostA, left)
+	}
+}
+
+// Bad input: each one line from jt, a non-zero exit, nothing run on the
+// host (no master) where jt can tell before; the host without ipykernel
+// is told by the start script's answer, with the fix.
+func TestE2EKernelBadInput(t *testing.T) {
+	e, _ := kernelEnv(t, hostA)
+	remote(t, hostA, `rm -rf "$HOME/kernbare" && python3 -m venv --without-pip "$HOME/kernbare"`+"\n")
+	t.Cleanup(func() { remoteRun(hostA, `rm -rf "$HOME/kernbare"`+"\n") })
+	e.useConfig(fmt.Sprintf("[hosts.kbare]\nhost = %q\nvenv = \"~/kernbare\"\n", hostA))
+	good := filepath.Join(e.dir, "jrun", "good.json")
+	writeConnection(t, good, nil)
+	for _, c := range []struct {
+		name  string
+		extra map[string]any
+		want  string
+	}{
+		{"udp", map[string]any{"transport": "ipc"}, `transport is not "tcp"`},
+		{"lan", map[string]any{"ip": "0.0.0.0"}, `ip is not "127.0.0.1"`},
+		{"nokey", map[string]any{"key": ""}, "key is missing"},
+		{"md5", map[string]any{"signature_scheme": "hmac-md5"}, `signature_scheme is not "hmac-sha256"`},
+		{"port", map[string]any{"hb_port": 70000}, "hb_port is missing or not a port"},
+	} {
+		cf := filepath.Join(e.dir, "jrun", c.name+".json")
+		writeConnection(t, cf, c.extra)
+		_, stderr, code := e.run("kernel", "run", "-f", cf, hostA)
+		if code != 2 || !strings.Contains(stderr, c.want) || len(lines(stderr)) != 1 {
+			t.Errorf("%s: exit %d, stderr %q; want exit 2 and one line with %q", c.name, code, stderr, c.want)
+		}
+	}
+	if _, stderr, code := e.run("kernel", "run", "-f", filepath.Join(e.dir, "nothere.json"), hostA); code != 2 || !strings.Contains(stderr, "no such file") {
+		t.Errorf("a missing connection file: exit %d, stderr %q", code, stderr)
+	}
+	if e.masterRunning(hostA) {
+		t.Fatalf("a bad connection file started a master for %s", hostA)
+	}
+	if _, stderr, code := e.run("kernel", "install", "--scheduler", "nosuch", hostA); code != 2 || !strings.HasPrefix(stderr, "jt: error: ") {
+		t.Errorf("an unknown scheduler: exit %d, stderr %q", code, stderr)
+	}
+	if _, stderr, code := e.run("kernel", "run", "-f", good, "nosuchhost.invalid"); code == 0 || !strings.Contains(stderr, "nosuchhost.invalid") {
+		t.Errorf("an unknown host: exit %d, stderr %q", code, stderr)
+	}
+	_, stderr, code := e.run("kernel", "run", "-f", good, "kbare")
+	if code != 1 || !strings.Contains(stderr, "cannot import ipykernel") || !strings.Contains(stderr, "/kernbare/bin/python -m pip install ipykernel") {
+		t.Errorf("a venv without ipykernel: exit %d, stderr %q; want the error and the pip line", code, stderr)
+	}
+	if tr := remoteKernelTrace(t, hostA); tr != "" {
+		t.Fatalf("a failed start left on %s:\n%s", hostA, tr)
+	}
 }
