@@ -457,3 +457,122 @@ func TestE2EKernelBadInput(t *testing.T) {
 		t.Fatalf("a failed start left on %s:\n%s", hostA, tr)
 	}
 }
+
+// JupyterLab on the "laptop" in headless Chromium: a notebook on the jt
+// kernelspec runs a cell that prints the host's name and the remote uid.
+// Debian 13's JupyterLab 4 (trixieRoot) plays the laptop's: it runs
+// chrooted in a mount namespace of the test's own, with this machine's
+// /tmp bound over the root's (where the test's jt, kernelspec and ssh
+// config are), so that the root itself is never written.
+func TestE2EKernelJupyterLab(t *testing.T) {
+	chromium := findChromium()
+	if chromium == "" {
+		missingReq(t, "chromium not found (apt install chromium)")
+	}
+	if _, err := os.Stat(trixieRoot + "/usr/bin/jupyter-lab"); err != nil {
+		missingReq(t, "no JupyterLab in "+trixieRoot+" (scripts/trixie-host start)")
+	}
+	e, name := kernelEnv(t, hostA)
+	nb, _ := json.Marshal(map[string]any{"nbformat": 4, "nbformat_minor": 5,
+		"metadata": map[string]any{"kernelspec": map[string]any{"name": name, "display_name": "jt", "language": "python"}},
+		"cells": []any{map[string]any{"cell_type": "code", "id": "c1", "metadata": map[string]any{}, "outputs": []any{},
+			"execution_count": nil, "source": "import os, socket\nprint('remote', socket.gethostname(), os.getuid())"}}})
+	if err := os.WriteFile(filepath.Join(e.dir, "lab.ipynb"), nb, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	labHome := filepath.Join(e.dir, "labhome")
+	if err := os.Mkdir(labHome, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	port, token := freePort(t), newHexKey(t)
+	keys := watchKeys(filepath.Join(e.dir, "jrun"))
+	lab := exec.Command("unshare", "-m", "--propagation", "private", "sh", "-c",
+		`mount --bind /tmp "$1/tmp" && shift && exec chroot "$@"`, "sh", trixieRoot, trixieRoot,
+		"/usr/bin/jupyter-lab", "--no-browser", "--ip=127.0.0.1", "--port="+strconv.Itoa(port), "--ServerApp.port_retries=0",
+		"--IdentityProvider.token="+token, "--LabApp.expose_app_in_browser=True", "--ServerApp.root_dir="+e.dir, "--allow-root")
+	lab.Env = append(slices.Clone(e.vars), "HOME="+labHome, "PATH=/usr/sbin:/usr/bin:/sbin:/bin")
+	labLog, err := os.Create(filepath.Join(e.dir, "lab.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lab.Stdout, lab.Stderr = labLog, labLog
+	if err := lab.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { lab.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		lab.Process.Signal(syscall.SIGTERM)
+		<-exited
+	})
+	base := "http://127.0.0.1:" + strconv.Itoa(port)
+	if !pollUntil(90*time.Second, func() bool {
+		select {
+		case <-exited:
+			return true
+		default:
+		}
+		resp, err := httpClient.Get(base + "/api")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil && resp.StatusCode == 200
+	}) || chanClosed(exited) {
+		b, _ := os.ReadFile(labLog.Name())
+		t.Fatalf("JupyterLab did not answer within 90s:\n%s", tailLines(string(b), 30))
+	}
+
+	dir := filepath.Join(e.dir, "chromium")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	browser := exec.Command(writeDevtoolsBrowser(t, chromium, dir), base+"/lab/tree/lab.ipynb?token="+token)
+	if out, err := browser.CombinedOutput(); err != nil {
+		t.Fatalf("start Chromium: %v: %s", err, out)
+	}
+	t.Cleanup(func() {
+		if b, err := os.ReadFile(filepath.Join(dir, "pid")); err == nil {
+			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 0 {
+				syscall.Kill(pid, syscall.SIGTERM)
+				pollUntil(20*time.Second, func() bool { return !procLive(pid) })
+			}
+		}
+	})
+	page := devtoolsPage(t, filepath.Join(dir, "profile"))
+	const panel = `(window.jupyterapp && jupyterapp.shell.currentWidget && jupyterapp.shell.currentWidget.sessionContext)`
+	ready := `(() => { const s = ` + panel + `; return !!(s && s.session && s.session.kernel && s.session.kernel.connectionStatus === "connected" && s.session.kernel.status === "idle"); })()`
+	if !pollUntil(3*time.Minute, func() bool { return page.eval(t, ready) == "true" }) {
+		b, _ := os.ReadFile(labLog.Name())
+		t.Fatalf("the notebook in JupyterLab never had a connected, idle kernel: %s\nJupyterLab's log:\n%s",
+			page.eval(t, `JSON.stringify({app: !!window.jupyterapp, title: document.title, kernel: `+panel+` && `+panel+`.kernelDisplayName})`), tailLines(string(b), 30))
+	}
+	if got := page.eval(t, `(() => { const s = `+panel+`; return s.session.kernel.name; })()`); got != `"`+name+`"` {
+		t.Fatalf("the notebook's kernel is %s; want %q", got, name)
+	}
+	page.eval(t, `jupyterapp.commands.execute("notebook:run-all-cells"); true`)
+	want := "remote " + strings.TrimSpace(remote(t, hostA, "python3 -c 'import socket; print(socket.gethostname())'\n")) + " " + strconv.Itoa(int(uidOf(t, userA)))
+	var got string
+	if !pollUntil(60*time.Second, func() bool {
+		got = page.eval(t, `(() => { const o = document.querySelector(".jp-OutputArea-output"); return o ? o.innerText.trim() : ""; })()`)
+		return got == `"`+want+`"`
+	}) {
+		t.Fatalf("the cell's output in JupyterLab is %s; want %q", got, want)
+	}
+	// JupyterLab stopped: it shuts its kernels down, and nothing is left.
+	lab.Process.Signal(syscall.SIGTERM)
+	<-exited
+	keys.check(t, 1)
+	var left string
+	if !pollUntil(30*time.Second, func() bool { left = remoteKernelTrace(t, hostA); return left == "" }) {
+		t.Fatalf("after JupyterLab stopped, %s still has:\n%s", hostA, left)
+	}
+}
+
+func chanClosed(c chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
+}
