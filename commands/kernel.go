@@ -132,7 +132,7 @@ client's five ports to the kernel's unix sockets and stays in the
 foreground until the kernel shuts down; Ctrl-C, SIGTERM or jt's end stop
 the kernel and remove its files.`,
 		Flags: append(kernelFlags(),
-			&cli.StringFlag{Name: "connection-file", Aliases: []string{"f"}, Usage: "the client's connection `FILE`", Required: true}),
+			&cli.StringFlag{Name: "connection-file", Aliases: []string{"f"}, Usage: "the client's connection `FILE` (the kernelspec passes {connection_file})"}),
 		Action: action(func(ctx context.Context, c *cli.Context, d *Deps) error {
 			host, err := oneHost(c.Args().Slice(), "kernel run")
 			if err != nil {
@@ -140,6 +140,9 @@ the kernel and remove its files.`,
 			}
 			if err := session.CheckHost(host); err != nil {
 				return err
+			}
+			if c.String("connection-file") == "" {
+				return usageErrorf("kernel run needs the client's connection file: jt kernel run -f FILE HOST (a Jupyter client gives it; jt kernel install writes the kernelspec)")
 			}
 			conn, err := kernelspec.ReadConnection(c.String("connection-file"))
 			if err != nil {
