@@ -576,3 +576,49 @@ func chanClosed(c chan struct{}) bool {
 		return false
 	}
 }
+
+// startKernelRun starts jt kernel run on a connection file of its own and
+// waits for its kernel on host; stop sends SIGTERM and waits for jt's end.
+func startKernelRun(t *testing.T, e *env, host string) (cmd *exec.Cmd, done chan error, errBuf *strings.Builder) {
+	t.Helper()
+	cf := filepath.Join(e.dir, "jrun", "conn-"+newHexKey(t)[:8]+".json")
+	writeConnection(t, cf, nil)
+	cmd = exec.Command(e2e.jt, "kernel", "run", "-f", cf, host)
+	cmd.Env = e.vars
+	errBuf = &strings.Builder{}
+	cmd.Stderr = errBuf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done = make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() { cmd.Process.Kill() })
+	if !pollUntil(60*time.Second, func() bool { return strings.Contains(remoteKernelTrace(t, host), "process ") }) {
+		t.Fatalf("no kernel on %s within 60s; jt said:\n%s", host, errBuf.String())
+	}
+	return cmd, done, errBuf
+}
+
+// jt close of the host's last session keeps the master while a jt kernel
+// run rides it; SIGTERM to jt kernel run stops the kernel and its files.
+func TestE2EKernelKeepsMaster(t *testing.T) {
+	e, _ := kernelEnv(t, hostA)
+	e.opened[[2]string{hostA, "kmaster"}] = true
+	e.open(hostA, "kmaster")
+	cmd, done, errBuf := startKernelRun(t, e, hostA)
+	e.jt("close", "--kill", "--name", "kmaster", hostA)
+	if !e.masterRunning(hostA) {
+		t.Fatalf("jt close ended the master that jt kernel run rides")
+	}
+	if !strings.Contains(remoteKernelTrace(t, hostA), "process ") {
+		t.Fatalf("jt close ended the kernel")
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := <-done; err != nil {
+		t.Fatalf("jt kernel run stopped by SIGTERM: %v (want exit 0 once the kernel is stopped)\n%s", err, errBuf.String())
+	}
+	var left string
+	if !pollUntil(30*time.Second, func() bool { left = remoteKernelTrace(t, hostA); return left == "" }) {
+		t.Fatalf("after SIGTERM to jt kernel run, %s still has:\n%s", hostA, left)
+	}
+}

@@ -12,10 +12,15 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jt-sh/jt/kernelspec"
@@ -67,6 +72,9 @@ func (e *Engine) RunKernel(ctx context.Context, r KernelRequest) error {
 		return err
 	}
 	ee, _, err := e.ensureMaster(ctx, r.Host)
+	if err == nil {
+		defer e.markKernel(r.Host)()
+	}
 	unlock()
 	if err != nil {
 		return err
@@ -245,4 +253,39 @@ func (e *Engine) kernelTunnel(ctx context.Context, host, nonce string, a templat
 func isHinted(err error) bool {
 	var h *HintError
 	return errors.As(err, &h)
+}
+
+// markKernel notes, for as long as this jt kernel run rides host's
+// master, that it does: ExitIdleMaster (jt close of the host's last
+// session) then keeps the master, and with it the kernel.
+func (e *Engine) markKernel(host string) (done func()) {
+	path := filepath.Join(e.LocalDir, fmt.Sprintf("%s%d", kernelMarkPrefix(e.SSH.Dest(host)), os.Getpid()))
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		return func() {}
+	}
+	return func() { os.Remove(path) }
+}
+
+func kernelMarkPrefix(dest string) string {
+	sum := sha256.Sum256([]byte(dest))
+	return "kernel-" + hex.EncodeToString(sum[:8]) + "-"
+}
+
+// kernelsRide reports whether a live jt kernel run (another than this
+// process) rides host's master; marks of dead ones are removed.
+func (e *Engine) kernelsRide(host string) bool {
+	prefix := kernelMarkPrefix(e.SSH.Dest(host))
+	marks, _ := filepath.Glob(filepath.Join(e.LocalDir, prefix+"*"))
+	for _, m := range marks {
+		pid, err := strconv.Atoi(strings.TrimPrefix(filepath.Base(m), prefix))
+		switch {
+		case err != nil:
+		case pid == os.Getpid():
+		case processAlive(pid):
+			return true
+		default:
+			os.Remove(m)
+		}
+	}
+	return false
 }
