@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -582,7 +583,7 @@ func chanClosed(c chan struct{}) bool {
 func startKernelRun(t *testing.T, e *env, host string) (cmd *exec.Cmd, done chan error, errBuf *strings.Builder) {
 	t.Helper()
 	cf := filepath.Join(e.dir, "jrun", "conn-"+newHexKey(t)[:8]+".json")
-	writeConnection(t, cf, nil)
+	_, ports := writeConnection(t, cf, nil)
 	cmd = exec.Command(e2e.jt, "kernel", "run", "-f", cf, host)
 	cmd.Env = e.vars
 	errBuf = &strings.Builder{}
@@ -593,8 +594,22 @@ func startKernelRun(t *testing.T, e *env, host string) (cmd *exec.Cmd, done chan
 	done = make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	t.Cleanup(func() { cmd.Process.Kill() })
-	if !pollUntil(60*time.Second, func() bool { return strings.Contains(remoteKernelTrace(t, host), "process ") }) {
-		t.Fatalf("no kernel on %s within 60s; jt said:\n%s", host, errBuf.String())
+	// Started: the five forwards listen (jt adds them once the kernel's
+	// sockets are there).
+	if !pollUntil(60*time.Second, func() bool {
+		for _, p := range ports {
+			c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(p))
+			if err != nil {
+				return false
+			}
+			c.Close()
+		}
+		return true
+	}) {
+		t.Fatalf("jt kernel run forwarded no ports within 60s; it said:\n%s", errBuf.String())
+	}
+	if !strings.Contains(remoteKernelTrace(t, host), "process ") {
+		t.Fatalf("jt kernel run forwards the client's ports, but no kernel runs on %s", host)
 	}
 	return cmd, done, errBuf
 }
