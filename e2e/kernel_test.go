@@ -131,10 +131,12 @@ func (w *keyWatch) check(t *testing.T, wantKeys int) {
 }
 
 // remoteKernelTrace is what jt's kernels left on host: live ipykernel
-// processes of its user, and entries of its kernels directory.
+// processes of its user started on a connection file in jt's kernels
+// directory (not the kernels of Jupyter servers), and that directory's
+// entries.
 func remoteKernelTrace(t *testing.T, host string) string {
 	t.Helper()
-	return strings.TrimSpace(remote(t, host, `pgrep -u "$(id -u)" -f ipykernel_launcher | while read -r p; do
+	return strings.TrimSpace(remote(t, host, `pgrep -u "$(id -u)" -f 'ipykernel_launcher -f .*/\.local/state/jt/kernels/' | while read -r p; do
 	case $(ps -o stat= -p "$p") in Z*) ;; *) echo "process $p: $(tr '\0' ' ' </proc/$p/cmdline)" ;; esac
 done
 ls -A "$HOME/.local/state/jt/kernels" 2>/dev/null | sed 's/^/file /'
