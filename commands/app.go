@@ -246,6 +246,7 @@ Examples:
 			completionCommand(),
 			keeperCommand(),
 			aliasCommand(),
+			kernelCommand(),
 		},
 		ExitErrHandler: func(*cli.Context, error) {},
 		OnUsageError:   onUsageError,

@@ -37,7 +37,9 @@ func ReorderArgs(app *cli.App, args []string) []string {
 	i++
 	var globals, flags, positional []string
 	if len(cmd.Subcommands) > 0 {
-		return append(append(out, name), args[i:]...)
+		// A subcommand's flags move the same way (jt kernel install HOST --name K).
+		sub := ReorderArgs(&cli.App{Flags: app.Flags, Commands: cmd.Subcommands}, append([]string{name}, args[i:]...))
+		return append(out, sub...)
 	}
 	for ; i < len(args); i++ {
 		a := args[i]

@@ -135,6 +135,9 @@ func (e *Engine) exitIdleMasterLocked(ctx context.Context, host string) {
 			return
 		}
 	}
+	if e.kernelsRide(host) {
+		return // jt kernel run carries a kernel's channels over it
+	}
 	ectx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := e.SSH.Exit(ectx, host); err != nil {

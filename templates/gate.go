@@ -41,6 +41,7 @@ const (
 	KindNotebook // notebook.sh
 	KindPorts    // ports.sh: the session, then one block per listener
 	KindActivity // activity.sh: one block per session, its idle watcher's verdict
+	KindKernel   // kernel.sh: where jt kernel run's kernel listens
 )
 
 // AnswerError is a value a host answered that jt refuses to use.
@@ -319,6 +320,10 @@ var keys = map[Kind]map[string]grammar{
 		"state":  g("a verdict", oneOf("busy", "idle", "released", "off")),
 		"reason": g("a reason", oneOf("computing", "client", "terminal", "unknown", "nopython")),
 		"idle":   g("an idle time", number(0, 1<<30, false)),
+	},
+	KindKernel: {
+		"dir": g("a kernel directory", checkKernelDir), "pid": gPID, "job": gJob, "node": gNode,
+		"error": text, "hint": text,
 	},
 	KindPorts: {
 		"name": gName, "state": g("a state", oneOf("running", "dead", "noproc")), "pid": gPID,

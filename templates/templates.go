@@ -266,6 +266,11 @@ func Render(data any) (string, error) {
 		}
 	case HostKeys:
 		name = "hostkeys.sh.tmpl"
+	case Kernel:
+		name = "kernel.sh.tmpl"
+		if err := d.check(); err != nil {
+			return "", err
+		}
 	case Activity:
 		name = "activity.sh.tmpl"
 		for _, a := range d.Sessions {

@@ -74,8 +74,8 @@ var Exempt = []Exemption{
 // A package may import only packages of a lower layer. A package that does
 // not exist yet has no files and so nothing to check.
 var Layers = [][]string{
-	{"visible"},                     // text from untrusted places made safe to show; below everything
-	{"sshexec", "state", "manpage"}, // manpage: roff from plain values
+	{"visible"}, // text from untrusted places made safe to show; below everything
+	{"sshexec", "state", "manpage", "kernelspec"}, // manpage: roff from plain values; kernelspec: the local Jupyter kernelspecs and connection files
 	// validate sits below config: the config file checks its values
 	// through it.
 	{"validate"},
