@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"sync"
 )
 
 // Connection is what jt takes from a client's connection file: the five
@@ -20,8 +21,12 @@ type Connection struct {
 // kernel's sockets k-1 … k-5 (shell, iopub, stdin, control, hb).
 func (c Connection) Ports() [5]int { return [5]int{c.Shell, c.IOPub, c.Stdin, c.Control, c.HB} }
 
-// keyRE is the grammar of a key jt carries (jupyter_client writes a UUID).
-var keyRE = regexp.MustCompile(`^[A-Za-z0-9._+/=-]{1,256}$`)
+// keyRE is the grammar of a connection file's key that jt carries: what
+// jupyter_client writes (a UUID), and other plain keys.
+var keyRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9._+/=-]{1,256}$`) })
+
+// ValidKey reports whether k is a connection file's key jt carries.
+func ValidKey(k string) bool { return keyRE().MatchString(k) }
 
 // ReadConnection reads and checks a client's connection file: transport
 // tcp on 127.0.0.1 (or localhost), five distinct ports, a plain key,
@@ -68,7 +73,7 @@ func parseConnection(b []byte) (Connection, string) {
 		return Connection{}, `ip is not "127.0.0.1": jt listens on this machine's loopback only`
 	case raw.SignatureScheme == nil || *raw.SignatureScheme != "hmac-sha256":
 		return Connection{}, `signature_scheme is not "hmac-sha256"`
-	case raw.Key == nil || !keyRE.MatchString(*raw.Key):
+	case raw.Key == nil || !ValidKey(*raw.Key):
 		return Connection{}, "key is missing, empty or not plain letters, digits and . _ + / = -: jt carries only signed channels"
 	}
 	c := Connection{Key: *raw.Key, Scheme: *raw.SignatureScheme}

@@ -15,6 +15,7 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // Prefix starts the directory name of every kernelspec jt writes.
@@ -22,13 +23,13 @@ const Prefix = "jt-"
 
 // nameRE is the grammar of a kernelspec jt writes, after its prefix:
 // Jupyter's own (letters, digits, . _ -), lowercase, as Jupyter folds names.
-var nameRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9._-]{0,62})$`)
+var nameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9]([a-z0-9._-]{0,62})$`) })
 
 // CheckName checks a kernelspec name as given with --name or to jt kernel
 // remove (with or without the jt- prefix); it returns the directory name.
 func CheckName(name string) (string, error) {
 	base := strings.TrimPrefix(name, Prefix)
-	if !nameRE.MatchString(base) {
+	if !nameRE().MatchString(base) {
 		return "", fmt.Errorf("kernel name %q is not one jt writes: use lowercase letters, digits, '.', '_' and '-', starting with a letter or digit, at most 63", name)
 	}
 	return Prefix + base, nil

@@ -2,7 +2,8 @@ package templates
 
 import (
 	"fmt"
-	"regexp"
+
+	"github.com/jt-sh/jt/kernelspec"
 )
 
 // Kernel is the input of kernel.sh: start ipykernel for jt kernel run with
@@ -17,10 +18,6 @@ type Kernel struct {
 	Args      []string // the scheduler's submit options
 }
 
-// KernelKeyRE is the grammar of a connection file's key that jt carries:
-// what jupyter_client writes (a UUID), and other plain keys.
-var KernelKeyRE = regexp.MustCompile(`^[A-Za-z0-9._+/=-]{1,256}$`)
-
 // KernelExit is the line kernel.sh prints when the kernel has ended and
 // its directory is gone.
 const KernelExit = "@@JT-KERNEL-EXIT@@"
@@ -29,7 +26,7 @@ func (k Kernel) check() error {
 	if !nonceRE.MatchString(k.Nonce) || k.Nonce == "" {
 		return fmt.Errorf("nonce %q is not one jt makes", k.Nonce)
 	}
-	if !KernelKeyRE.MatchString(k.Key) || k.Scheme != "hmac-sha256" {
+	if !kernelspec.ValidKey(k.Key) || k.Scheme != "hmac-sha256" {
 		return fmt.Errorf("a kernel key or signature scheme jt does not carry")
 	}
 	if k.Scheduler != "" && k.Scheduler != "slurm" {
